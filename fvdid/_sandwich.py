@@ -57,7 +57,10 @@ def cluster_meat(scores: np.ndarray, codes: np.ndarray | None) -> np.ndarray:
         return scores.T @ scores
     n_groups = int(codes.max()) + 1
     summed = np.column_stack(
-        [np.bincount(codes, weights=scores[:, j], minlength=n_groups) for j in range(scores.shape[1])]
+        [
+            np.bincount(codes, weights=scores[:, j], minlength=n_groups)
+            for j in range(scores.shape[1])
+        ]
     )
     return summed.T @ summed
 

@@ -1,0 +1,128 @@
+"""The ``fvdid`` command: ``run``, ``simulate``, ``parity``."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from fvdid.errors import FvdidInputError
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Matched difference-in-differences evaluation of Family Valued, with R parity.",
+    pretty_exceptions_enable=False,
+)
+
+N_STAGES = 7
+
+
+def _fail(msg: str, code: int = 2) -> None:
+    typer.echo(f"error: {msg}", err=True)
+    raise typer.Exit(code)
+
+
+@app.command()
+def run(
+    out: Annotated[Path, typer.Option("--out", help="Folder for the appendix and results.")],
+    data: Annotated[Path | None, typer.Option("--data", help="Extract folder (children, las, la_quarter as CSV/Parquet/.dta). Default: simulate.")] = None,
+    config: Annotated[Path | None, typer.Option("--config", help="TOML or JSON file of options.")] = None,
+    mapping: Annotated[Path | None, typer.Option("--mapping", help="Column-mapping file (TOML/JSON) for a real extract.")] = None,
+    seed: Annotated[int | None, typer.Option("--seed", help="Seed (simulator, imputations, bootstrap).")] = None,
+    n_children: Annotated[int | None, typer.Option("--n-children", help="Size of the simulated extract.")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+) -> None:
+    """Run the analysis end to end and write appendix.html, appendix.md and results.json."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from fvdid.config import load_config
+    from fvdid.pipeline import run as run_pipeline
+
+    try:
+        cfg = load_config(config, seed=seed, n_children=n_children)
+        if quiet or not cfg.progress:
+            res = run_pipeline(cfg, data=data, mapping=mapping, out_dir=out)
+        else:
+            with Progress(
+                TextColumn("[bold]fvdid run[/bold]"), BarColumn(), TextColumn("{task.description}"),
+                TimeElapsedColumn(), transient=False,
+            ) as bar:
+                task = bar.add_task("starting", total=N_STAGES)
+
+                def step(label: str) -> None:
+                    bar.update(task, advance=1 if bar.tasks[0].description != "starting" else 0,
+                               description=label)
+
+                res = run_pipeline(cfg, data=data, mapping=mapping, out_dir=out, progress=step)
+                bar.update(task, completed=N_STAGES, description="done")
+    except FvdidInputError as exc:
+        _fail(str(exc))
+        return
+    p = res.primary
+    typer.echo(
+        f"primary ({p.outcome}): estimate {p.estimate:+.4f} (CR1 se {p.std_error:.4f}, "
+        f"p={p.p_value:.3g}; wild bootstrap p={p.boot_p_value:.3g}) on {p.nobs} children, {p.n_clusters} LAs"
+    )
+    for k, v in res.paths.items():
+        typer.echo(f"wrote {k}: {v}")
+
+
+@app.command()
+def simulate(
+    out: Annotated[Path, typer.Option("--out", help="Folder to write the tables into.")],
+    seed: Annotated[int, typer.Option("--seed")] = 0,
+    n_children: Annotated[int, typer.Option("--n-children")] = 100_000,
+    fmt: Annotated[str, typer.Option("--format", help="Comma-separated: parquet,csv")] = "parquet,csv",
+) -> None:
+    """Simulate an SRS-like extract and write it (Parquet and CSV)."""
+    from fvdid.simulate import simulate as sim
+
+    formats = tuple(f.strip() for f in fmt.split(",") if f.strip())
+    bad = sorted(set(formats) - {"parquet", "csv"})
+    if bad:
+        _fail(f"--format accepts parquet and csv, got {bad}")
+    try:
+        res = sim(seed=seed, n_children=n_children)
+    except FvdidInputError as exc:
+        _fail(str(exc))
+        return
+    for p in res.write(out, formats=formats):
+        typer.echo(f"wrote {p}")
+
+
+@app.command()
+def parity(
+    live: Annotated[bool, typer.Option("--live", help="Call R now (rpy2) and check the golden files.")] = False,
+    replay: Annotated[bool, typer.Option("--replay", help="Compare with the golden files (default).")] = False,
+    record: Annotated[bool, typer.Option("--record", help="Rewrite the golden files from R.")] = False,
+    out: Annotated[Path | None, typer.Option("--out", help="Write parity.html/.md/.json here.")] = None,
+    case: Annotated[list[str] | None, typer.Option("--case", help="Only these cases.")] = None,
+    family: Annotated[list[str] | None, typer.Option("--family", help="Only these families.")] = None,
+) -> None:
+    """Compare every estimator with its R reference and print the parity report."""
+    if sum([live, replay, record]) > 1:
+        _fail("choose one of --live, --replay, --record")
+    try:
+        from parity.report import report_frame, run_all, summary_counts, write_report
+    except ImportError:
+        _fail("the parity framework ships with the repository: run from a clone (pip install -e .)")
+        return
+    mode = "live" if live else "record" if record else "replay"
+    results = run_all(mode, case or (), family or (), progress=sys.stderr.isatty())
+    frame = report_frame(results)
+    with __import__("pandas").option_context("display.width", 160, "display.max_rows", 2000):
+        typer.echo(frame.drop(columns=["reason"]).to_string(index=False))
+    c = summary_counts(results)
+    if out:
+        for k, p in write_report(results, out).items():
+            typer.echo(f"wrote {k}: {p}")
+    typer.echo(f"parity {mode}: {c['pass']} passed, {c['fail']} failed, {c['skip']} skipped")
+    if c["fail"]:
+        raise typer.Exit(1)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,195 @@
+"""Statistical disclosure control for outputs leaving a secure environment (ONS SRS rules).
+
+Rules, as the ONS Secure Research Service output checkers and the SACRO project's ACRO apply them:
+
+* **threshold**: a frequency cell, or the number of contributors behind a magnitude cell, must be
+  at least ``threshold`` (default 10). Zeros are counts like any other (a zero cell is suppressed
+  unless declared structural), and a percentage is suppressed when its denominator or numerator
+  count is.
+* **dominance (N-K)**: a magnitude cell is suppressed when its ``n`` largest contributors make up
+  more than ``k`` percent of the cell total (default N=2, K=90 %, ACRO's defaults).
+* **secondary suppression**: when a row or column (with its published margin) has exactly one
+  suppressed cell, the smallest other cell of that row/column is suppressed as well, repeatedly
+  until no suppressed cell can be recovered by subtraction.
+* **regressions**: the residual degrees of freedom must be at least ``threshold``.
+
+Suppressed cells become NaN in ``SDCTable.table`` and are listed with their reason.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from fvdid._results import ResultMixin
+
+__all__ = [
+    "SDCTable",
+    "dof_ok",
+    "frequency_table",
+    "magnitude_table",
+    "share_table",
+    "suppress_counts",
+]
+
+
+@dataclass(frozen=True)
+class SDCTable(ResultMixin):
+    """A table after disclosure control.
+
+    Attributes
+    ----------
+    table
+        The publishable table: suppressed cells are NaN.
+    raw
+        The table before suppression (never leaves the secure environment).
+    reasons
+        Same shape as ``table``: "" for a safe cell, else "threshold", "dominance" or "secondary".
+    """
+
+    table: pd.DataFrame
+    raw: pd.DataFrame
+    reasons: pd.DataFrame
+
+    @property
+    def n_primary(self) -> int:
+        return int(self.reasons.isin(["threshold", "dominance"]).to_numpy().sum())
+
+    @property
+    def n_secondary(self) -> int:
+        return int((self.reasons == "secondary").to_numpy().sum())
+
+    @property
+    def suppressed(self) -> pd.DataFrame:
+        return self.reasons != ""
+
+    def tidy(self) -> pd.DataFrame:
+        return self.table.reset_index()
+
+    def display(self, fmt: str = "{:,.0f}", mark: str = "[c]") -> pd.DataFrame:
+        """Return strings for the appendix: suppressed cells shown as ``mark``."""
+        out = self.table.copy().astype(object)
+        for c in out.columns:
+            out[c] = [
+                mark if r else ("" if pd.isna(v) else fmt.format(v))
+                for v, r in zip(self.table[c], self.suppressed[c])
+            ]
+        return out
+
+
+def _secondary(values: np.ndarray, supp: np.ndarray) -> np.ndarray:
+    """Mark secondary suppressions so that no row or column has exactly one suppressed cell."""
+    sec = np.zeros_like(supp)
+    mask = supp.copy()
+    changed = True
+    while changed:
+        changed = False
+        for axis in (0, 1):
+            m = mask if axis == 1 else mask.T
+            v = values if axis == 1 else values.T
+            s = sec if axis == 1 else sec.T
+            for i in range(m.shape[0]):
+                if m.shape[1] > 1 and m[i].sum() == 1:
+                    cand = np.where(~m[i], v[i], np.inf)
+                    j = int(np.argmin(cand))
+                    if np.isfinite(cand[j]):
+                        m[i, j] = True
+                        s[i, j] = True
+                        changed = True
+    return sec
+
+
+def suppress_counts(
+    counts: pd.DataFrame, threshold: int = 10, *, secondary: bool = True
+) -> SDCTable:
+    """Apply the threshold rule (zeros included) and secondary suppression to a count table."""
+    vals = counts.to_numpy(dtype=float)
+    primary = vals < threshold
+    sec = _secondary(vals, primary) if secondary else np.zeros_like(primary)
+    reasons = np.where(primary, "threshold", np.where(sec, "secondary", ""))
+    table = counts.astype(float).mask(primary | sec)
+    return SDCTable(
+        table, counts, pd.DataFrame(reasons, index=counts.index, columns=counts.columns)
+    )
+
+
+def frequency_table(
+    data: pd.DataFrame,
+    index: str | Sequence[str],
+    columns: str | Sequence[str],
+    *,
+    threshold: int = 10,
+) -> SDCTable:
+    """Cross-tabulate counts and apply :func:`suppress_counts`."""
+    counts = pd.crosstab(
+        [data[c] for c in ([index] if isinstance(index, str) else index)],
+        [data[c] for c in ([columns] if isinstance(columns, str) else columns)],
+        dropna=False,
+    )
+    return suppress_counts(counts, threshold)
+
+
+def magnitude_table(
+    data: pd.DataFrame,
+    index: str | Sequence[str],
+    columns: str | Sequence[str],
+    values: str,
+    *,
+    aggfunc: str = "mean",
+    threshold: int = 10,
+    dominance_n: int = 2,
+    dominance_k: float = 90.0,
+) -> SDCTable:
+    """Tabulate ``aggfunc(values)`` and suppress cells failing threshold or N-K dominance.
+
+    Contributors are rows with a non-missing value; dominance compares the ``dominance_n``
+    largest absolute values with the cell's total absolute value.
+    """
+    idx = [index] if isinstance(index, str) else list(index)
+    col = [columns] if isinstance(columns, str) else list(columns)
+    d = data[[*idx, *col, values]].dropna(subset=[values])
+    keys = [*idx, *col]
+    g = d.groupby(keys, observed=True)[values]
+    agg = g.agg(aggfunc)
+    n = g.count()
+    absv = d.assign(_a=d[values].abs()).groupby(keys, observed=True)["_a"]
+    total = absv.sum()
+    top = absv.apply(lambda s: s.nlargest(dominance_n).sum())
+    dominated = (total > 0) & (top > dominance_k / 100.0 * total)
+    tab = agg.unstack(col)
+    cnt = n.unstack(col).reindex_like(tab).fillna(0)
+    dom = dominated.unstack(col).reindex_like(tab).fillna(False).astype(bool)
+    few = cnt.to_numpy() < threshold
+    primary_dom = dom.to_numpy() & ~few
+    primary = few | primary_dom
+    sec = _secondary(cnt.to_numpy(dtype=float), primary)
+    reasons = np.where(
+        few, "threshold", np.where(primary_dom, "dominance", np.where(sec, "secondary", ""))
+    )
+    table = tab.mask(primary | sec)
+    return SDCTable(table, tab, pd.DataFrame(reasons, index=tab.index, columns=tab.columns))
+
+
+def share_table(
+    numerators: pd.DataFrame, denominators: pd.DataFrame, *, threshold: int = 10
+) -> SDCTable:
+    """Percentages whose numerator or denominator count falls below ``threshold`` are suppressed."""
+    num = numerators.astype(float)
+    den = denominators.reindex_like(num).astype(float)
+    share = 100.0 * num / den.where(den > 0)
+    primary = (num.to_numpy() < threshold) | (den.to_numpy() < threshold)
+    sec = _secondary(num.to_numpy(), primary)
+    reasons = np.where(primary, "threshold", np.where(sec, "secondary", ""))
+    return SDCTable(
+        share.mask(primary | sec),
+        share,
+        pd.DataFrame(reasons, index=num.index, columns=num.columns),
+    )
+
+
+def dof_ok(df_resid: float, threshold: int = 10) -> bool:
+    """Whether a regression's residual degrees of freedom allow release."""
+    return bool(np.isfinite(df_resid) and df_resid >= threshold)

@@ -1,0 +1,1 @@
+"""Pipeline stages: one stage a module, connected by plain data."""
