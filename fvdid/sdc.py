@@ -142,6 +142,7 @@ def magnitude_table(
     threshold: int = 10,
     dominance_n: int = 2,
     dominance_k: float = 90.0,
+    secondary: bool = True,
 ) -> SDCTable:
     """Tabulate ``aggfunc(values)`` and suppress cells failing threshold or N-K dominance.
 
@@ -165,7 +166,7 @@ def magnitude_table(
     few = cnt.to_numpy() < threshold
     primary_dom = dom.to_numpy() & ~few
     primary = few | primary_dom
-    sec = _secondary(cnt.to_numpy(dtype=float), primary)
+    sec = _secondary(cnt.to_numpy(dtype=float), primary) if secondary else np.zeros_like(primary)
     reasons = np.where(
         few, "threshold", np.where(primary_dom, "dominance", np.where(sec, "secondary", ""))
     )
@@ -174,14 +175,22 @@ def magnitude_table(
 
 
 def share_table(
-    numerators: pd.DataFrame, denominators: pd.DataFrame, *, threshold: int = 10
+    numerators: pd.DataFrame,
+    denominators: pd.DataFrame,
+    *,
+    threshold: int = 10,
+    secondary: bool = True,
 ) -> SDCTable:
-    """Percentages whose numerator or denominator count falls below ``threshold`` are suppressed."""
+    """Percentages whose numerator or denominator count falls below ``threshold`` are suppressed.
+
+    Use ``secondary=True`` for additive blocks (the levels of one categorical variable, whose
+    shares sum to 100 %); rows of different binary characteristics are not additive.
+    """
     num = numerators.astype(float)
     den = denominators.reindex_like(num).astype(float)
     share = 100.0 * num / den.where(den > 0)
     primary = (num.to_numpy() < threshold) | (den.to_numpy() < threshold)
-    sec = _secondary(num.to_numpy(), primary)
+    sec = _secondary(num.to_numpy(), primary) if secondary else np.zeros_like(primary)
     reasons = np.where(primary, "threshold", np.where(sec, "secondary", ""))
     return SDCTable(
         share.mask(primary | sec),

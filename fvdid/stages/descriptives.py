@@ -68,23 +68,45 @@ def describe_groups(
     """
     d = data.assign(group=_group_col(data))
     counts = pd.crosstab(d["financial_year"], d["group"]).reindex(columns=list(GROUPS), fill_value=0)
-    num_rows, den_rows = {}, {}
-    items: list[tuple[str, pd.Series]] = [(c, d[c]) for c in binary if c in d.columns]
+    blocks: list[SDCTable] = []
+
+    def block(items: list[tuple[str, pd.Series]], additive: bool) -> SDCTable | None:
+        num_rows, den_rows = {}, {}
+        for name, s in items:
+            s = pd.to_numeric(s, errors="coerce")
+            num_rows[name] = s.groupby(d["group"]).sum().reindex(GROUPS, fill_value=0)
+            den_rows[name] = s.notna().groupby(d["group"]).sum().reindex(GROUPS, fill_value=0)
+        if not num_rows:
+            return None
+        return share_table(
+            pd.DataFrame(num_rows).T, pd.DataFrame(den_rows).T, threshold=threshold, secondary=additive
+        )
+
+    # Binary characteristics are separate rows (not additive): no secondary suppression across them.
+    b = block([(c, d[c]) for c in binary if c in d.columns], additive=False)
+    if b is not None:
+        blocks.append(b)
+    # The levels of one categorical variable sum to 100 %: secondary suppression within the block.
     for c in categorical:
-        if c in d.columns:
-            for lev in sorted(d[c].dropna().unique(), key=str):
-                lev_s = int(lev) if isinstance(lev, float) and float(lev).is_integer() else lev
-                items.append((f"{c}={lev_s}", (d[c] == lev).where(d[c].notna())))
-    for name, s in items:
-        s = pd.to_numeric(s, errors="coerce")
-        num_rows[name] = s.groupby(d["group"]).sum().reindex(GROUPS, fill_value=0)
-        den_rows[name] = s.notna().groupby(d["group"]).sum().reindex(GROUPS, fill_value=0)
-    num = pd.DataFrame(num_rows).T
-    den = pd.DataFrame(den_rows).T
-    shares = share_table(num, den, threshold=threshold)
-    long = d.melt(id_vars=["group"], value_vars=[c for c in continuous if c in d.columns], var_name="variable")
+        if c not in d.columns:
+            continue
+        items = []
+        for lev in sorted(d[c].dropna().unique(), key=str):
+            lev_s = int(lev) if isinstance(lev, float) and float(lev).is_integer() else lev
+            items.append((f"{c}={lev_s}", (d[c] == lev).where(d[c].notna())))
+        cb = block(items, additive=True)
+        if cb is not None:
+            blocks.append(cb)
+    shares = SDCTable(
+        pd.concat([x.table for x in blocks]),
+        pd.concat([x.raw for x in blocks]),
+        pd.concat([x.reasons for x in blocks]),
+    )
+    long = d.melt(
+        id_vars=["group"], value_vars=[c for c in continuous if c in d.columns], var_name="variable"
+    )
     means = magnitude_table(
         long, "variable", "group", "value", threshold=threshold,
-        dominance_n=dominance_n, dominance_k=dominance_k,
+        dominance_n=dominance_n, dominance_k=dominance_k, secondary=False,
     )
     return Descriptives(suppress_counts(counts, threshold), shares, means)
