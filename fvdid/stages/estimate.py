@@ -66,22 +66,52 @@ class OutcomeEstimate(ResultMixin):
 
     def tidy(self) -> pd.DataFrame:
         rows: list[dict[str, Any]] = [
-            {"inference": "CR1, t(G-1)" + (", Rubin-pooled" if self.n_imputations > 1 else ""),
-             "estimate": self.estimate, "std_error": self.std_error, "df": self.df,
-             "p_value": self.p_value, "conf_low": self.conf_low, "conf_high": self.conf_high},
+            {
+                "inference": "CR1, t(G-1)" + (", Rubin-pooled" if self.n_imputations > 1 else ""),
+                "estimate": self.estimate,
+                "std_error": self.std_error,
+                "df": self.df,
+                "p_value": self.p_value,
+                "conf_low": self.conf_low,
+                "conf_high": self.conf_high,
+            },
         ]
         if np.isfinite(self.cr2_std_error):
-            rows.append({"inference": "CR2, Satterthwaite df", "estimate": self.estimate,
-                         "std_error": self.cr2_std_error, "df": self.cr2_df, "p_value": self.cr2_p_value,
-                         "conf_low": np.nan, "conf_high": np.nan})
+            rows.append(
+                {
+                    "inference": "CR2, Satterthwaite df",
+                    "estimate": self.estimate,
+                    "std_error": self.cr2_std_error,
+                    "df": self.cr2_df,
+                    "p_value": self.cr2_p_value,
+                    "conf_low": np.nan,
+                    "conf_high": np.nan,
+                }
+            )
         if np.isfinite(self.boot_p_value):
-            rows.append({"inference": "wild cluster bootstrap (WCR, Webb)", "estimate": self.estimate,
-                         "std_error": np.nan, "df": np.nan, "p_value": self.boot_p_value,
-                         "conf_low": self.boot_conf_low, "conf_high": self.boot_conf_high})
+            rows.append(
+                {
+                    "inference": "wild cluster bootstrap (WCR, Webb)",
+                    "estimate": self.estimate,
+                    "std_error": np.nan,
+                    "df": np.nan,
+                    "p_value": self.boot_p_value,
+                    "conf_low": self.boot_conf_low,
+                    "conf_high": self.boot_conf_high,
+                }
+            )
         if np.isfinite(self.logit_estimate):
-            rows.append({"inference": "logit (log-odds), CR1", "estimate": self.logit_estimate,
-                         "std_error": self.logit_std_error, "df": np.nan, "p_value": self.logit_p_value,
-                         "conf_low": np.nan, "conf_high": np.nan})
+            rows.append(
+                {
+                    "inference": "logit (log-odds), CR1",
+                    "estimate": self.logit_estimate,
+                    "std_error": self.logit_std_error,
+                    "df": np.nan,
+                    "p_value": self.logit_p_value,
+                    "conf_low": np.nan,
+                    "conf_high": np.nan,
+                }
+            )
         return pd.DataFrame(rows)
 
 
@@ -140,11 +170,16 @@ def estimate_outcome(
     from fvdid.rubin import rubin
 
     formula = regression_formula(
-        prep.outcome, prep.covariates, [c for c in categorical if c in prep.covariates],
-        treatment=treatment, fixed_effects=fixed_effects,
+        prep.outcome,
+        prep.covariates,
+        [c for c in categorical if c in prep.covariates],
+        treatment=treatment,
+        fixed_effects=fixed_effects,
     )
     sets = _complete_sets(prep)
-    fits = [ols(formula, d, weights=weights, vcov="CR1", cluster=cluster, alpha=alpha) for d in sets]
+    fits = [
+        ols(formula, d, weights=weights, vcov="CR1", cluster=cluster, alpha=alpha) for d in sets
+    ]
     first = fits[0]
     notes = list(first.notes)
     G = int(first.n_clusters or 0)
@@ -168,13 +203,25 @@ def estimate_outcome(
     kw: dict[str, Any] = {}
     if cr2:
         f2 = ols(formula, d0, weights=weights, vcov="CR2", cluster=cluster, alpha=alpha)
-        kw.update(cr2_std_error=float(f2.std_errors[treatment]), cr2_df=float(f2.df[treatment]),
-                  cr2_p_value=float(f2.pvalues[treatment]))
+        kw.update(
+            cr2_std_error=float(f2.std_errors[treatment]),
+            cr2_df=float(f2.df[treatment]),
+            cr2_p_value=float(f2.pvalues[treatment]),
+        )
     if wild_bootstrap_B > 0:
         from fvdid.boottest import boottest
 
-        bt = boottest(first, treatment, cluster, data=d0, B=wild_bootstrap_B, weights_type="webb",
-                      seed=seed, sign_level=alpha)
+        bt = boottest(
+            first,
+            treatment,
+            cluster,
+            data=d0,
+            B=wild_bootstrap_B,
+            weights_type="webb",
+            fixef_k="full",
+            seed=seed,
+            sign_level=alpha,
+        )
         kw.update(boot_p_value=float(bt.p_value))
         if bt.conf_int is not None:
             kw.update(boot_conf_low=float(bt.conf_int[0]), boot_conf_high=float(bt.conf_int[1]))
@@ -185,15 +232,30 @@ def estimate_outcome(
             fe_terms = " + ".join(f"C({c})" for c in fixed_effects)
             lf = formula.split("|")[0].strip() + (f" + {fe_terms}" if fe_terms else "")
             lr = logit(lf, d0, weights=weights, vcov="CR1", cluster=cluster)
-            kw.update(logit_estimate=float(lr.params[treatment]),
-                      logit_std_error=float(lr.std_errors[treatment]),
-                      logit_p_value=float(lr.pvalues[treatment]))
+            kw.update(
+                logit_estimate=float(lr.params[treatment]),
+                logit_std_error=float(lr.std_errors[treatment]),
+                logit_p_value=float(lr.pvalues[treatment]),
+            )
         except Exception as exc:  # report, never hide: a logit that fails is a finding
             notes.append(f"logit check failed: {type(exc).__name__}: {exc}")
     return OutcomeEstimate(
-        outcome=prep.outcome, formula=formula, estimate=est, std_error=se, df=df, p_value=p,
-        conf_low=est - tq * se, conf_high=est + tq * se, nobs=int(first.nobs), n_clusters=G,
-        n_imputations=len(sets) if prep.imputed else 0, baseline_rate=baseline,
-        protocol_model=protocol_model, weighted=weights is not None, df_resid=int(first.df_resid),
-        notes=tuple(notes), table=first.tidy(), **kw,
+        outcome=prep.outcome,
+        formula=formula,
+        estimate=est,
+        std_error=se,
+        df=df,
+        p_value=p,
+        conf_low=est - tq * se,
+        conf_high=est + tq * se,
+        nobs=int(first.nobs),
+        n_clusters=G,
+        n_imputations=len(sets) if prep.imputed else 0,
+        baseline_rate=baseline,
+        protocol_model=protocol_model,
+        weighted=weights is not None,
+        df_resid=int(first.df_resid),
+        notes=tuple(notes),
+        table=first.tidy(),
+        **kw,
     )

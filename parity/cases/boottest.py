@@ -1,0 +1,320 @@
+"""Parity cases of fvdid.boottest against fwildclusterboot::boottest() (r_reference/boottest.R).
+
+fixest is not in Debian, so the R side fits ``lm()`` with the fixed effects as ``factor()``
+dummies; fvdid absorbs them (``ols("... | la + year")``) and counts them in the small-sample
+factor with ``fixef_k="full"`` (``k = len(params) + design.n_fe``, the column count of the dummy
+``lm``). fwildclusterboot on a fixest/felm model counts only the non-FE coefficients
+(``fixef_k="none"``, fvdid's default): the t-statistics then differ by the constant factor
+``sqrt((N - k_lm) / (N - k_slopes))`` while p-values and intervals are unchanged.
+
+Exactness: with few bootstrap clusters (``2^G* <= B``) both sides enumerate all ``2^G*`` Rademacher
+sign vectors, so everything is deterministic: the sorted bootstrap t-statistics (labelled by rank
+"r0001", ... -- alignment by order statistic, the only meaningful label), the p-value and the
+interval (same grid, same Brent iterations) agree to rounding. Random draws (dqrng in R, numpy
+here) cannot agree draw by draw: their p-values are compared within the Monte Carlo band
+``4 sqrt(p(1-p)/B)``; their t-statistic is deterministic and compared exactly.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from fvdid.boottest import boottest
+from fvdid.ols import ols
+from parity import Case, Quantity, Tol
+
+FEW = "fixtures:boottest/few_clusters.csv"
+TWFE = "fixtures:boottest/twfe_panel.csv"
+VOTERS = "shared:fwildclusterboot__voters.csv"
+SEED = 20240611
+
+
+def _fvdid_boottest(data: pd.DataFrame, args: Mapping[str, Any]) -> dict[str, Quantity]:
+    fit = ols(
+        args["formula"], data, weights=args.get("weights"), vcov="CR1", cluster=args["cluster"]
+    )
+    bc = args.get("bootcluster")
+    res = boottest(
+        fit,
+        args["param"],
+        args["cluster"],
+        data=data,
+        B=int(args["B"]),
+        weights_type=args["type"],
+        impose_null=bool(args["impose_null"]),
+        r=float(args["r"]),
+        bootcluster=tuple(bc) if isinstance(bc, list) else bc,
+        p_val_type=args["p_val_type"],
+        conf_int=bool(args["conf_int"]),
+        sign_level=float(args["sign_level"]),
+        seed=int(args["seed"]),
+        fixef_k=args.get("fixef_k", "none"),
+    )
+    out: dict[str, Quantity] = {
+        "t_stat": res.t_stat,
+        "p_value": res.p_value,
+        "B": res.B,
+        "n_clusters": res.n_clusters,
+    }
+    if args["conf_int"] and args["p_val_type"] in ("two-tailed", "equal-tailed"):
+        assert res.conf_int is not None
+        lo, hi = res.conf_int
+        if args.get("enumerated"):
+            out["conf_int"] = {"lower": lo, "upper": hi}
+        else:
+            se = (res.point_estimate - res.r) / res.t_stat
+            b = res.point_estimate
+            out["conf_int_se"] = {"lower": (lo - b) / se, "upper": (hi - b) / se}
+    if args.get("enumerated"):
+        tb = np.sort(res.t_boot)
+        out["t_boot_sorted"] = pd.Series(tb, index=[f"r{i:04d}" for i in range(1, tb.size + 1)])
+    return out
+
+
+_T = Tol(1e-10, "closed form: (R beta - r) / CR1 se from cluster sums; summation order only")
+_COUNT = Tol.exact("integer counts (draws after enumeration, clusters)")
+_ENUM_P = Tol(
+    1e-12,
+    "full enumeration: the same 2^G sign vectors on both sides, so the p-value is the same count "
+    "over the same draws (a multiple of 1/2^G; any difference would be a whole draw)",
+)
+_ENUM_TB = Tol(
+    1e-9,
+    "full enumeration: sorted bootstrap t-statistics (alignment by order statistic) from the same "
+    "sign vectors; cluster-level sums only, rounding of O(G k) products",
+)
+_ENUM_CI = Tol(
+    1e-6,
+    "test inversion on identical step functions p(r): same start values, 26-point grid and Brent "
+    "iterations (uniroot, tol = 1e-6, maxiter = 10), so the roots agree to rounding; 1e-6 is "
+    "uniroot's own tolerance",
+)
+
+
+def _mc(B: int) -> Tol:
+    return Tol.mc_pvalue(
+        B,
+        f"random wild draws ({B}): dqrng (R) and numpy streams differ, so the p-values are two "
+        "independent Monte Carlo estimates of the same bootstrap p-value; 4 sd band",
+    )
+
+
+def _case(
+    name: str,
+    dataset: str,
+    description: str,
+    *,
+    enumerated: bool,
+    r_packages: tuple[str, ...] = ("fwildclusterboot",),
+    **args: Any,
+) -> Case:
+    full = {
+        "bootcluster": None,
+        "weights": None,
+        "B": 9999,
+        "type": "rademacher",
+        "impose_null": True,
+        "r": 0.0,
+        "p_val_type": "two-tailed",
+        "conf_int": True,
+        "sign_level": 0.05,
+        "seed": SEED,
+        "fixef_k": "none",
+        **args,
+        "enumerated": enumerated,
+    }
+    tols: dict[str, Tol] = {"t_stat": _T, "B": _COUNT, "n_clusters": _COUNT}
+    if enumerated:
+        tols.update({"p_value": _ENUM_P, "t_boot_sorted": _ENUM_TB})
+        if full["conf_int"] and full["p_val_type"] in ("two-tailed", "equal-tailed"):
+            tols["conf_int"] = _ENUM_CI
+    else:
+        tols["p_value"] = _mc(int(full["B"]))
+        if full["conf_int"] and full["p_val_type"] in ("two-tailed", "equal-tailed"):
+            tols["conf_int_se"] = Tol(
+                0.25,
+                "random draws: the interval in se units, (ci - estimate)/se, holds Monte Carlo "
+                "quantiles of the bootstrap t; a tail quantile at a/2 = 0.025 from B = 9999 draws "
+                "has sd sqrt(0.025*0.975/B)/phi(2) ~ 0.03, the difference of two independent "
+                "runs ~ 0.04; 0.25 is about 6 sd (the bootstrap t has fatter tails than normal)",
+            )
+    return Case(
+        name=name,
+        family="boottest",
+        dataset=dataset,
+        args=full,
+        fvdid=_fvdid_boottest,
+        key="quantity (t_boot_sorted: rank r0001...)",
+        tolerances=tols,
+        r_packages=r_packages,
+        description=description,
+    )
+
+
+FEW_F = "y ~ treat + x + female"
+TWFE_F = "y ~ fv + x + age | la + year"
+TWFE_R = "y ~ fv + x + age + factor(la) + factor(year)"
+VOTERS_F = "proposition_vote ~ treatment + ideology1 + log_income + C(Q1_immigration)"
+VOTERS_R = "proposition_vote ~ treatment + ideology1 + log_income + factor(Q1_immigration)"
+
+CASES = [
+    _case(
+        "boottest_enum_wcr",
+        FEW,
+        "G = 8: full enumeration (256 Rademacher draws), WCR, two-tailed, interval",
+        enumerated=True,
+        formula=FEW_F,
+        formula_r=FEW_F,
+        param="treat",
+        cluster="state",
+    ),
+    _case(
+        "boottest_enum_wcu",
+        FEW,
+        "G = 8: full enumeration, WCU (impose_null = FALSE), two-tailed, interval",
+        enumerated=True,
+        formula=FEW_F,
+        formula_r=FEW_F,
+        param="treat",
+        cluster="state",
+        impose_null=False,
+    ),
+    _case(
+        "boottest_enum_cem_weights",
+        FEW,
+        "G = 8, CEM-like analytic weights (some 0), WCR, full enumeration, interval",
+        enumerated=True,
+        formula=FEW_F,
+        formula_r=FEW_F,
+        param="treat",
+        cluster="state",
+        weights="w",
+    ),
+    _case(
+        "boottest_enum_equal_tailed",
+        FEW,
+        "G = 8, equal-tailed p-value, H0: x = 0.3 (r != 0), weights, interval",
+        enumerated=True,
+        formula=FEW_F,
+        formula_r=FEW_F,
+        param="x",
+        cluster="state",
+        weights="w",
+        p_val_type="equal-tailed",
+        r=0.3,
+    ),
+    _case(
+        "boottest_enum_greater",
+        FEW,
+        "G = 8, one-sided p-value '>' (no interval for one-sided tests)",
+        enumerated=True,
+        formula=FEW_F,
+        formula_r=FEW_F,
+        param="treat",
+        cluster="state",
+        p_val_type=">",
+        conf_int=False,
+    ),
+    _case(
+        "boottest_enum_less",
+        FEW,
+        "G = 8, one-sided p-value '<', WCU, H0: treat = 0.5",
+        enumerated=True,
+        formula=FEW_F,
+        formula_r=FEW_F,
+        param="treat",
+        cluster="state",
+        p_val_type="<",
+        impose_null=False,
+        r=0.5,
+        conf_int=False,
+    ),
+    _case(
+        "boottest_enum_bootcluster",
+        FEW,
+        "error clusters: 4 regions; bootstrap clusters: region x half (8, crossing the states)",
+        enumerated=True,
+        formula=FEW_F,
+        formula_r=FEW_F,
+        param="treat",
+        cluster="region",
+        bootcluster=["region", "half"],
+        weights="w",
+    ),
+    _case(
+        "boottest_enum_twfe_wcr",
+        TWFE,
+        "LA + year FE (absorbed vs factor dummies; year crosses the LA clusters), CEM-like "
+        "weights, G = 10 LAs: full enumeration (1024), WCR, interval",
+        enumerated=True,
+        formula=TWFE_F,
+        formula_r=TWFE_R,
+        param="fv",
+        cluster="la",
+        weights="w",
+        fixef_k="full",
+    ),
+    _case(
+        "boottest_enum_twfe_wcu",
+        TWFE,
+        "LA + year FE, weights, G = 10: full enumeration, WCU, interval",
+        enumerated=True,
+        formula=TWFE_F,
+        formula_r=TWFE_R,
+        param="fv",
+        cluster="la",
+        weights="w",
+        fixef_k="full",
+        impose_null=False,
+    ),
+    _case(
+        "boottest_voters_rademacher",
+        VOTERS,
+        "fwildclusterboot's voters data, G = 40: random Rademacher draws, WCR, interval",
+        enumerated=False,
+        formula=VOTERS_F,
+        formula_r=VOTERS_R,
+        param="treatment",
+        cluster="group_id1",
+    ),
+    _case(
+        "boottest_voters_webb_wcu",
+        VOTERS,
+        "voters, Webb weights, WCU, analytic weights",
+        enumerated=False,
+        formula=VOTERS_F,
+        formula_r=VOTERS_R,
+        param="log_income",
+        cluster="group_id1",
+        type="webb",
+        impose_null=False,
+        weights="weights",
+    ),
+    _case(
+        "boottest_voters_mammen",
+        VOTERS,
+        "voters, Mammen weights, WCR, equal-tailed, H0: log_income = 0",
+        enumerated=False,
+        formula=VOTERS_F,
+        formula_r=VOTERS_R,
+        param="log_income",
+        cluster="group_id1",
+        type="mammen",
+        p_val_type="equal-tailed",
+    ),
+    _case(
+        "boottest_voters_norm",
+        VOTERS,
+        "voters, standard normal weights, WCR, clusters group_id2 (G = 20)",
+        enumerated=False,
+        formula=VOTERS_F,
+        formula_r=VOTERS_R,
+        param="log_income",
+        cluster="group_id2",
+        type="norm",
+    ),
+]
