@@ -1,0 +1,259 @@
+"""Linear mixed model with a random intercept per group, as R's ``lme4::lmer``.
+
+Reference: ``lme4::lmer(y ~ x1 + x2 + (1 | group), REML = TRUE)``.
+
+Model: ``y = X b + u[group] + e`` with ``u ~ N(0, sigma2_u)``, ``e ~ N(0, sigma2)``. With the
+relative standard deviation ``theta = sigma_u / sigma`` (lme4's ``getME(fit, "theta")``), the
+marginal covariance is ``sigma2 * V(theta)``, ``V = I + theta^2 Z Z'``, block diagonal with
+``V_j^{-1} = I - theta^2 / (1 + n_j theta^2) 1 1'``. Given ``theta`` everything is closed form:
+GLS ``b``, ``r2 = (y - X b)' V^{-1} (y - X b)`` (lme4's penalised residual sum of squares),
+``sigma2 = r2 / (n - p)`` (REML) or ``r2 / n`` (ML), and the profiled deviance
+
+    REML: log|V| + log|X' V^{-1} X| + (n - p) (1 + log(2 pi r2 / (n - p)))
+    ML:   log|V| + n (1 + log(2 pi r2 / n))
+
+with ``log|V| = sum_j log(1 + n_j theta^2)``. The deviance is minimised over ``theta >= 0`` with
+``scipy.optimize.minimize_scalar`` (bounded Brent), then polished by root-finding on its
+analytic derivative: function values alone locate a flat minimum only to ~sqrt(machine eps).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import linalg, optimize, stats
+
+from fvdid._formula import design_matrix, parse_formula, wald_table
+from fvdid._results import ResultMixin
+from fvdid.errors import FvdidInputError, require_columns
+
+__all__ = ["LmerResult", "lmer"]
+
+_LOG_2PI = math.log(2 * math.pi)
+
+
+@dataclass(frozen=True)
+class LmerResult(ResultMixin):
+    """Result of :func:`lmer`.
+
+    ``params`` / ``std_errors`` / ``vcov``: fixed effects (R's ``fixef()``, ``vcov()``).
+    ``pvalues`` use the normal approximation to ``t = estimate / se`` (lme4 itself reports no
+    p-values; lmerTest's Satterthwaite df would give slightly larger ones).
+    ``sigma2`` and ``group_var`` are the residual and random-intercept variances (R's
+    ``VarCorr()``), ``theta`` their standard-deviation ratio (``getME(fit, "theta")``).
+    ``criterion`` is the REML criterion (``REMLcrit()``) or, with ``reml=False``, the deviance
+    (``deviance()``); ``loglik = -criterion / 2`` (R's ``logLik()``).
+    ``singular`` flags ``theta == 0`` (R's ``isSingular()``).
+    """
+
+    params: pd.Series
+    std_errors: pd.Series
+    pvalues: pd.Series
+    vcov: pd.DataFrame
+    sigma2: float
+    group_var: float
+    theta: float
+    criterion: float
+    loglik: float
+    reml: bool
+    nobs: int
+    n_groups: int
+    n_dropped: int
+    converged: bool
+    singular: bool
+    group: str
+    formula: str
+    notes: tuple[str, ...] = ()
+
+    def tidy(self) -> pd.DataFrame:
+        """Fixed-effect table (z statistics, normal p-values and intervals)."""
+        return wald_table(self.params, self.std_errors)
+
+    def varcomp(self) -> pd.DataFrame:
+        """Variance components as ``as.data.frame(VarCorr(fit))``: grp, variance, sd."""
+        return pd.DataFrame(
+            {
+                "grp": [self.group, "Residual"],
+                "variance": [self.group_var, self.sigma2],
+                "sd": [math.sqrt(self.group_var), math.sqrt(self.sigma2)],
+            }
+        )
+
+
+class _Profile:
+    """Closed-form pieces of the profiled (RE)ML deviance for a given ``theta``."""
+
+    def __init__(self, X: np.ndarray, y: np.ndarray, codes: np.ndarray, reml: bool) -> None:
+        self.X, self.y, self.reml = X, y, reml
+        self.n, self.p = X.shape
+        G = int(codes.max()) + 1
+        self.nj = np.bincount(codes, minlength=G).astype(float)
+        # per-group sums: s_j = X_j' 1, t_j = y_j' 1
+        self.sX = np.vstack(
+            [np.bincount(codes, weights=X[:, k], minlength=G) for k in range(self.p)]
+        ).T
+        self.sy = np.bincount(codes, weights=y, minlength=G)
+        self.XtX = X.T @ X
+        self.Xty = X.T @ y
+        self.yty = float(y @ y)
+
+    def solve(self, theta: float) -> dict[str, object]:
+        t2 = theta * theta
+        c = t2 / (1.0 + self.nj * t2)  # V_j^{-1} = I - c_j 1 1'
+        M = self.XtX - (self.sX * c[:, None]).T @ self.sX  # X' V^{-1} X
+        b = self.Xty - self.sX.T @ (c * self.sy)  # X' V^{-1} y
+        cf = linalg.cho_factor(M)
+        beta = linalg.cho_solve(cf, b)
+        yvy = self.yty - float(np.sum(c * self.sy**2))
+        r2 = yvy - float(b @ beta)
+        logdetV = float(np.sum(np.log1p(self.nj * t2)))
+        logdetM = 2.0 * float(np.sum(np.log(np.diag(cf[0]))))
+        if self.reml:
+            dof = self.n - self.p
+            dev = logdetV + logdetM + dof * (1.0 + _LOG_2PI + math.log(r2 / dof))
+        else:
+            dof = self.n
+            dev = logdetV + self.n * (1.0 + _LOG_2PI + math.log(r2 / self.n))
+        return {"beta": beta, "M": M, "cf": cf, "r2": r2, "dev": dev, "dof": dof, "c": c}
+
+    def deviance(self, theta: float) -> float:
+        return float(self.solve(abs(theta))["dev"])  # type: ignore[arg-type]
+
+    def slope(self, theta: float) -> float:
+        """d deviance / d theta divided by 2 theta (finite at theta = 0)."""
+        s = self.solve(theta)
+        t2 = theta * theta
+        a = 1.0 / (1.0 + self.nj * t2)
+        beta = s["beta"]
+        eg = self.sy - self.sX @ beta  # group sums of residuals
+        out = float(np.sum(self.nj * a)) - float(s["dof"]) / float(s["r2"]) * float(
+            np.sum((a * eg) ** 2)
+        )
+        if self.reml:
+            W = linalg.cho_solve(s["cf"], self.sX.T)  # M^{-1} s_j
+            out -= float(np.sum(a**2 * np.einsum("jk,kj->j", self.sX, W)))
+        return out
+
+
+def lmer(
+    formula: str,
+    data: pd.DataFrame,
+    *,
+    group: str,
+    reml: bool = True,
+    tol: float = 1e-12,
+) -> LmerResult:
+    """Fit a linear mixed model with a random intercept per ``group``.
+
+    Parameters
+    ----------
+    formula
+        Fixed part, ``"y ~ x1 + x2 + C(k)"`` (R: ``y ~ x1 + x2 + factor(k) + (1 | group)``).
+    data
+        The data; rows with a missing value in a used column or ``group`` are dropped and
+        counted in ``n_dropped``.
+    group
+        Grouping column of the random intercept (R: ``(1 | group)``).
+    reml
+        Restricted maximum likelihood (R: ``REML = TRUE``, the default) or ML.
+    tol
+        Tolerance on ``theta`` of the final root-finding step.
+
+    Raises
+    ------
+    FvdidInputError
+        Missing columns, fewer than two groups, or no more observations than groups
+        (lme4: ``check.nobs.vs.nlev``).
+    """
+    parsed = parse_formula(formula)
+    require_columns(data, [*parsed.columns, group], what="data")
+    design = design_matrix(parsed, data, extra=[group])
+    X, y = design.X, design.y
+    codes, _ = pd.factorize(design.frame[group], sort=True)
+    G = int(codes.max()) + 1
+    n, p = X.shape
+    if G < 2:
+        raise FvdidInputError(
+            f"group column {group!r} has {G} level(s); a random intercept needs at least 2"
+        )
+    if n <= G:
+        raise FvdidInputError(
+            f"{n} complete rows for {G} levels of {group!r}: the random-intercept and residual "
+            "variances are not identified (lme4 stops: number of observations <= number of levels)"
+        )
+    if n - p <= 0:
+        raise FvdidInputError(f"{n} complete rows for {p} fixed effects")
+    prof = _Profile(X, y, codes, reml)
+
+    # bracket: theta at the one-way ANOVA ratio, capped; widen until the minimum is inside
+    upper = 10.0
+    while True:
+        res = optimize.minimize_scalar(
+            prof.deviance,
+            bounds=(0.0, upper),
+            method="bounded",
+            options={"xatol": 1e-10, "maxiter": 1000},
+        )
+        if res.x < 0.9 * upper or upper > 1e8:
+            break
+        upper *= 10.0
+    theta = float(res.x)
+    converged = bool(res.success)
+    # polish: the deviance's derivative is 2 theta * slope(theta); an interior minimum is a root
+    if prof.slope(0.0) >= 0.0 and prof.deviance(0.0) <= prof.deviance(theta):
+        theta = 0.0
+    else:
+        lo, hi = theta * 0.5, theta * 2.0 + 1e-8
+        lo = lo if prof.slope(lo) < 0 else 0.0
+        k = 0
+        while prof.slope(hi) <= 0 and k < 60:
+            hi *= 2.0
+            k += 1
+        if prof.slope(lo) < 0 < prof.slope(hi):
+            theta = optimize.brentq(
+                prof.slope,
+                lo,
+                hi,
+                xtol=tol * max(theta, 1e-3),
+                rtol=4 * np.finfo(float).eps,
+                maxiter=500,
+            )
+        else:
+            converged = False
+    s = prof.solve(theta)
+    sigma2 = float(s["r2"]) / float(s["dof"])
+    V = sigma2 * linalg.cho_solve(s["cf"], np.eye(p))
+    V = (V + V.T) / 2
+    names = list(design.names)
+    beta = np.asarray(s["beta"])
+    se = np.sqrt(np.diag(V))
+    crit = float(s["dev"])
+    notes: list[str] = []
+    if design.n_dropped:
+        notes.append(f"{design.n_dropped} rows with missing values dropped")
+    singular = theta == 0.0
+    if singular:
+        notes.append("boundary (singular) fit: the group variance is estimated as 0")
+    return LmerResult(
+        params=pd.Series(beta, index=names, name="estimate"),
+        std_errors=pd.Series(se, index=names, name="std_error"),
+        pvalues=pd.Series(2 * stats.norm.sf(np.abs(beta / se)), index=names),
+        vcov=pd.DataFrame(V, index=names, columns=names),
+        sigma2=sigma2,
+        group_var=sigma2 * theta * theta,
+        theta=theta,
+        criterion=crit,
+        loglik=-crit / 2.0,
+        reml=reml,
+        nobs=n,
+        n_groups=G,
+        n_dropped=design.n_dropped,
+        converged=converged,
+        singular=singular,
+        group=group,
+        formula=formula,
+        notes=tuple(notes),
+    )

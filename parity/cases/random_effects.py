@@ -1,0 +1,86 @@
+"""Parity cases of fvdid.random_effects against plm (r_reference/random_effects.R)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import pandas as pd
+
+from fvdid.random_effects import random_effects
+from parity import Case, Quantity, Tol
+
+BAL = "fixtures:regression/re_balanced.csv"
+UNBAL = "fixtures:regression/re_unbalanced.csv"
+PANEL = "fixtures:regression/panel_twfe.csv"
+
+
+def _fvdid_re(data: pd.DataFrame, args: Mapping[str, Any]) -> dict[str, Quantity]:
+    fit = random_effects(
+        args["formula"], data, unit=args["unit"], time=args.get("time"), vcov=args["vcov"]
+    )
+    return {
+        "coef": fit.params,
+        "se": fit.std_errors,
+        "pvalue": fit.pvalues,
+        "theta": fit.theta,
+        "sigma2_idios": fit.sigma2_idios,
+        "sigma2_unit": fit.sigma2_unit,
+        "nobs": fit.nobs,
+        "n_dropped": fit.n_dropped,
+    }
+
+
+_FGLS = (
+    "FGLS: plm's variance components are closed-form too, but are built from different "
+    "quadratic forms and summation orders before the GLS step"
+)
+_TOLS = {
+    "coef": Tol(1e-8, _FGLS),
+    "se": Tol(1e-8, _FGLS),
+    "pvalue": Tol(1e-8, "t tail probability of the statistics above (n-k df)"),
+    "theta": Tol(1e-8, _FGLS),
+    "sigma2_idios": Tol(1e-8, _FGLS),
+    "sigma2_unit": Tol(1e-8, _FGLS),
+    "nobs": Tol.exact("row counts are integers"),
+    "n_dropped": Tol.exact("row counts are integers"),
+}
+
+
+def _case(name: str, dataset: str, description: str, **args: Any) -> Case:
+    return Case(
+        name=name,
+        family="random_effects",
+        dataset=dataset,
+        args=args,
+        fvdid=_fvdid_re,
+        key="term / unit",
+        tolerances=_TOLS,
+        r_packages=("plm",),
+        description=description,
+    )
+
+
+CASES = [
+    _case(
+        "re_swar_balanced", BAL, "Swamy-Arora RE, balanced panel, time-invariant z",
+        formula="y ~ x1 + x2 + z", unit="id", time="t", vcov="iid",
+    ),
+    _case(
+        "re_swar_unbalanced", UNBAL, "Swamy-Arora RE, unbalanced panel (plm's dfcor = 3 variant)",
+        formula="y ~ x1 + x2 + z", unit="id", time="t", vcov="iid",
+    ),
+    _case(
+        "re_swar_balanced_cr1", BAL, "balanced RE, vcovHC(arellano, sss, cluster = group)",
+        formula="y ~ x1 + x2 + z", unit="id", time="t", vcov="CR1",
+    ),
+    _case(
+        "re_swar_unbalanced_cr1", UNBAL, "unbalanced RE, vcovHC(arellano, sss, cluster = group)",
+        formula="y ~ x1 + x2 + z", unit="id", time="t", vcov="CR1",
+    ),
+    _case(
+        "re_swar_panel_cat", PANEL,
+        "unbalanced RE with C() dummies and missing x2 rows dropped, clustered",
+        formula="y ~ treat + x1 + x2 + C(cat)", unit="unit", time="time", vcov="CR1",
+    ),
+]

@@ -1,0 +1,283 @@
+"""Pure-Python tests of fvdid.ols: FWL vs explicit dummies, sandwich variants, invariances, input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+import statsmodels.api as sm
+
+from fvdid.errors import FvdidInputError
+from fvdid.ols import ols
+
+
+def _panel(seed: int = 1, n_units: int = 25, n_t: int = 8, drop: float = 0.15) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    unit = np.repeat(np.arange(n_units), n_t)
+    time = np.tile(np.arange(n_t), n_units)
+    a = rng.normal(size=n_units)[unit]
+    x1 = rng.normal(size=unit.size) + a
+    x2 = rng.uniform(size=unit.size)
+    treat = ((time >= 4) & (unit % 3 == 0)).astype(float)
+    cat = rng.choice(["p", "q", "r"], unit.size)
+    w = rng.uniform(0.3, 3.0, unit.size)
+    y = 0.5 * treat + x1 - 0.7 * x2 + a + 0.1 * time + rng.normal(size=unit.size) * (1 + unit % 2)
+    df = pd.DataFrame(
+        dict(unit=unit, time=time, region=unit % 5, y=y, x1=x1, x2=x2, treat=treat, cat=cat, w=w)
+    )
+    keep = rng.uniform(size=len(df)) > drop
+    df = df.loc[keep]
+    df.index = [f"r{i}" for i in range(len(df))]  # non-default labels: results must keep them
+    return df
+
+
+def _dummies(df: pd.DataFrame, fe: list[str], regs: list[str]) -> pd.DataFrame:
+    parts = [df[regs].astype(float), pd.Series(1.0, index=df.index, name="const")]
+    for f in fe:
+        parts.append(pd.get_dummies(df[f], prefix=f, drop_first=True, dtype=float))
+    return pd.concat(parts, axis=1)
+
+
+REGS = ["treat", "x1", "x2"]
+TWFE = "y ~ treat + x1 + x2 | unit + time"
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_fwl_matches_explicit_dummies_iid(weighted: bool) -> None:
+    df = _panel()
+    fit = ols(TWFE, df, weights="w" if weighted else None)
+    X = _dummies(df, ["unit", "time"], REGS)
+    ref = sm.WLS(df["y"], X, weights=df["w"] if weighted else 1.0).fit()
+    # 1e-10: both are exact least squares; the within transformation and the dummy QR differ
+    # only in floating-point rounding
+    np.testing.assert_allclose(fit.params[REGS], ref.params[REGS], atol=1e-10)
+    np.testing.assert_allclose(fit.std_errors[REGS], ref.bse[REGS], atol=1e-10)
+    assert fit.df_resid == int(ref.df_resid)
+    # residuals and fitted values of the full model, labelled by the data's rows
+    np.testing.assert_allclose(fit.resid.loc[df.index], ref.resid.loc[df.index], atol=1e-10)
+    np.testing.assert_allclose(fit.fitted.loc[df.index], ref.fittedvalues.loc[df.index], atol=1e-10)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_cr1_and_hc1_match_statsmodels_with_dummies(weighted: bool) -> None:
+    df = _panel(seed=2)
+    X = _dummies(df, ["unit", "time"], REGS)
+    wts = df["w"] if weighted else 1.0
+    g = pd.factorize(df["unit"])[0]
+    ref_cl = sm.WLS(df["y"], X, weights=wts).fit(cov_type="cluster", cov_kwds={"groups": g})
+    ref_hc = sm.WLS(df["y"], X, weights=wts).fit(cov_type="HC1")
+    w = "w" if weighted else None
+    cr1 = ols(TWFE, df, weights=w, vcov="CR1", cluster="unit")
+    hc1 = ols(TWFE, df, weights=w, vcov="HC1")
+    # 1e-10: closed-form sandwiches with the same small-sample factor
+    # (statsmodels: G/(G-1) (n-1)/(n-k), k incl. the dummies; HC1: n/(n-k))
+    np.testing.assert_allclose(cr1.std_errors[REGS], ref_cl.bse[REGS], atol=1e-10)
+    np.testing.assert_allclose(hc1.std_errors[REGS], ref_hc.bse[REGS], atol=1e-10)
+    assert cr1.n_clusters == df["unit"].nunique()
+    assert (cr1.df == cr1.n_clusters - 1).all()
+
+
+def _cr2_dense(y, X, w, g):  # clubSandwich's CR2 on an explicit design (reference in the test)
+    n, p = X.shape
+    W = np.diag(w)
+    M = np.linalg.pinv(X.T @ W @ X)
+    H = X @ M @ X.T @ W
+    beta = M @ X.T @ W @ y
+    e = y - X @ beta
+    IH = np.eye(n) - H
+    comps = []
+    A = {}
+    for j in np.unique(g):
+        ix = np.flatnonzero(g == j)
+        Gj = (IH @ IH.T)[np.ix_(ix, ix)]
+        lam, V = np.linalg.eigh((Gj + Gj.T) / 2)
+        f = np.where(lam > 1e-12, np.abs(lam) ** -0.5, 0.0)
+        A[j] = (V * f) @ V.T
+        comps.append(X[ix].T @ W[np.ix_(ix, ix)] @ A[j] @ e[ix])
+    C = np.column_stack(comps)
+    vc = M @ C @ C.T @ M
+    dfs = []
+    groups = list(np.unique(g))
+    for i in range(p):
+        vs = []
+        for j in groups:
+            ix = np.flatnonzero(g == j)
+            v = np.zeros(n)
+            v[ix] = A[j] @ (W[np.ix_(ix, ix)] @ X[ix] @ M[:, i])
+            vs.append(v)
+        Vm = np.column_stack(vs)
+        P = Vm.T @ (IH @ IH.T) @ Vm
+        dfs.append(np.trace(P) ** 2 / np.sum(P**2))
+    return beta, vc, np.array(dfs)
+
+
+@pytest.mark.parametrize("weighted", [False, True])
+def test_cr2_fwl_blocks_match_dense_dummy_model(weighted: bool) -> None:
+    df = _panel(seed=3, n_units=12, n_t=6)
+    X = _dummies(df, ["unit", "time"], REGS)
+    w = df["w"].to_numpy() if weighted else np.ones(len(df))
+    g = df["region"].to_numpy()
+    beta, vc, dfs = _cr2_dense(df["y"].to_numpy(), X.to_numpy(), w, g)
+    fit = ols(TWFE, df, weights="w" if weighted else None, vcov="CR2", cluster="region")
+    pos = [list(X.columns).index(r) for r in REGS]
+    # 1e-9: same algebra; eigendecompositions of differently assembled (but equal) matrices
+    np.testing.assert_allclose(fit.params[REGS], beta[pos], atol=1e-10)
+    np.testing.assert_allclose(fit.std_errors[REGS], np.sqrt(np.diag(vc))[pos], atol=1e-9)
+    # 1e-7 relative: Satterthwaite df is a ratio of sums of squares of the same matrices
+    np.testing.assert_allclose(fit.df[REGS], dfs[pos], rtol=1e-7)
+
+
+def test_cr2_large_cluster_low_rank_path_matches_dense() -> None:
+    # few clusters with many rows each exercise the low-rank (1 + Z K Z') inverse square root
+    rng = np.random.default_rng(5)
+    n = 600
+    df = pd.DataFrame(
+        dict(g=rng.integers(0, 4, n), t=rng.integers(0, 3, n), x=rng.normal(size=n),
+             w=rng.uniform(0.5, 2, n))
+    )
+    df["y"] = df["x"] + 0.2 * df["t"] + rng.normal(size=n) * (1 + df["g"])
+    X = _dummies(df, ["g", "t"], ["x"])
+    _beta, vc, dfs = _cr2_dense(df["y"].to_numpy(), X.to_numpy(), df["w"].to_numpy(),
+                                df["g"].to_numpy())
+    fit = ols("y ~ x | g + t", df, weights="w", vcov="CR2", cluster="g")
+    # 1e-9 / 1e-7: as above (eigen-solver rounding)
+    np.testing.assert_allclose(fit.std_errors["x"], np.sqrt(vc[0, 0]), atol=1e-9)
+    np.testing.assert_allclose(fit.df["x"], dfs[0], rtol=1e-7)
+
+
+@pytest.mark.parametrize("vcov", ["iid", "HC1", "CR1", "CR2"])
+def test_invariant_to_weight_scale_and_row_order(vcov: str) -> None:
+    df = _panel(seed=4)
+    cl = "unit" if vcov in ("CR1", "CR2") else None
+    base = ols(TWFE, df, weights="w", vcov=vcov, cluster=cl)
+    scaled = df.assign(w=df["w"] * 37.5)
+    perm = df.sample(frac=1.0, random_state=0)
+    for other in (ols(TWFE, scaled, weights="w", vcov=vcov, cluster=cl),
+                  ols(TWFE, perm, weights="w", vcov=vcov, cluster=cl)):
+        # 1e-10: same estimator; only the order/scale of floating-point sums differs
+        pd.testing.assert_series_equal(other.params, base.params, atol=1e-10, rtol=0)
+        pd.testing.assert_series_equal(other.std_errors, base.std_errors, atol=1e-10, rtol=0)
+        pd.testing.assert_series_equal(other.df, base.df, atol=1e-7, rtol=0)
+
+
+def test_formula_terms_labels_and_no_fe_intercept() -> None:
+    df = _panel(seed=6)
+    fit = ols("y ~ x1 + C(cat) + x1:x2", df)
+    assert list(fit.params.index) == ["(Intercept)", "x1", "C(cat)[T.q]", "C(cat)[T.r]", "x1:x2"]
+    X = pd.DataFrame({"const": 1.0, "x1": df["x1"], "q": (df["cat"] == "q") * 1.0,
+                      "r": (df["cat"] == "r") * 1.0, "x1x2": df["x1"] * df["x2"]})
+    ref = sm.OLS(df["y"], X).fit()
+    # 1e-10: exact least squares both sides
+    np.testing.assert_allclose(fit.params.to_numpy(), ref.params.to_numpy(), atol=1e-10)
+    assert fit.n_fe == 0
+    star = ols("y ~ x1*x2", df)
+    assert list(star.params.index) == ["(Intercept)", "x1", "x2", "x1:x2"]
+
+
+def test_fe_only_and_one_fe() -> None:
+    df = _panel(seed=7)
+    empty = ols("y ~ 1 | unit", df, vcov="HC1")
+    assert len(empty.params) == 0 and empty.n_fe == df["unit"].nunique()
+    one = ols("y ~ x1 | unit", df)
+    X = _dummies(df, ["unit"], ["x1"])
+    ref = sm.OLS(df["y"], X).fit()
+    np.testing.assert_allclose(one.params["x1"], ref.params["x1"], atol=1e-10)  # exact LS
+
+
+def test_design_reproduces_params_and_keeps_labels() -> None:
+    df = _panel(seed=8)
+    fit = ols(TWFE, df, weights="w", vcov="CR1", cluster="unit")
+    d = fit.design
+    assert d.terms == list(fit.params.index) and d.fe == ["unit", "time"]
+    assert d.X.shape == (fit.nobs, 3) and d.index.equals(fit.resid.index)
+    assert d.n_fe == fit.n_fe == df["unit"].nunique() + df["time"].nunique() - 1
+    WX = d.X * d.weights[:, None]
+    beta = np.linalg.solve(WX.T @ d.X, WX.T @ d.y)
+    np.testing.assert_allclose(beta, fit.params.to_numpy(), atol=1e-12)  # same normal equations
+    # FE-demeaned columns are W-orthogonal to every FE level (to machine precision)
+    for f in d.fe:
+        codes = pd.factorize(df.loc[d.index, f])[0]
+        sums = np.bincount(codes, weights=d.weights * d.X[:, 0])
+        assert np.abs(sums).max() < 1e-12 * np.abs(d.X[:, 0]).sum()
+    assert set(df.loc[d.index, "unit"]) == set(df["unit"])
+
+
+def test_missing_rows_counted_singletons_counted_and_reported() -> None:
+    df = _panel(seed=9)
+    df.loc[df.index[:3], "x2"] = np.nan
+    df.loc[df.index[5], "w"] = np.nan
+    extra = pd.DataFrame(dict(unit=[900], time=[0], region=[0], y=[0.3], x1=[0.1], x2=[0.2],
+                              treat=[0.0], cat=["p"], w=[1.0]), index=["single"])
+    df = pd.concat([df, extra])
+    fit = ols(TWFE, df, weights="w")
+    assert fit.n_dropped == 4
+    assert fit.nobs == len(df) - 4
+    assert fit.n_singletons == 1
+    assert "single" in fit.resid.index and abs(fit.resid["single"]) < 1e-10  # own FE level
+    assert any("singleton" in n for n in fit.notes)
+    out = fit.tidy()
+    assert list(out.columns) == ["term", "estimate", "std_error", "statistic", "p_value",
+                                 "conf_low", "conf_high", "df"]
+    assert "OLSResult" in fit.summary()
+    d = fit.to_dict()
+    assert "design" not in d and d["n_dropped"] == 4
+
+
+def test_collinear_term_dropped_with_note() -> None:
+    df = _panel(seed=10).assign(z=lambda d: d["unit"] * 2.0)
+    fit = ols("y ~ x1 + z | unit", df)
+    assert list(fit.params.index) == ["x1"]
+    assert any("'z'" in n for n in fit.notes)
+
+
+# ---- bad input -------------------------------------------------------------------------------
+
+
+def test_missing_column_is_named() -> None:
+    with pytest.raises(FvdidInputError, match="nope"):
+        ols("y ~ x1 + nope | unit", _panel())
+    with pytest.raises(FvdidInputError, match="clu"):
+        ols("y ~ x1", _panel(), vcov="CR1", cluster="clu")
+
+
+def test_cluster_with_one_level() -> None:
+    df = _panel().assign(one=1)
+    with pytest.raises(FvdidInputError, match="1 level"):
+        ols("y ~ x1", df, vcov="CR1", cluster="one")
+
+
+def test_negative_weights_name_the_rows() -> None:
+    df = _panel()
+    df.loc[df.index[[2, 7]], "w"] = -1.0
+    with pytest.raises(FvdidInputError, match=rf"{df.index[2]}.*{df.index[7]}"):
+        ols("y ~ x1", df, weights="w")
+
+
+def test_all_nan_outcome() -> None:
+    df = _panel().assign(y=np.nan)
+    with pytest.raises(FvdidInputError, match="'y'"):
+        ols("y ~ x1 | unit", df)
+
+
+def test_cluster_needed_and_bad_vcov() -> None:
+    with pytest.raises(FvdidInputError, match="cluster"):
+        ols("y ~ x1", _panel(), vcov="CR2")
+    with pytest.raises(FvdidInputError, match="vcov"):
+        ols("y ~ x1", _panel(), vcov="HC3")  # type: ignore[arg-type]
+    with pytest.raises(FvdidInputError, match="C\\(cat\\)"):
+        ols("y ~ cat", _panel())
+
+
+def test_one_million_rows_two_fe_cr1_is_fast() -> None:
+    import time
+
+    rng = np.random.default_rng(0)
+    n = 1_000_000
+    df = pd.DataFrame(dict(la=rng.integers(0, 150, n), q=rng.integers(0, 28, n),
+                           x=rng.normal(size=n)))
+    df["y"] = df["x"] + 0.01 * df["la"] + rng.normal(size=n)
+    t0 = time.perf_counter()
+    fit = ols("y ~ x | la + q", df, vcov="CR1", cluster="la")
+    elapsed = time.perf_counter() - t0
+    assert abs(fit.params["x"] - 1) < 0.01
+    assert elapsed < 30  # generous: "a few seconds" on an idle machine, CI runners are shared
