@@ -61,6 +61,8 @@ class RunConfig:
         Significance level (protocol: 5 %).
     progress
         Show progress bars.
+    parity_in_appendix
+        Replay the parity cases and put the report in the appendix.
     """
 
     seed: int = 0
@@ -96,6 +98,7 @@ class RunConfig:
     boot_B: int = 9999
     alpha: float = 0.05
     progress: bool = True
+    parity_in_appendix: bool = True
     extras: Mapping[str, Any] = field(default_factory=dict)
 
     @classmethod

@@ -1,4 +1,4 @@
-"""The main job: extract -> matching -> estimation -> sensitivity -> appendix.
+"""The main job: extract -> LA matching -> CEM -> estimation -> sensitivity -> appendix.
 
 One stage a module under :mod:`fvdid.stages`; this module only connects them with plain data and
 reports progress. ``run()`` returns a :class:`RunResult` and writes the appendix.
@@ -6,10 +6,11 @@ reports progress. ``run()`` returns a :class:`RunResult` and writes the appendix
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import platform
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,12 +28,38 @@ from fvdid.stages.descriptives import describe_groups
 from fvdid.stages.estimate import OutcomeEstimate, estimate_outcome
 from fvdid.stages.prepare import Prepared, prepare
 
-__all__ = ["RunResult", "run", "simulated_extract"]
+__all__ = ["STAGES", "RunResult", "run", "simulated_extract"]
+
+STAGES = (
+    "load extract",
+    "match LAs on pre-period trends",
+    "match children (CEM) and estimate the primary outcome",
+    "secondary outcomes",
+    "sensitivity analyses",
+    "parity report",
+    "write the appendix",
+)
+"""The progress labels, in order (the CLI's bar has one step per label)."""
+
+
+@dataclass(frozen=True)
+class OutcomeAnalysis:
+    """Everything the pipeline computed for one outcome (plain data)."""
+
+    outcome: str
+    pairs: pd.DataFrame
+    prepared: Prepared
+    flow: pd.DataFrame
+    cem_pairs: pd.DataFrame | None
+    estimate: OutcomeEstimate | None
+    checks: pd.DataFrame
+    notes: tuple[str, ...]
+    balance_figure: Any = field(default=None, repr=False)
 
 
 @dataclass(frozen=True)
 class RunResult:
-    """What the main job produced (plain data) and where it wrote it."""
+    """What the main job produced and where it wrote it."""
 
     config: RunConfig
     extract_source: str
@@ -40,12 +67,13 @@ class RunResult:
     flow: pd.DataFrame
     primary: OutcomeEstimate
     secondary: dict[str, OutcomeEstimate]
+    hochberg: pd.DataFrame
     paths: dict[str, Path]
     truth: dict[str, float] = field(default_factory=dict)
     sections: tuple[Section, ...] = ()
 
 
-def _frame_hash(frames: list[pd.DataFrame]) -> str:
+def _frame_hash(frames: Sequence[pd.DataFrame]) -> str:
     h = hashlib.sha256()
     for f in frames:
         h.update(pd.util.hash_pandas_object(f, index=True).to_numpy().tobytes())
@@ -69,7 +97,7 @@ def simulated_extract(config: RunConfig) -> tuple[Extract, Any]:
 
 
 def _true_att(sim: Any, data: pd.DataFrame, outcome: str) -> float:
-    """The true average effect among treated (fv == 1) children of ``data`` under the DGP."""
+    """The true average effect among FV children of ``data`` under the simulator's DGP."""
     truth = sim.truth
     t = truth[truth["outcome"] == outcome].set_index("event_time_q")["effect"]
     treated = data[data["fv"] == 1]
@@ -100,20 +128,138 @@ def _provenance(config: RunConfig, ex: Extract) -> dict[str, Any]:
     }
 
 
-def _estimate_table(ests: dict[str, OutcomeEstimate], threshold: int) -> pd.DataFrame:
+def _try(notes: list[str], label: str, fn: Callable[[], Any]) -> Any:
+    try:
+        return fn()
+    except Exception as exc:  # a failed analysis is reported in the appendix, never hidden
+        notes.append(f"{label} failed: {type(exc).__name__}: {exc}")
+        return None
+
+
+def _with_weights(prep: Prepared, weights: pd.Series, name: str = "cem_weight") -> Prepared:
+    """Attach CEM weights (0 for unmatched children) to the analytic sample and its imputations."""
+
+    def add(d: pd.DataFrame) -> pd.DataFrame:
+        return d.assign(**{name: d["child_id"].map(weights).fillna(0.0).to_numpy()})
+
+    return dataclasses.replace(
+        prep, analytic=add(prep.analytic), imputed=tuple(add(d) for d in prep.imputed)
+    )
+
+
+def _flow_append(flow: pd.DataFrame, step: str, before: pd.DataFrame, keep: pd.Series) -> pd.DataFrame:
+    g = np.where(before["treated_la"].astype(bool), "treatment", "comparison")
+    row: dict[str, Any] = {"step": step, "excluded": int((~keep).sum()), "remaining": int(keep.sum())}
+    for grp in ("treatment", "comparison"):
+        row[f"excluded_{grp}"] = int(((g == grp) & ~keep).sum())
+        row[f"remaining_{grp}"] = int(((g == grp) & keep).sum())
+    return pd.concat([flow, pd.DataFrame([row])], ignore_index=True)
+
+
+def _analyse_outcome(
+    outcome: str,
+    children: pd.DataFrame,
+    las: pd.DataFrame,
+    pairs: pd.DataFrame,
+    cfg: RunConfig,
+    *,
+    bootstrap: bool,
+    absence_terms: pd.DataFrame | None = None,
+    make_figure: bool = False,
+) -> OutcomeAnalysis:
+    """LA pairs -> analytic sample -> CEM weights -> the protocol's regression (and checks)."""
+    from fvdid.stages.child_matching import match_children
+
+    notes: list[str] = []
+    units = sorted(set(pairs["treated_la"]) | set(pairs["comparator_la"]))
+    covs = (*cfg.child_covariates, *cfg.la_covariates)
+    prep = prepare(
+        children, outcome=outcome, covariates=covs, las_in_analysis=units,
+        max_missing_share=cfg.max_missing_share, n_imputations=cfg.n_imputations, seed=cfg.seed,
+    )
+    flow = prep.flow
+    cm = _try(notes, "CEM", lambda: match_children(
+        prep.analytic, pairs[["treated_la", "comparator_la"]], by=cfg.cem_by,
+        fallback_loss=cfg.cem_fallback_loss, go_live=las[["la_code", "go_live"]]))
+    weights_col: str | None = None
+    cem_pairs = None
+    fig = None
+    if cm is not None:
+        if make_figure:
+            from fvdid.stages.child_matching import balance_plot
+
+            fig = _try(notes, "balance plot", lambda: balance_plot(cm))
+        w = cm.matches.groupby("child_id")["weight"].sum()
+        prep = _with_weights(prep, w)
+        flow = _flow_append(flow, "not matched by CEM (weight 0)", prep.analytic, prep.analytic["cem_weight"] > 0)
+        weights_col = "cem_weight"
+        cem_pairs = cm.pairs
+    est = _try(notes, f"regression of {outcome}", lambda: estimate_outcome(
+        prep, categorical=cfg.categorical_covariates, weights=weights_col, alpha=cfg.alpha,
+        wild_bootstrap_B=cfg.boot_B if bootstrap else 0, seed=cfg.seed))
+    checks = _outcome_checks(outcome, prep, cfg, weights_col, absence_terms, notes)
+    return OutcomeAnalysis(outcome, pairs, prep, flow, cem_pairs, est, checks, tuple(notes), fig)
+
+
+def _outcome_checks(
+    outcome: str, prep: Prepared, cfg: RunConfig, weights: str | None,
+    absence_terms: pd.DataFrame | None, notes: list[str],
+) -> pd.DataFrame:
+    """The protocol's robustness models: tobit/hurdle for days on plans, LMM for absence."""
+    rows: list[dict[str, Any]] = []
+    d0 = prep.imputed[0] if prep.imputed else prep.analytic
+    terms = ["fv"] + [f"C({c})" if c in cfg.categorical_covariates else c for c in prep.covariates]
+    rhs = " + ".join([*terms, "C(la_code)", "C(financial_year)"])
+    if outcome == "days_cpp_cin_18m":
+        from fvdid.hurdle import hurdle
+        from fvdid.tobit import tobit
+
+        t = _try(notes, "tobit check", lambda: tobit(f"{outcome} ~ {rhs}", d0, left=0.0, right=548.0))
+        if t is not None:
+            rows.append({"model": "tobit (censored at 0 and 548 days)", "estimate": float(t.params["fv"]),
+                         "std_error": float(t.std_errors["fv"]), "p_value": float(t.pvalues["fv"])})
+        dd = d0.assign(**{outcome: d0[outcome].round().astype(int)})
+        h = _try(notes, "hurdle check", lambda: hurdle(f"{outcome} ~ {rhs}", dd, dist="negbin"))
+        if h is not None:
+            for part in ("count", "zero"):
+                rows.append({"model": f"hurdle negbin, {part} part", "estimate": float(h.params[f"{part}_fv"]),
+                             "std_error": float(h.std_errors[f"{part}_fv"]), "p_value": float(h.pvalues[f"{part}_fv"])})
+    if outcome == "unauth_absence_rate" and absence_terms is not None:
+        from fvdid.lmer import lmer
+
+        keep = prep.analytic[["child_id", "fv", "la_code", "financial_year", *prep.covariates]]
+        if prep.imputed:
+            keep = prep.imputed[0][keep.columns]
+        a = absence_terms.drop(columns=[c for c in ("la_code",) if c in absence_terms.columns]).merge(
+            keep, on="child_id", how="inner")
+        if "rate" in a.columns:
+            f = f"rate ~ {rhs} + C(term) + months_since_referral"
+            m = _try(notes, "individual random-effects model", lambda: lmer(f, a, group="child_id"))
+            if m is not None:
+                rows.append({"model": "LMM, child random intercept, term dummies (REML)",
+                             "estimate": float(m.params["fv"]), "std_error": float(m.std_errors["fv"]),
+                             "p_value": float(m.pvalues["fv"])})
+    return pd.DataFrame(rows, columns=["model", "estimate", "std_error", "p_value"])
+
+
+def _estimate_rows(ests: dict[str, OutcomeEstimate], threshold: int) -> pd.DataFrame:
     rows = []
     for name, e in ests.items():
         ok = dof_ok(e.df_resid, threshold) and e.n_clusters >= 2
         rows.append({
-            "outcome": name, "model (protocol rule)": e.protocol_model,
-            "baseline": e.baseline_rate, "estimate": e.estimate if ok else np.nan,
-            "std_error (CR1)": e.std_error if ok else np.nan, "df": e.df,
-            "p (t(G-1))": e.p_value if ok else np.nan,
+            "outcome": name, "model (protocol rule)": e.protocol_model, "baseline": e.baseline_rate,
+            "estimate": e.estimate if ok else np.nan, "std_error (CR1)": e.std_error if ok else np.nan,
+            "df": e.df, "p (t(G-1))": e.p_value if ok else np.nan,
             "p (wild bootstrap)": e.boot_p_value if ok else np.nan,
             "conf_low": e.conf_low if ok else np.nan, "conf_high": e.conf_high if ok else np.nan,
-            "children": e.nobs, "LAs": e.n_clusters,
+            "LAs": e.n_clusters,
         })
     return pd.DataFrame(rows)
+
+
+def _sdc_flow(flow: pd.DataFrame, threshold: int) -> pd.DataFrame:
+    t = suppress_counts(flow.set_index("step")[[c for c in flow.columns if c != "step"]], threshold, secondary=False)
+    return t.display().reset_index()
 
 
 def run(
@@ -137,95 +283,218 @@ def run(
     out_dir
         Where ``appendix.html``, ``appendix.md``, ``results.json``, tables and figures go.
     progress
-        Called with a short label as each stage starts (the CLI draws a progress bar).
+        Called with each label of :data:`STAGES` as the stage starts (the CLI draws a bar).
     """
+    from fvdid.hochberg import hochberg
+    from fvdid.stages.la_matching import run_la_matching
+    from fvdid.stages.sensitivity import run_sensitivity
+
     cfg = config or RunConfig()
     step = progress or (lambda label: None)
     sim = None
-    step("load extract")
+    step(STAGES[0])
     if data is None:
         ex, sim = simulated_extract(cfg)
     else:
         ex = load_extract(Path(data), mapping)
-    children = ex.children
-    las = ex.las
-    treated = las.loc[las["treated"].astype(bool), "la_code"].tolist()
+    children, las = ex.children, ex.las
+    outcomes = [cfg.primary_outcome, *[o for o in cfg.secondary_outcomes if o != cfg.primary_outcome]]
+    outcomes = [o for o in outcomes if o in children.columns and o in ex.la_quarter.columns]
     sections: list[Section] = []
+    run_notes: list[str] = []
 
-    # LA matching (comparators per treatment LA); without it, every non-FV LA in the extract.
-    step("match LAs on pre-period trends")
-    trailblazers = set(las.loc[las.get("trailblazer", pd.Series(False, index=las.index)).astype(bool), "la_code"])
-    comparators = sorted(set(children["la_code"]) - set(treated) - trailblazers)
-    las_in_analysis = [*treated, *comparators]
+    step(STAGES[1])
+    lam = run_la_matching(ex.la_quarter, las, outcomes=outcomes, config=cfg)
+    pairs_all = lam.pairs
 
-    # Primary outcome.
-    step("prepare the analytic sample")
-    covs = (*cfg.child_covariates, *cfg.la_covariates)
-    prep: Prepared = prepare(
-        children, outcome=cfg.primary_outcome, covariates=covs, las_in_analysis=las_in_analysis,
-        max_missing_share=cfg.max_missing_share, n_imputations=cfg.n_imputations, seed=cfg.seed,
-    )
-    step("describe treatment and comparison LAs")
-    desc = describe_groups(
-        prep.analytic,
-        binary=["disabled", "fsm", "uasc", "prior_cpp", "looked_after_18m", "cpp_12m"],
-        continuous=["age_at_referral", "days_cpp_cin_18m", "unauth_absence_rate"],
-        categorical=["gender", "ethnicity_major"],
-        threshold=cfg.sdc_threshold, dominance_n=cfg.sdc_dominance_n, dominance_k=cfg.sdc_dominance_k,
-    )
-    step("estimate the primary outcome")
-    primary = estimate_outcome(
-        prep, categorical=cfg.categorical_covariates, alpha=cfg.alpha,
-        wild_bootstrap_B=cfg.boot_B, seed=cfg.seed,
-    )
+    step(STAGES[2])
+    analyses: dict[str, OutcomeAnalysis] = {}
+    p_pairs = pairs_all[pairs_all["outcome"] == cfg.primary_outcome]
+    analyses[cfg.primary_outcome] = _analyse_outcome(
+        cfg.primary_outcome, children, las, p_pairs, cfg, bootstrap=True, make_figure=True)
+    primary_an = analyses[cfg.primary_outcome]
+    if primary_an.estimate is None:
+        raise RuntimeError("the primary regression failed: " + "; ".join(primary_an.notes))
+    primary = primary_an.estimate
+
+    step(STAGES[3])
+    for o in outcomes[1:]:
+        analyses[o] = _analyse_outcome(
+            o, children, las, pairs_all[pairs_all["outcome"] == o], cfg, bootstrap=True,
+            absence_terms=ex.absence_terms)
+    secondary = {o: a.estimate for o, a in analyses.items() if o != cfg.primary_outcome and a.estimate is not None}
+    hb = pd.DataFrame({"outcome": list(secondary)})
+    if secondary:
+        hb["p (t(G-1))"] = [secondary[o].p_value for o in secondary]
+        hb["Hochberg (t(G-1))"] = hochberg(pd.Series(hb["p (t(G-1))"].to_numpy(), index=hb["outcome"])).to_numpy()
+        hb["p (wild bootstrap)"] = [secondary[o].boot_p_value for o in secondary]
+        if hb["p (wild bootstrap)"].notna().all():
+            hb["Hochberg (wild bootstrap)"] = hochberg(
+                pd.Series(hb["p (wild bootstrap)"].to_numpy(), index=hb["outcome"])).to_numpy()
+
+    step(STAGES[4])
+    comparators = sorted(set(p_pairs["comparator_la"]))
+    sens = _try(run_notes, "sensitivity analyses", lambda: run_sensitivity(
+        children, ex.la_quarter, las, outcome=cfg.primary_outcome, comparators=comparators,
+        covariates=(*cfg.child_covariates, *cfg.la_covariates), categorical=cfg.categorical_covariates,
+        max_missing_share=cfg.max_missing_share, seed=cfg.seed, alpha=cfg.alpha))
+
+    step(STAGES[5])
+    parity_frame = None
+    if cfg.parity_in_appendix:
+        parity_frame = _try(run_notes, "parity report", _parity_summary)
+
     truth: dict[str, float] = {}
     if sim is not None:
-        truth[cfg.primary_outcome] = _true_att(sim, prep.analytic, cfg.primary_outcome)
+        for o, a in analyses.items():
+            truth[o] = _true_att(sim, a.prepared.analytic, o)
 
-    flow_sdc = suppress_counts(
-        prep.flow.set_index("step")[[c for c in prep.flow.columns if c != "step"]],
-        cfg.sdc_threshold, secondary=False,
-    )
-    sections.append(Section(
-        "Data and flow of children",
-        (f"Input: {ex.source} (sha256 {ex.input_hash[:16]}…).",
-         f"Treatment LAs: {', '.join(treated)}. Comparison LAs: {len(comparators)}.",
-         "Every exclusion is counted; cells below the disclosure threshold are shown as [c]."),
-        (AppendixTable("flow", f"Flow of children ({cfg.primary_outcome})",
-                       flow_sdc.display().reset_index(),
-                       note=f"Counts below {cfg.sdc_threshold} suppressed (ONS SRS rule)."),
-         AppendixTable("missing", "Covariate missingness and the protocol's rule",
-                       prep.missing.assign(missing_share=prep.missing["missing_share"].map(lambda v: f"{v:.1%}"))),),
-    ))
-    sections.append(Section(
-        "Descriptive statistics",
-        ("Treatment LAs against comparison LAs, analytic sample of the primary outcome.",),
-        (AppendixTable("children_by_year", "Children by financial year and group", desc.counts.display().reset_index()),
-         AppendixTable("shares", "Share of children (%) by characteristic", desc.shares.display("{:.1f}").reset_index()),
-         AppendixTable("means", "Means of continuous variables", desc.means.display("{:.2f}").reset_index())),
-    ))
-    est_tab = primary.tidy()
-    paras = [f"Model: {primary.formula}; standard errors clustered by LA (G = {primary.n_clusters}).",
-             f"Baseline rate in comparison observations: {primary.baseline_rate:.3%}; the protocol's "
-             f"5–95 % rule selects the {primary.protocol_model} model (both reported)."]
-    if truth:
-        paras.append(f"Simulated data: the true average effect among FV children is "
-                     f"{truth[cfg.primary_outcome]:+.4f}.")
-    sections.append(Section("Primary analysis", tuple(paras),
-                             (AppendixTable("primary", "Effect of FV on becoming looked after within 18 months", est_tab),)))
-    sections.append(Section("Provenance", ("Versions, seed and input hash of this run.",),
-                            (AppendixTable("provenance", "Provenance",
-                                           pd.DataFrame(list(_flat(_provenance(cfg, ex)).items()), columns=["item", "value"])),)))
-    step("write the appendix")
+    step(STAGES[6])
+    sections += _sections(cfg, ex, lam, analyses, primary, secondary, hb, sens, parity_frame, truth, run_notes)
     results = {
         "provenance": _provenance(cfg, ex),
         "config": to_plain(cfg),
-        "flow": to_plain(flow_sdc.table.reset_index()),
+        "flow": {o: to_plain(a.flow) for o, a in analyses.items()},
+        "la_pairs": to_plain(pairs_all),
         "primary": {k: v for k, v in to_plain(primary).items() if k != "table"},
+        "secondary": {o: {k: v for k, v in to_plain(e).items() if k != "table"} for o, e in secondary.items()},
+        "hochberg": to_plain(hb),
+        "sensitivity": None if sens is None else {
+            "estimates": to_plain(sens.estimates),
+            "bacon_twfe": sens.bacon_twfe,
+            "bacon_summary": to_plain(sens.bacon_summary),
+            "cs_aggregations": to_plain(sens.cs_aggregations),
+            "notes": list(sens.notes),
+        },
         "truth": truth,
+        "notes": run_notes,
     }
     paths = write_appendix(sections, Path(out_dir), results=results)
-    return RunResult(cfg, ex.source, ex.input_hash, prep.flow, primary, {}, paths, truth, tuple(sections))
+    return RunResult(cfg, ex.source, ex.input_hash, primary_an.flow, primary, secondary, hb, paths,
+                     truth, tuple(sections))
+
+
+def _parity_summary() -> pd.DataFrame:
+    from parity.report import report_frame, run_all
+
+    frame = report_frame(run_all("replay"))
+    return frame
+
+
+def _sections(
+    cfg: RunConfig, ex: Extract, lam: Any, analyses: dict[str, OutcomeAnalysis],
+    primary: OutcomeEstimate, secondary: dict[str, OutcomeEstimate], hb: pd.DataFrame,
+    sens: Any, parity_frame: pd.DataFrame | None, truth: dict[str, float], run_notes: list[str],
+) -> list[Section]:
+    thr = cfg.sdc_threshold
+    treated = ex.las.loc[ex.las["treated"].astype(bool), "la_code"].tolist()
+    pa = analyses[cfg.primary_outcome]
+    out: list[Section] = []
+    out.append(Section(
+        "Data and flow of children",
+        (f"Input: {ex.source} (sha256 {ex.input_hash[:16]}…).",
+         f"Treatment LAs: {', '.join(treated)}.",
+         f"Every exclusion is counted by group; counts below {thr} are suppressed and shown as [c] "
+         "(ONS SRS output rule)."),
+        (*(AppendixTable(f"flow_{o}", f"Flow of children: {o}", _sdc_flow(a.flow, thr))
+           for o, a in analyses.items()),
+         AppendixTable("missing", "Covariate missingness (primary sample) and the protocol's rule",
+                         pa.prepared.missing.assign(missing_share=pa.prepared.missing["missing_share"].map(
+                             lambda v: "" if pd.isna(v) else f"{v:.1%}")))),
+    ))
+    # LA matching.
+    rk = lam.result.ranking
+    top = rk[rk["rank"] <= 3] if "rank" in rk.columns else rk
+    figs = tuple((name, name.replace("_", " "), fig) for name, fig in lam.figures.items())
+    plac = []
+    for o, pr in lam.placebo.items():
+        plac.append(AppendixTable(f"placebo_{o}", f"Placebo tests (fake go-live dates): {o}", pr.table))
+    out.append(Section(
+        "Matching local authorities on pre-period trends",
+        (f"Window: {cfg.la_window} quarters ending {cfg.la_entry_lag} quarters before go-live; "
+         f"the {cfg.la_k} nearest comparators ranked per treatment LA and outcome; matching with replacement.",
+         *lam.notes),
+        (AppendixTable("la_chosen", "Chosen comparators", lam.result.chosen),
+         AppendixTable("la_ranking_top3", "Nearest three comparators per treatment LA and outcome", top),
+         AppendixTable("la_excluded", "LAs excluded as comparators", lam.excluded),
+         AppendixTable("la_dropped", "Treatment LAs dropped for an outcome (no acceptable match)", lam.dropped),
+         *plac),
+        figs,
+    ))
+    # CEM.
+    if pa.cem_pairs is not None:
+        cem_tabs = tuple(AppendixTable(f"cem_{o}", f"CEM within matched pairs: {o}", a.cem_pairs)
+                         for o, a in analyses.items() if a.cem_pairs is not None)
+        out.append(Section(
+            "Individual-level matching (CEM)",
+            ("Coarsening: gender (4 codes), age 0–3 / 4–12 / 13+, major ethnic group, disability, FSM, "
+             "UASC, prior CPP; exact on matched pair × financial year, falling back to pair × period "
+             f"when more than {cfg.cem_fallback_loss:.0%} of treated children would be lost.",),
+            cem_tabs, _balance_figure(analyses[cfg.primary_outcome], cfg)))
+    # Descriptives.
+    desc = describe_groups(
+        pa.prepared.analytic,
+        binary=["disabled", "fsm", "uasc", "prior_cpp", "looked_after_18m", "cpp_12m"],
+        continuous=["age_at_referral", "days_cpp_cin_18m", "unauth_absence_rate"],
+        categorical=["gender", "ethnicity_major"], threshold=thr,
+        dominance_n=cfg.sdc_dominance_n, dominance_k=cfg.sdc_dominance_k)
+    out.append(Section(
+        "Descriptive statistics",
+        ("Treatment LAs against their matched comparison LAs, analytic sample of the primary outcome.",),
+        (AppendixTable("children_by_year", "Children by financial year and group", desc.counts.display().reset_index()),
+         AppendixTable("shares", "Share of children (%)", desc.shares.display("{:.1f}").reset_index()),
+         AppendixTable("means", "Means of continuous variables", desc.means.display("{:.2f}").reset_index())),
+    ))
+    paras = [f"Model: {primary.formula}; CEM-weighted: {primary.weighted}; errors clustered by LA "
+             f"(G = {primary.n_clusters}); {primary.n_imputations} imputations pooled by Rubin's rules.",
+             f"Baseline rate among comparison observations: {primary.baseline_rate:.2%}; the protocol's "
+             f"5–95 % rule selects the {primary.protocol_model} model (the logit is reported as well)."]
+    if cfg.primary_outcome in truth:
+        paras.append(f"Simulated data: the true average effect among FV children is "
+                     f"{truth[cfg.primary_outcome]:+.4f}.")
+    if not dof_ok(primary.df_resid, thr):
+        paras.append("Residual degrees of freedom below the disclosure threshold: estimates withheld.")
+    out.append(Section("Primary analysis", tuple(paras),
+                       (AppendixTable("primary", f"Effect of FV on {cfg.primary_outcome}", primary.tidy()),)))
+    sec_tabs = [AppendixTable("secondary", "Secondary outcomes (same specification)",
+                              _estimate_rows(secondary, thr))]
+    if not hb.empty:
+        sec_tabs.append(AppendixTable("hochberg", "Hochberg adjustment across the secondary outcomes", hb))
+    for o, a in analyses.items():
+        if not a.checks.empty:
+            sec_tabs.append(AppendixTable(f"checks_{o}", f"Robustness models: {o}", a.checks))
+    sec_notes = [n for a in analyses.values() for n in a.notes]
+    out.append(Section("Secondary analyses", tuple(sec_notes), tuple(sec_tabs)))
+    if sens is not None:
+        st = [AppendixTable("sensitivity", "Sensitivity analyses of the primary outcome", sens.estimates)]
+        if sens.event_time is not None:
+            st.append(AppendixTable("event_time", "Differential time effects (FV × quarters since go-live)", sens.event_time))
+        if sens.bacon_summary is not None:
+            st.append(AppendixTable("bacon", f"Goodman-Bacon decomposition (LA × quarter panel; TWFE = {sens.bacon_twfe:.5f})", sens.bacon_summary))
+        if sens.cs_aggregations is not None:
+            st.append(AppendixTable("cs_aggte", f"Callaway–Sant'Anna aggregations (pre-trend Wald p = {sens.cs_pretest_pvalue:.3g})", sens.cs_aggregations))
+        if sens.cs_dynamic is not None:
+            st.append(AppendixTable("cs_dynamic", "Callaway–Sant'Anna event study", sens.cs_dynamic))
+        figs2 = tuple((k, k.replace("_", " "), v) for k, v in sens.figures.items())
+        out.append(Section("Sensitivity analyses", (*sens.panel_notes, *sens.notes), tuple(st), figs2))
+    if parity_frame is not None:
+        n_fail = int((parity_frame["pass"] == "fail").sum())
+        out.append(Section(
+            "Parity with the R references",
+            (f"Replay of every parity case against its golden file: {len(parity_frame)} comparisons, "
+             f"{n_fail} failing. `fvdid parity --live` re-runs them against R.",),
+            (AppendixTable("parity", "Parity report (replay)", parity_frame),)))
+    prov = _provenance(cfg, ex)
+    out.append(Section("Provenance", tuple(run_notes),
+                       (AppendixTable("provenance", "Provenance", pd.DataFrame(
+                           list(_flat(prov).items()), columns=["item", "value"])),)))
+    return out
+
+
+def _balance_figure(a: OutcomeAnalysis, cfg: RunConfig) -> tuple[tuple[str, str, Any], ...]:
+    if a.balance_figure is None:
+        return ()
+    return (("cem_balance", f"Covariate balance before and after CEM ({a.outcome})", a.balance_figure),)
 
 
 def _flat(d: dict[str, Any], prefix: str = "") -> dict[str, str]:
@@ -236,3 +505,5 @@ def _flat(d: dict[str, Any], prefix: str = "") -> dict[str, str]:
         else:
             out[f"{prefix}{k}"] = str(v)
     return out
+
+

@@ -34,10 +34,17 @@ class Labelled:
         raw = obj.get("values")
         if not isinstance(raw, list):
             raw = [raw]
-        values = np.array([np.nan if v is None else float(v) for v in raw], dtype=float)
+        values = np.array([_num(v) for v in raw], dtype=float)
         if labels is not None and not isinstance(labels, list):
             labels = [labels]
         return cls(None if labels is None else tuple(str(x) for x in labels), values)
+
+
+def _num(v: Any) -> float:
+    """A JSON value as a float: null and R's "NA" are NaN; "Inf"/"-Inf"/"NaN" parse."""
+    if v is None or v == "NA":
+        return float("nan")
+    return float(v)
 
 
 def label_str(label: Any) -> str:

@@ -30,7 +30,7 @@ fv_q <- function(values, labels = names(values)) {
 }
 
 fv_versions <- function(packages) {
-  pk <- unique(c(packages, setdiff(loadedNamespaces(), c(
+  pk <- unique(c(as.character(unlist(packages)), setdiff(loadedNamespaces(), c(
     "base", "stats", "utils", "methods", "graphics", "grDevices", "datasets", "tools",
     "compiler", "grid", "parallel", "splines", "stats4", "tcltk"
   ))))
