@@ -243,7 +243,7 @@ def _check_rank(X: np.ndarray, names: Sequence[str]) -> None:
         )
     scale = np.sqrt((X**2).sum(axis=0))
     scale[scale == 0] = 1.0
-    _, r, piv = linalg.qr(X / scale, mode="economic", pivoting=True)
+    r, piv = linalg.qr(X / scale, mode="r", pivoting=True)  # no Q: only the rank is needed
     d = np.abs(np.diag(r))
     tol = max(X.shape) * np.finfo(float).eps * (d[0] if d.size else 0.0) * 1e3
     rank = int((d > tol).sum())

@@ -55,6 +55,10 @@ class RunConfig:
         LA trend matching: quarters in the window, neighbours ranked, quarters left out before go-live.
     cem_by, cem_fallback_loss
         CEM within pair × financial year; fall back to pair × period above this loss of treated.
+    time_fe
+        Period of the time fixed effects within each matched pair (default the referral
+        quarter; see :func:`fvdid.stages.estimate.stack_pairs` and the README's note on the
+        protocol's year dummies).
     boot_B
         Wild cluster bootstrap draws.
     alpha
@@ -94,6 +98,7 @@ class RunConfig:
     la_k: int = 10
     la_entry_lag: int = 6
     cem_by: Literal["financial_year", "period"] = "financial_year"
+    time_fe: str = "referral_quarter"
     cem_fallback_loss: float = 0.2
     boot_B: int = 9999
     alpha: float = 0.05

@@ -709,20 +709,24 @@ def ols(
         n_fe = 0
 
     # collinearity (lm-style: a column is dropped when it is explained by the earlier ones)
+    # Incremental Gram-Schmidt with re-orthogonalisation (CGS2): the residual of each column on
+    # the kept ones costs O(n k) instead of a least-squares solve per column.
     sw = np.sqrt(w)
     keep: list[int] = []
+    Q = np.empty((Xt.shape[0], Xt.shape[1]))
     for j in range(Xt.shape[1]):
         col = sw * Xt[:, j]
         ref = np.linalg.norm(sw * X[:, j])
+        res = col
         if keep:
-            B = sw[:, None] * Xt[:, keep]
-            coef, *_ = np.linalg.lstsq(B, col, rcond=None)
-            res = col - B @ coef
-        else:
-            res = col
-        if ref == 0 or np.linalg.norm(res) <= _COLLINEAR_TOL * ref:
+            Qk = Q[:, : len(keep)]
+            res = col - Qk @ (Qk.T @ col)
+            res = res - Qk @ (Qk.T @ res)
+        nres = np.linalg.norm(res)
+        if ref == 0 or nres <= _COLLINEAR_TOL * ref:
             notes.append(f"term {labels[j]!r} is collinear with earlier terms or the fixed effects; dropped")
         else:
+            Q[:, len(keep)] = res / nres
             keep.append(j)
     Xt = Xt[:, keep]
     X = X[:, keep]

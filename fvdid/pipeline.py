@@ -25,7 +25,7 @@ from fvdid.io import Extract, load_extract
 from fvdid.sdc import dof_ok, suppress_counts
 from fvdid.stages.appendix import AppendixTable, Section, write_appendix
 from fvdid.stages.descriptives import describe_groups
-from fvdid.stages.estimate import OutcomeEstimate, estimate_outcome
+from fvdid.stages.estimate import STACKED_FE, OutcomeEstimate, estimate_outcome, stack_pairs
 from fvdid.stages.prepare import Prepared, prepare
 
 __all__ = ["STAGES", "RunResult", "run", "simulated_extract"]
@@ -55,6 +55,7 @@ class OutcomeAnalysis:
     checks: pd.DataFrame
     notes: tuple[str, ...]
     balance_figure: Any = field(default=None, repr=False)
+    protocol_literal: OutcomeEstimate | None = None
 
 
 @dataclass(frozen=True)
@@ -166,6 +167,7 @@ def _analyse_outcome(
     bootstrap: bool,
     absence_terms: pd.DataFrame | None = None,
     make_figure: bool = False,
+    literal: bool = False,
 ) -> OutcomeAnalysis:
     """LA pairs -> analytic sample -> CEM weights -> the protocol's regression (and checks)."""
     from fvdid.stages.child_matching import match_children
@@ -181,24 +183,46 @@ def _analyse_outcome(
     cm = _try(notes, "CEM", lambda: match_children(
         prep.analytic, pairs[["treated_la", "comparator_la"]], by=cfg.cem_by,
         fallback_loss=cfg.cem_fallback_loss, go_live=las[["la_code", "go_live"]]))
-    weights_col: str | None = None
     cem_pairs = None
     fig = None
+    stacked = None
+    pooled = None
     if cm is not None:
         if make_figure:
             from fvdid.stages.child_matching import balance_plot
 
             fig = _try(notes, "balance plot", lambda: balance_plot(cm))
         w = cm.matches.groupby("child_id")["weight"].sum()
-        prep = _with_weights(prep, w)
-        flow = _flow_append(flow, "not matched by CEM (weight 0)", prep.analytic, prep.analytic["cem_weight"] > 0)
-        weights_col = "cem_weight"
+        pooled = _with_weights(prep, w)
+        flow = _flow_append(flow, "not matched by CEM (weight 0)", pooled.analytic, pooled.analytic["cem_weight"] > 0)
         cem_pairs = cm.pairs
+        pw = cm.matches[["pair_id", "child_id", "weight"]]
+        pw = pw[pw["weight"] > 0]
+        stacked = dataclasses.replace(
+            prep,
+            analytic=stack_pairs(prep.analytic, pairs, time=cfg.time_fe, weights=pw),
+            imputed=tuple(stack_pairs(d, pairs, time=cfg.time_fe, weights=pw) for d in prep.imputed),
+        )
+    if stacked is None:  # no CEM: stack the pairs unweighted and say so
+        notes.append(f"{outcome}: estimated without CEM weights")
+        stacked = dataclasses.replace(
+            prep,
+            analytic=stack_pairs(prep.analytic, pairs, time=cfg.time_fe),
+            imputed=tuple(stack_pairs(d, pairs, time=cfg.time_fe) for d in prep.imputed),
+        )
     est = _try(notes, f"regression of {outcome}", lambda: estimate_outcome(
-        prep, categorical=cfg.categorical_covariates, weights=weights_col, alpha=cfg.alpha,
-        wild_bootstrap_B=cfg.boot_B if bootstrap else 0, seed=cfg.seed))
+        stacked, categorical=cfg.categorical_covariates, weights="weight", alpha=cfg.alpha,
+        fixed_effects=STACKED_FE, wild_bootstrap_B=cfg.boot_B if bootstrap else 0, seed=cfg.seed))
+    protocol_literal = None
+    if pooled is not None and literal:
+        protocol_literal = _try(notes, "protocol-literal specification", lambda: estimate_outcome(
+            pooled, categorical=cfg.categorical_covariates, weights="cem_weight", alpha=cfg.alpha,
+            fixed_effects=("la_code", "financial_year"), logit_check=False, seed=cfg.seed))
+    prep = pooled if pooled is not None else prep
+    weights_col = "cem_weight" if pooled is not None else None
     checks = _outcome_checks(outcome, prep, cfg, weights_col, absence_terms, notes)
-    return OutcomeAnalysis(outcome, pairs, prep, flow, cem_pairs, est, checks, tuple(notes), fig)
+    return OutcomeAnalysis(outcome, pairs, prep, flow, cem_pairs, est, checks, tuple(notes), fig,
+                           protocol_literal)
 
 
 def _outcome_checks(
@@ -208,7 +232,14 @@ def _outcome_checks(
     """The protocol's robustness models: tobit/hurdle for days on plans, LMM for absence."""
     rows: list[dict[str, Any]] = []
     d0 = prep.imputed[0] if prep.imputed else prep.analytic
-    terms = ["fv"] + [f"C({c})" if c in cfg.categorical_covariates else c for c in prep.covariates]
+    # With LA dummies in the formula, a covariate constant within every LA is collinear with
+    # them; leave it out of these checks (the absorbed-FE regression drops it with a note).
+    covs = [c for c in prep.covariates
+            if c not in cfg.la_covariates or d0.groupby("la_code")[c].nunique().max() > 1]
+    left_out = sorted(set(prep.covariates) - set(covs))
+    if left_out:
+        notes.append(f"{outcome}: covariates constant within LA left out of the robustness models: {left_out}")
+    terms = ["fv"] + [f"C({c})" if c in cfg.categorical_covariates else c for c in covs]
     rhs = " + ".join([*terms, "C(la_code)", "C(financial_year)"])
     if outcome == "days_cpp_cin_18m":
         from fvdid.hurdle import hurdle
@@ -227,7 +258,7 @@ def _outcome_checks(
     if outcome == "unauth_absence_rate" and absence_terms is not None:
         from fvdid.lmer import lmer
 
-        keep = prep.analytic[["child_id", "fv", "la_code", "financial_year", *prep.covariates]]
+        keep = prep.analytic[["child_id", "fv", "la_code", "financial_year", *covs]]
         if prep.imputed:
             keep = prep.imputed[0][keep.columns]
         a = absence_terms.drop(columns=[c for c in ("la_code",) if c in absence_terms.columns]).merge(
@@ -311,7 +342,8 @@ def run(
     analyses: dict[str, OutcomeAnalysis] = {}
     p_pairs = pairs_all[pairs_all["outcome"] == cfg.primary_outcome]
     analyses[cfg.primary_outcome] = _analyse_outcome(
-        cfg.primary_outcome, children, las, p_pairs, cfg, bootstrap=True, make_figure=True)
+        cfg.primary_outcome, children, las, p_pairs, cfg, bootstrap=True, make_figure=True,
+        literal=True)
     primary_an = analyses[cfg.primary_outcome]
     if primary_an.estimate is None:
         raise RuntimeError("the primary regression failed: " + "; ".join(primary_an.notes))
@@ -333,9 +365,8 @@ def run(
                 pd.Series(hb["p (wild bootstrap)"].to_numpy(), index=hb["outcome"])).to_numpy()
 
     step(STAGES[4])
-    comparators = sorted(set(p_pairs["comparator_la"]))
     sens = _try(run_notes, "sensitivity analyses", lambda: run_sensitivity(
-        children, ex.la_quarter, las, outcome=cfg.primary_outcome, comparators=comparators,
+        children, ex.la_quarter, las, outcome=cfg.primary_outcome, pairs=p_pairs, time_fe=cfg.time_fe,
         covariates=(*cfg.child_covariates, *cfg.la_covariates), categorical=cfg.categorical_covariates,
         max_missing_share=cfg.max_missing_share, seed=cfg.seed, alpha=cfg.alpha))
 

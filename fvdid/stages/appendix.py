@@ -57,7 +57,7 @@ def _fmt_frame(df: pd.DataFrame) -> pd.DataFrame:
 
 def _png(fig: Any) -> bytes:
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    fig.savefig(buf, format="png", dpi=85)
     return buf.getvalue()
 
 

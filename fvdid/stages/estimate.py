@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -24,9 +24,53 @@ from scipy import stats
 from fvdid._results import ResultMixin
 from fvdid.stages.prepare import Prepared
 
-__all__ = ["OutcomeEstimate", "estimate_outcome", "regression_formula"]
+__all__ = ["STACKED_FE", "OutcomeEstimate", "estimate_outcome", "regression_formula", "stack_pairs"]
 
 BINARY = {"looked_after_18m", "cpp_12m", "kinship_first_placement", "reunified_18m"}
+
+STACKED_FE: tuple[str, str] = ("pair_la", "pair_time")
+"""Fixed effects of the stacked matched-pair design: LA within pair and period within pair."""
+
+
+def stack_pairs(
+    data: pd.DataFrame,
+    pairs: pd.DataFrame,
+    *,
+    time: str = "referral_quarter",
+    weights: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """Stack the children of each matched pair (treatment LA + its comparator) into one frame.
+
+    Each pair is its own small DiD experiment (Cengiz et al. 2019's stacked design): a
+    comparator LA that serves several treatment LAs (matching with replacement) appears once per
+    pair. Adds ``pair_id``, ``pair_la`` (LA within pair) and ``pair_time`` (``time`` within pair),
+    so that LA and time fixed effects are specific to each pair. With ``weights`` (a frame of
+    ``pair_id, child_id, weight``, e.g. CEM weights), only those (pair, child) rows are kept and
+    carry their weight in ``weight``; without, every child of the pair's two LAs gets weight 1.
+
+    Parameters
+    ----------
+    data
+        Child-level rows with ``child_id``, ``la_code`` and ``time``.
+    pairs
+        ``treated_la, comparator_la`` (one row per pair).
+    time
+        Period column for the time fixed effects (default the referral quarter).
+    weights
+        Per-(pair, child) weights.
+    """
+    if weights is not None:
+        out = weights[["pair_id", "child_id", "weight"]].merge(data, on="child_id", how="inner")
+    else:
+        parts = []
+        for i, (t, c) in enumerate(pairs[["treated_la", "comparator_la"]].drop_duplicates().itertuples(index=False)):
+            sel = data[data["la_code"].isin([t, c])]
+            parts.append(sel.assign(pair_id=i + 1, weight=1.0))
+        out = pd.concat(parts, ignore_index=True) if parts else data.iloc[:0].assign(pair_id=0, weight=1.0)
+    pid = out["pair_id"].astype(str)
+    out["pair_la"] = pid + ":" + out["la_code"].astype(str)
+    out["pair_time"] = pid + ":" + out[time].astype(str)
+    return out
 
 
 @dataclass(frozen=True)
@@ -144,7 +188,7 @@ def estimate_outcome(
     alpha: float = 0.05,
     cr2: bool = False,
     wild_bootstrap_B: int = 0,
-    logit_check: bool = True,
+    logit_check: bool | Literal["always"] = True,
     seed: int = 0,
 ) -> OutcomeEstimate:
     """Fit the protocol's regression of ``prep.outcome`` and return the FV effect.
@@ -164,7 +208,8 @@ def estimate_outcome(
     wild_bootstrap_B
         Wild cluster bootstrap draws on the first completed data set (0: none).
     logit_check
-        Fit the logit for binary outcomes as the protocol's check / rule.
+        Fit the logit for binary outcomes whose baseline rate lies outside 5-95 % (the
+        protocol's rule, footnote 21); ``"always"`` fits it for every binary outcome.
     """
     from fvdid.ols import ols
     from fvdid.rubin import rubin
@@ -184,12 +229,17 @@ def estimate_outcome(
     notes = list(first.notes)
     G = int(first.n_clusters or 0)
     if len(fits) > 1:
-        pooled = rubin(fits)
+        # Rubin's rules on the FV coefficient alone: imputations of a small outcome sample can
+        # leave a covariate level empty in one completed data set, so the full coefficient
+        # vectors need not match; the FV coefficient is always estimated. The complete-data
+        # df is G - 1, the reference of the cluster-robust t test.
+        pooled = rubin(
+            [(f.params[[treatment]], f.vcov.loc[[treatment], [treatment]]) for f in fits],
+            dfcom=G - 1,
+        )
         est = float(pooled.params[treatment])
         se = float(pooled.std_errors[treatment])
-        # Rubin's df is computed for a complete-data df of G-1 (the cluster-robust reference).
-        df = float(pooled.df[treatment]) if hasattr(pooled, "df") else float(G - 1)
-        df = min(df, G - 1)
+        df = float(min(float(pooled.df[treatment]), G - 1))
     else:
         est = float(first.params[treatment])
         se = float(first.std_errors[treatment])
@@ -225,7 +275,7 @@ def estimate_outcome(
         kw.update(boot_p_value=float(bt.p_value))
         if bt.conf_int is not None:
             kw.update(boot_conf_low=float(bt.conf_int[0]), boot_conf_high=float(bt.conf_int[1]))
-    if logit_check and prep.outcome in BINARY:
+    if logit_check and prep.outcome in BINARY and (protocol_model == "logit" or logit_check == "always"):
         try:
             from fvdid.logit import logit
 

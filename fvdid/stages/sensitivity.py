@@ -14,6 +14,7 @@ hidden, and the others still run.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,7 +22,7 @@ from typing import Any
 import pandas as pd
 
 from fvdid._results import ResultMixin
-from fvdid.stages.estimate import OutcomeEstimate, estimate_outcome
+from fvdid.stages.estimate import STACKED_FE, OutcomeEstimate, estimate_outcome, stack_pairs
 from fvdid.stages.prepare import prepare
 
 __all__ = ["SensitivityResult", "la_panel", "run_sensitivity"]
@@ -97,7 +98,7 @@ def run_sensitivity(
     las: pd.DataFrame,
     *,
     outcome: str,
-    comparators: Sequence[str],
+    pairs: pd.DataFrame,
     covariates: Sequence[str],
     categorical: Sequence[str],
     max_missing_share: float = 0.30,
@@ -105,29 +106,40 @@ def run_sensitivity(
     seed: int = 0,
     alpha: float = 0.05,
     event_bins: int = 6,
+    time_fe: str = "referral_quarter",
 ) -> SensitivityResult:
     """Run the protocol's sensitivity analyses of ``outcome``.
 
-    Child-level re-estimates use complete imputations only when ``n_imputations > 0``; by default a
-    single hot-deck imputation keeps the many re-fits cheap (the primary analysis pools m
-    imputations).
+    Child-level re-estimates use the stacked matched-pair design of the primary analysis (pairs
+    from LA matching; pair-specific LA and time fixed effects) without CEM weights, and a single
+    hot-deck imputation (``n_imputations`` > 1 pools more) to keep the many re-fits cheap; the
+    first row re-estimates the primary specification the same way, as the reference for the
+    others.
     """
     notes: list[str] = []
     rows: list[dict[str, Any]] = []
     figures: dict[str, Any] = {}
-    treated = las.loc[las["treated"].astype(bool), "la_code"].tolist()
     trail = las.loc[las.get("trailblazer", pd.Series(False, index=las.index)).astype(bool), "la_code"].tolist()
     m = max(n_imputations, 1)
 
-    def fit(data: pd.DataFrame, units: Sequence[str], label: str, treatment: str = "fv") -> None:
+    def fit(data: pd.DataFrame, units: Sequence[str], label: str, treatment: str = "fv",
+            stacked: bool = True) -> None:
         prep = prepare(data, outcome=outcome, covariates=covariates, las_in_analysis=units,
                        max_missing_share=max_missing_share, n_imputations=m, seed=seed)
+        if stacked:
+            prep = dataclasses.replace(
+                prep, analytic=stack_pairs(prep.analytic, pairs, time=time_fe),
+                imputed=tuple(stack_pairs(d, pairs, time=time_fe) for d in prep.imputed))
+        fe = STACKED_FE if stacked else ("la_code", "financial_year")
         e = _try(notes, label, lambda: estimate_outcome(
-            prep, categorical=categorical, treatment=treatment, alpha=alpha, logit_check=False))
+            prep, categorical=categorical, treatment=treatment, alpha=alpha, logit_check=False,
+            fixed_effects=fe))
         if e is not None:
             rows.append(_row(label, e))
 
-    base_units = [*treated, *comparators]
+    comparators = sorted(set(pairs["comparator_la"]))
+    base_units = sorted(set(pairs["treated_la"]) | set(comparators))
+    fit(children, base_units, "reference: primary specification without CEM weights")
     # Alternative treatment definitions.
     if {"days_open_trial", "days_open_under_fv"} <= set(children.columns):
         alt = children.assign(
@@ -142,7 +154,13 @@ def run_sensitivity(
     # Trailblazer.
     if trail:
         tb = children.assign(treated_la=children["treated_la"] | children["la_code"].isin(trail))
-        fit(tb, [*base_units, *trail], "including the trailblazer LA")
+        n_pre = int((tb["la_code"].isin(trail) & (tb["fv"] == 0)).sum())
+        notes.append(
+            f"trailblazer ({', '.join(trail)}): pooled LA + financial-year specification; it has no LA "
+            f"match and {n_pre} children referred before its go-live in the extract, so within its "
+            "LA fixed effect it adds little DiD variation")
+        fit(tb, [*base_units, *trail], "including the trailblazer LA (pooled specification)",
+            stacked=False)
     # Embedding period.
     if "in_embedding_period" in children.columns:
         emb = children[~children["in_embedding_period"].astype(bool)]
@@ -168,8 +186,9 @@ def run_sensitivity(
             prep = prepare(ev, outcome=outcome, covariates=covariates, las_in_analysis=base_units,
                            max_missing_share=max_missing_share, n_imputations=m, seed=seed)
             d0 = prep.imputed[0] if prep.imputed else prep.analytic
+            d0 = stack_pairs(d0, pairs, time=time_fe)
             terms = names + [f"C({c})" if c in categorical else c for c in prep.covariates]
-            fml = f"{outcome} ~ {' + '.join(terms)} | la_code + financial_year"
+            fml = f"{outcome} ~ {' + '.join(terms)} | {' + '.join(STACKED_FE)}"
             f = ols(fml, d0, vcov="CR1", cluster="la_code", alpha=alpha)
             t = f.tidy()
             return t[t["term"].isin(names)].reset_index(drop=True)
