@@ -97,7 +97,7 @@ def write_report(results: Sequence[CaseResult], out_dir: Path) -> dict[str, Path
             {
                 "counts": counts,
                 "versions": versions,
-                "rows": json.loads(frame.to_json(orient="records")),
+                "rows": json.loads(frame.to_json(orient="records", double_precision=15)),
                 "failures": [r.failure_text() for r in results if r.status == "fail"],
                 "skips": {r.case: r.message for r in results if r.status == "skip"},
             },
