@@ -22,7 +22,7 @@ from fvdid import __version__
 from fvdid._results import to_plain
 from fvdid.config import RunConfig
 from fvdid.io import Extract, load_extract
-from fvdid.sdc import dof_ok, suppress_counts
+from fvdid.sdc import acro_check, dof_ok, suppress_counts
 from fvdid.stages.appendix import AppendixTable, Section, write_appendix
 from fvdid.stages.descriptives import describe_groups
 from fvdid.stages.estimate import STACKED_FE, OutcomeEstimate, estimate_outcome, stack_pairs
@@ -400,6 +400,20 @@ def run(
         "truth": truth,
         "notes": run_notes,
     }
+    step_acro = _try(run_notes, "ACRO output check", lambda: acro_check(
+        analyses[cfg.primary_outcome].prepared.analytic.assign(
+            group=lambda d: np.where(d["treated_la"].astype(bool), "treatment", "comparison")),
+        Path(out_dir) / "acro", index="financial_year", columns="group",
+        means=["age_at_referral", cfg.primary_outcome, "days_cpp_cin_18m", "unauth_absence_rate"]))
+    if step_acro is not None:
+        results["acro"] = step_acro
+        sections.insert(-1, Section(
+            "Output checking (ACRO)",
+            ("The descriptive tables were also produced through ACRO (SACRO's output-checking "
+             "library, suppression on); its outputs, checks and session summary are in acro/ for "
+             "the output checkers.",),
+            (AppendixTable("acro", "ACRO outputs and their status", pd.DataFrame(
+                list(step_acro["outputs"].items()), columns=["output", "status"])),)))
     paths = write_appendix(sections, Path(out_dir), results=results)
     return RunResult(cfg, ex.source, ex.input_hash, primary_an.flow, primary, secondary, hb, paths,
                      truth, tuple(sections))

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -28,6 +29,7 @@ from fvdid._results import ResultMixin
 
 __all__ = [
     "SDCTable",
+    "acro_check",
     "dof_ok",
     "frequency_table",
     "magnitude_table",
@@ -202,3 +204,48 @@ def share_table(
 def dof_ok(df_resid: float, threshold: int = 10) -> bool:
     """Whether a regression's residual degrees of freedom allow release."""
     return bool(np.isfinite(df_resid) and df_resid >= threshold)
+
+
+def acro_check(
+    data: pd.DataFrame,
+    out_dir: Path,
+    *,
+    index: str,
+    columns: str,
+    means: Sequence[str] = (),
+) -> dict[str, object] | None:
+    """Run the tables through ACRO (SACRO's output checker) and write its report to ``out_dir``.
+
+    ACRO applies the same SRS rules (threshold, dominance, zeros) with suppression on, and writes
+    the outputs, their checks and a session summary in the form output checkers read. Returns a
+    summary (outputs and their statuses) or None when ``acro`` is not installed.
+    """
+    try:
+        from acro import ACRO
+    except ImportError:
+        return None
+    import contextlib
+    import io
+    import json
+    import logging
+    import warnings
+
+    logging.getLogger("acro").setLevel(logging.ERROR)
+    sink = io.StringIO()
+    with warnings.catch_warnings(), contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+        warnings.simplefilter("ignore")
+        session = ACRO(suppress=True)
+        session.crosstab(data[index], data[columns])
+        for v in means:
+            if v in data.columns:
+                session.crosstab(data[index], data[columns], values=data[v], aggfunc="mean")
+        if out_dir.exists():
+            import shutil
+
+            shutil.rmtree(out_dir)
+        session.finalise(str(out_dir), "json")
+    doc = json.loads((out_dir / "results.json").read_text())
+    statuses = {
+        k: v.get("status", "") for k, v in doc.get("results", {}).items() if not k.startswith("2ndary")
+    }
+    return {"acro_version": doc.get("version", ""), "outputs": statuses, "folder": str(out_dir)}

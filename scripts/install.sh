@@ -27,7 +27,7 @@ if [ "$need_r" = 1 ]; then
 fi
 
 PY=${PYTHON:-python3}
-extras="test"
-command -v R >/dev/null 2>&1 && extras="test,r"
+extras="test,sdc"
+command -v R >/dev/null 2>&1 && extras="test,sdc,r"
 echo "installing fvdid[$extras]..."
 $PY -m pip install -q --disable-pip-version-check -e ".[$extras]"
