@@ -185,7 +185,7 @@ def _fvdid_boottest() -> Runner:
         boottest = _import("fvdid.boottest").boottest
         d = _read(path)
         fit = ols("y ~ treat + x1 + x2", d, vcov="CR1", cluster="g")
-        # warm-up on a slice (imports, BLAS threads), as bench/bench_boottest.py does
+        # warm-up on a slice (imports, BLAS threads)
         small = d.iloc[:2000]
         boottest(ols("y ~ treat + x1 + x2", small, vcov="CR1", cluster="g"), "treat",
                  small["g"], B=999, seed=1)

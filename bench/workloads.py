@@ -120,7 +120,7 @@ def did_rc(p: Mapping[str, Any]) -> pd.DataFrame:
 
 
 def cem_children(p: Mapping[str, Any]) -> pd.DataFrame:
-    """Children with the protocol's CEM covariates (as bench/bench_cem.py)."""
+    """Children with the protocol's CEM covariates."""
     n = int(p["n"])
     rng = np.random.default_rng(int(p.get("seed", 20240703)))
     treated = rng.binomial(1, 0.4, n)
@@ -158,7 +158,7 @@ def bacon_panel(p: Mapping[str, Any]) -> pd.DataFrame:
 
 
 def boot_data(p: Mapping[str, Any]) -> pd.DataFrame:
-    """N rows in G clusters, cluster-level treatment (as bench/bench_boottest.py)."""
+    """N rows in G clusters, cluster-level treatment."""
     n, g = int(p["n"]), int(p["G"])
     rng = np.random.default_rng(int(p.get("seed", 1)))
     cl = rng.integers(0, g, n)

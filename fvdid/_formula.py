@@ -19,7 +19,7 @@ counted (``Design.n_dropped``); levels of ``C(g)`` are those present after the d
 (R's ``drop.unused.levels = TRUE``). A rank-deficient design raises an error naming the
 collinear terms instead of silently dropping columns as R does (R reports ``NA`` for them).
 
-:func:`wald_table` builds the ``tidy()`` table shared by the maximum-likelihood estimators.
+The ``tidy()`` table of the maximum-likelihood estimators is :func:`fvdid._results.wald_table`.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import linalg, stats
+from scipy import linalg
 
 from fvdid.errors import FvdidInputError, describe_rows, require_columns
 
@@ -42,7 +42,6 @@ __all__ = [
     "level_label",
     "parse_formula",
     "r_factor_label",
-    "wald_table",
 ]
 
 _NAME = r"[A-Za-z_.][A-Za-z0-9_.]*"
@@ -255,22 +254,3 @@ def _check_rank(X: np.ndarray, names: Sequence[str]) -> None:
         )
 
 
-def wald_table(params: pd.Series, std_errors: pd.Series, level: float = 0.95) -> pd.DataFrame:
-    """Return the ``tidy()`` table with normal-based statistics and intervals.
-
-    Columns: term, estimate, std_error, statistic (z), p_value, conf_low, conf_high — as
-    R's ``summary()`` z tests and ``confint.default()``.
-    """
-    z = params / std_errors
-    q = stats.norm.ppf(0.5 + level / 2)
-    return pd.DataFrame(
-        {
-            "term": params.index.astype(str),
-            "estimate": params.to_numpy(),
-            "std_error": std_errors.to_numpy(),
-            "statistic": z.to_numpy(),
-            "p_value": 2 * stats.norm.sf(np.abs(z.to_numpy())),
-            "conf_low": (params - q * std_errors).to_numpy(),
-            "conf_high": (params + q * std_errors).to_numpy(),
-        }
-    )

@@ -21,8 +21,8 @@ import pandas as pd
 from scipy import linalg, stats
 from scipy.special import digamma, expit, gammaln, polygamma
 
-from fvdid._formula import ParsedFormula, design_matrix, parse_formula, wald_table
-from fvdid._results import ResultMixin
+from fvdid._formula import ParsedFormula, design_matrix, parse_formula
+from fvdid._results import ResultMixin, wald_table
 from fvdid.errors import FvdidInputError, describe_rows, require_columns
 from fvdid.logit import fit_binary_logit
 

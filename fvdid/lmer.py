@@ -26,8 +26,8 @@ import numpy as np
 import pandas as pd
 from scipy import linalg, optimize, stats
 
-from fvdid._formula import design_matrix, parse_formula, wald_table
-from fvdid._results import ResultMixin
+from fvdid._formula import design_matrix, parse_formula
+from fvdid._results import ResultMixin, wald_table
 from fvdid.errors import FvdidInputError, require_columns
 
 __all__ = ["LmerResult", "lmer"]

@@ -21,7 +21,7 @@ import scipy.linalg as sla
 import scipy.sparse as sp
 from scipy import stats
 
-from fvdid._results import ResultMixin
+from fvdid._results import ResultMixin, coef_table, t_intervals
 from fvdid._sandwich import cluster_codes, cluster_meat, small_sample_factor
 from fvdid.errors import FvdidInputError, describe_rows
 
@@ -336,25 +336,11 @@ class OLSResult(ResultMixin):
 
     def conf_int(self, alpha: float | None = None) -> pd.DataFrame:
         """Confidence intervals ``estimate ± t_{1-alpha/2, df} * se`` (df per term)."""
-        a = self.alpha if alpha is None else alpha
-        q = pd.Series(stats.t.ppf(1 - a / 2, self.df.to_numpy(dtype=float)), index=self.df.index)
-        return pd.DataFrame(
-            {"lower": self.params - q * self.std_errors, "upper": self.params + q * self.std_errors}
-        )
+        return t_intervals(self.params, self.std_errors, self.df, self.alpha if alpha is None else alpha)
 
     def tidy(self) -> pd.DataFrame:
-        ci = self.conf_int()
-        return pd.DataFrame(
-            {
-                "term": list(self.params.index),
-                "estimate": self.params.to_numpy(),
-                "std_error": self.std_errors.to_numpy(),
-                "statistic": self.tstats.to_numpy(),
-                "p_value": self.pvalues.to_numpy(),
-                "conf_low": ci["lower"].to_numpy(),
-                "conf_high": ci["upper"].to_numpy(),
-                "df": self.df.to_numpy(),
-            }
+        return coef_table(
+            self.params, self.std_errors, self.tstats, self.pvalues, self.conf_int(), df=self.df
         )
 
     def summary(self) -> str:

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from fvdid._results import ResultMixin
+from fvdid._results import ResultMixin, coef_table, t_intervals
 from fvdid._sandwich import cluster_codes, cluster_meat, small_sample_factor
 from fvdid.errors import FvdidInputError, describe_rows
 from fvdid.ols import _build_design, _numeric, _parse_formula
@@ -56,25 +56,10 @@ class RandomEffectsResult(ResultMixin):
 
     def conf_int(self, alpha: float | None = None) -> pd.DataFrame:
         """Normal-theory intervals as plm's ``confint`` (``qnorm``)."""
-        a = self.alpha if alpha is None else alpha
-        z = stats.norm.ppf(1 - a / 2)
-        return pd.DataFrame(
-            {"lower": self.params - z * self.std_errors, "upper": self.params + z * self.std_errors}
-        )
+        return t_intervals(self.params, self.std_errors, np.inf, self.alpha if alpha is None else alpha)
 
     def tidy(self) -> pd.DataFrame:
-        ci = self.conf_int()
-        return pd.DataFrame(
-            {
-                "term": list(self.params.index),
-                "estimate": self.params.to_numpy(),
-                "std_error": self.std_errors.to_numpy(),
-                "statistic": self.tstats.to_numpy(),
-                "p_value": self.pvalues.to_numpy(),
-                "conf_low": ci["lower"].to_numpy(),
-                "conf_high": ci["upper"].to_numpy(),
-            }
-        )
+        return coef_table(self.params, self.std_errors, self.tstats, self.pvalues, self.conf_int())
 
 
 def _unit_means(M: np.ndarray, codes: np.ndarray, counts: np.ndarray) -> np.ndarray:

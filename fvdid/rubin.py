@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from fvdid._results import ResultMixin
+from fvdid._results import ResultMixin, coef_table, t_intervals
 from fvdid.errors import FvdidInputError
 
 __all__ = ["RubinResult", "rubin"]
@@ -52,31 +52,13 @@ class RubinResult(ResultMixin):
 
     def conf_int(self, alpha: float | None = None) -> pd.DataFrame:
         """``qbar ± t_{1-alpha/2, df} * sqrt(t)`` (as ``summary(pool(...), conf.int = TRUE)``)."""
-        a = self.alpha if alpha is None else alpha
-        q = pd.Series(stats.t.ppf(1 - a / 2, self.df.to_numpy()), index=self.df.index)
-        return pd.DataFrame(
-            {"lower": self.params - q * self.std_errors, "upper": self.params + q * self.std_errors}
-        )
+        return t_intervals(self.params, self.std_errors, self.df, self.alpha if alpha is None else alpha)
 
     def tidy(self) -> pd.DataFrame:
-        ci = self.conf_int()
-        return pd.DataFrame(
-            {
-                "term": list(self.params.index),
-                "estimate": self.params.to_numpy(),
-                "std_error": self.std_errors.to_numpy(),
-                "statistic": self.tstats.to_numpy(),
-                "p_value": self.pvalues.to_numpy(),
-                "conf_low": ci["lower"].to_numpy(),
-                "conf_high": ci["upper"].to_numpy(),
-                "df": self.df.to_numpy(),
-                "ubar": self.ubar.to_numpy(),
-                "b": self.b.to_numpy(),
-                "t": self.t.to_numpy(),
-                "riv": self.riv.to_numpy(),
-                "lambda": self.lambda_.to_numpy(),
-                "fmi": self.fmi.to_numpy(),
-            }
+        return coef_table(
+            self.params, self.std_errors, self.tstats, self.pvalues, self.conf_int(),
+            df=self.df, ubar=self.ubar, b=self.b, t=self.t, riv=self.riv,
+            **{"lambda": self.lambda_}, fmi=self.fmi,
         )
 
 

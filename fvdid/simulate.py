@@ -205,18 +205,11 @@ import pandas as pd
 from scipy.special import expit, gammainc, logit
 
 from fvdid._results import to_plain
+from fvdid.config import OUTCOMES
 from fvdid.errors import FvdidInputError
 
 __all__ = ["OUTCOMES", "SimConfig", "SimulatedData", "simulate"]
 
-OUTCOMES: tuple[str, ...] = (
-    "looked_after_18m",
-    "cpp_12m",
-    "days_cpp_cin_18m",
-    "kinship_first_placement",
-    "reunified_18m",
-    "unauth_absence_rate",
-)
 _SCALE = {
     "looked_after_18m": "probability",
     "cpp_12m": "probability",
