@@ -234,7 +234,7 @@ def _outcome_checks(
     (censoring, zeros, repeated terms), not the matching.
     """
     rows: list[dict[str, Any]] = []
-    if outcome not in ("days_cpp_cin_18m", "unauth_absence_rate"):
+    if outcome not in ("days_cpp_cin_18m", "unauth_absence_rate", cfg.primary_outcome):
         return pd.DataFrame(rows, columns=["model", "estimate", "std_error", "p_value"])
     d0 = prep.imputed[0] if prep.imputed else prep.analytic
     # With LA dummies in the formula, a covariate constant within every LA is collinear with
@@ -246,6 +246,25 @@ def _outcome_checks(
         notes.append(f"{outcome}: covariates constant within LA left out of the robustness models: {left_out}")
     terms = ["fv"] + [f"C({c})" if c in cfg.categorical_covariates else c for c in covs]
     rhs = " + ".join([*terms, "C(la_code)", "C(financial_year)"])
+    if outcome == cfg.primary_outcome:
+        # The protocol's FGLS random-effects estimator (LA random effect, Swamy-Arora), with a
+        # cluster-robust vcov; financial-year dummies as the time effects.
+        from fvdid.random_effects import random_effects
+
+        # Swamy-Arora's between regression needs more LAs than coefficients: with few LAs the
+        # child covariates are left out (said in the row's label).
+        n_fy = d0["financial_year"].nunique()
+        re_terms = terms if d0["la_code"].nunique() > len(terms) + n_fy + 1 else ["fv"]
+        label = "FGLS random effects (LA, Swamy-Arora), CR1 by LA"
+        if re_terms == ["fv"]:
+            label += f"; covariates left out: only {d0['la_code'].nunique()} LAs for the between regression"
+        re_rhs = " + ".join([*re_terms, "C(financial_year)"])
+        r = _try(notes, "FGLS random effects", lambda: random_effects(
+            f"{outcome} ~ {re_rhs}", d0, unit="la_code", vcov="CR1", cluster="la_code"))
+        if r is not None:
+            rows.append({"model": label,
+                         "estimate": float(r.params["fv"]), "std_error": float(r.std_errors["fv"]),
+                         "p_value": float(r.pvalues["fv"])})
     if outcome == "days_cpp_cin_18m":
         from fvdid.hurdle import hurdle
         from fvdid.tobit import tobit
@@ -518,7 +537,7 @@ def _sections(
         sec_tabs.append(AppendixTable("hochberg", "Hochberg adjustment across the secondary outcomes", hb))
     for o, a in analyses.items():
         if not a.checks.empty:
-            sec_tabs.append(AppendixTable(f"checks_{o}", f"Robustness models: {o} (unweighted, LA and financial-year dummies, first imputation)", a.checks))
+            sec_tabs.append(AppendixTable(f"checks_{o}", f"Robustness models: {o} (unweighted, first imputation, financial-year dummies; LA dummies except in the random-effects model)", a.checks))
     sec_notes = [n for a in analyses.values() for n in a.notes]
     out.append(Section("Secondary analyses", tuple(sec_notes), tuple(sec_tabs)))
     if sens is not None:

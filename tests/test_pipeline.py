@@ -88,6 +88,7 @@ def test_simulate_then_run_on_the_files(tmp_path: Path) -> None:
         (["run", "--out", "OUT", "--data", "EMPTYDIR"], "no children table"),
         (["run", "--out", "OUT", "--data", "BADCOL"], "missing required column"),
         (["run", "--out", "OUT", "--config", "CFG_EMPTY"], "empty"),
+        (["run", "--out", "OUT", "--data", "EMPTYFILE"], "is empty"),
         (["simulate", "--out", "OUT", "--n-children", "0"], "n_children"),
         (["simulate", "--out", "OUT", "--format", "xlsx"], "--format"),
     ],
@@ -101,7 +102,10 @@ def test_bad_input_gives_clear_error_and_nonzero_exit(tmp_path: Path, args: list
     pd.DataFrame({"child_id": ["a"], "la_code": ["E08000026"]}).to_csv(bad / "children.csv", index=False)
     pd.DataFrame({"la_code": ["E08000026"]}).to_csv(bad / "las.csv", index=False)
     pd.DataFrame({"la": ["E08000026"], "quarter": ["2021Q1"]}).to_csv(bad / "la_quarter.csv", index=False)
-    subst = {"OUT": str(tmp_path / "out"), "CFG_UNKNOWN": str(tmp_path / "unknown.toml"),
+    ef = tmp_path / "emptyfile"
+    ef.mkdir()
+    (ef / "children.csv").write_text("")
+    subst = {"EMPTYFILE": str(ef), "OUT": str(tmp_path / "out"), "CFG_UNKNOWN": str(tmp_path / "unknown.toml"),
              "CFG_EMPTY": str(tmp_path / "empty.toml"), "MISSING": str(tmp_path / "nope"),
              "EMPTYDIR": str(tmp_path / "emptydir"), "BADCOL": str(bad)}
     res = runner.invoke(app, [subst.get(a, a) for a in args])
