@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-R_DEBS=(r-base-core r-cran-jsonlite r-cran-data.table r-cran-sandwich r-cran-clubsandwich
+R_DEBS=(r-base-core r-base-dev r-cran-jsonlite r-cran-data.table r-cran-sandwich r-cran-clubsandwich
         r-cran-plm r-cran-lme4 r-cran-aer r-cran-pscl r-cran-survival r-cran-mice)
 SUDO=""
 if [ "$(id -u)" != "0" ] && command -v sudo >/dev/null 2>&1; then SUDO="sudo"; fi
