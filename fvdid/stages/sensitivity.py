@@ -155,10 +155,11 @@ def run_sensitivity(
     if trail:
         tb = children.assign(treated_la=children["treated_la"] | children["la_code"].isin(trail))
         n_pre = int((tb["la_code"].isin(trail) & (tb["fv"] == 0)).sum())
+        variation = ("no DiD variation: all its children are FV children, absorbed by its LA fixed "
+                     "effect" if n_pre == 0 else f"DiD variation from {n_pre} children referred before its go-live")
         notes.append(
-            f"trailblazer ({', '.join(trail)}): pooled LA + financial-year specification; it has no LA "
-            f"match and {n_pre} children referred before its go-live in the extract, so within its "
-            "LA fixed effect it adds little DiD variation")
+            f"trailblazer ({', '.join(trail)}): pooled LA + financial-year specification (it has no LA "
+            f"match); it adds {variation}")
         fit(tb, [*base_units, *trail], "including the trailblazer LA (pooled specification)",
             stacked=False)
     # Embedding period.
