@@ -49,6 +49,9 @@ class RunConfig:
         Multiple imputations for covariates with lower missingness (0 = complete cases).
     sdc_threshold
         Minimum cell count of any table that leaves the secure environment (ONS SRS: 10).
+    sdc_round_base
+        Released counts of subtraction-prone tables (flow of children, CEM counts per pair) are
+        rounded to this base after small-cell suppression (1: no rounding).
     sdc_dominance_n, sdc_dominance_k
         N-K dominance rule for magnitude tables (top N contributors may not exceed K %).
     la_window, la_k, la_entry_lag
@@ -92,6 +95,7 @@ class RunConfig:
     max_missing_share: float = 0.30
     n_imputations: int = 5
     sdc_threshold: int = 10
+    sdc_round_base: int = 5
     sdc_dominance_n: int = 2
     sdc_dominance_k: float = 90.0
     la_window: int = 8

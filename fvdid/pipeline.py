@@ -22,7 +22,7 @@ from fvdid import __version__
 from fvdid._results import to_plain
 from fvdid.config import RunConfig
 from fvdid.io import Extract, load_extract
-from fvdid.sdc import acro_check, dof_ok, suppress_counts
+from fvdid.sdc import acro_check, dof_ok, release_table
 from fvdid.stages.appendix import AppendixTable, Section, write_appendix
 from fvdid.stages.descriptives import describe_groups
 from fvdid.stages.estimate import STACKED_FE, OutcomeEstimate, estimate_outcome, stack_pairs
@@ -312,9 +312,27 @@ def _estimate_rows(ests: dict[str, OutcomeEstimate], threshold: int) -> pd.DataF
     return pd.DataFrame(rows)
 
 
-def _sdc_flow(flow: pd.DataFrame, threshold: int) -> pd.DataFrame:
-    t = suppress_counts(flow.set_index("step")[[c for c in flow.columns if c != "step"]], threshold, secondary=False)
-    return t.display().reset_index()
+def _sdc_flow(flow: pd.DataFrame, cfg: RunConfig) -> pd.DataFrame:
+    """The flow table as released: small counts suppressed, others rounded; the first row's
+    exclusions are structural zeros."""
+    counts = [c for c in flow.columns if c != "step"]
+    structural = pd.DataFrame(False, index=flow.index, columns=counts)
+    structural.loc[flow.index[0], [c for c in counts if c.startswith("excluded")]] = True
+    return release_table(flow, counts, threshold=cfg.sdc_threshold, round_base=cfg.sdc_round_base,
+                         structural=structural)
+
+
+def _sdc_cem(pairs: pd.DataFrame, cfg: RunConfig) -> pd.DataFrame:
+    """The CEM table per pair as released (counts and the shares derived from them)."""
+    counts = [c for c in ("n_treated", "n_control", "n_treated_matched", "n_control_matched") if c in pairs]
+    shares = {
+        "share_treated_matched": ("n_treated_matched", "n_treated"),
+        "share_matched": ("n_treated_matched", "n_control_matched", "n_treated", "n_control"),
+        "loss_by_year": ("n_treated",),
+    }
+    shares = {k: v for k, v in shares.items() if k in pairs and all(p in pairs for p in v)}
+    return release_table(pairs, counts, shares=shares, threshold=cfg.sdc_threshold,
+                         round_base=cfg.sdc_round_base)
 
 
 def run(
@@ -409,7 +427,7 @@ def run(
     results = {
         "provenance": _provenance(cfg, ex),
         "config": to_plain(cfg),
-        "flow": {o: to_plain(a.flow) for o, a in analyses.items()},
+        "flow": {o: to_plain(_sdc_flow(a.flow, cfg)) for o, a in analyses.items()},
         "la_pairs": to_plain(pairs_all),
         "primary": {k: v for k, v in to_plain(primary).items() if k != "table"},
         "secondary": {o: {k: v for k, v in to_plain(e).items() if k != "table"} for o, e in secondary.items()},
@@ -463,9 +481,10 @@ def _sections(
         "Data and flow of children",
         (f"Input: {ex.source} (sha256 {ex.input_hash[:16]}…).",
          f"Treatment LAs: {', '.join(treated)}.",
-         f"Every exclusion is counted by group; counts below {thr} are suppressed and shown as [c] "
-         "(ONS SRS output rule)."),
-        (*(AppendixTable(f"flow_{o}", f"Flow of children: {o}", _sdc_flow(a.flow, thr))
+         f"Every exclusion is counted by group; counts below {thr} are suppressed and shown as [c], "
+         f"the others rounded to the nearest {cfg.sdc_round_base} so that differences of published "
+         "counts do not reveal a small cell (ONS SRS output rules); '-' marks a structural zero."),
+        (*(AppendixTable(f"flow_{o}", f"Flow of children: {o}", _sdc_flow(a.flow, cfg))
            for o, a in analyses.items()),
          AppendixTable("missing", "Covariate missingness (primary sample) and the protocol's rule",
                          pa.prepared.missing.assign(missing_share=pa.prepared.missing["missing_share"].map(
@@ -492,7 +511,7 @@ def _sections(
     ))
     # CEM.
     if pa.cem_pairs is not None:
-        cem_tabs = tuple(AppendixTable(f"cem_{o}", f"CEM within matched pairs: {o}", a.cem_pairs)
+        cem_tabs = tuple(AppendixTable(f"cem_{o}", f"CEM within matched pairs: {o}", _sdc_cem(a.cem_pairs, cfg))
                          for o, a in analyses.items() if a.cem_pairs is not None)
         out.append(Section(
             "Individual-level matching (CEM)",

@@ -33,6 +33,7 @@ __all__ = [
     "dof_ok",
     "frequency_table",
     "magnitude_table",
+    "release_table",
     "share_table",
     "suppress_counts",
 ]
@@ -249,3 +250,51 @@ def acro_check(
         k: v.get("status", "") for k, v in doc.get("results", {}).items() if not k.startswith("2ndary")
     }
     return {"acro_version": doc.get("version", ""), "outputs": statuses, "folder": str(out_dir)}
+
+
+def release_table(
+    frame: pd.DataFrame,
+    counts: Sequence[str],
+    *,
+    shares: dict[str, Sequence[str]] | None = None,
+    threshold: int = 10,
+    round_base: int = 5,
+    structural: pd.DataFrame | None = None,
+) -> pd.DataFrame:
+    """A table of counts made safe to release: small cells suppressed, the rest rounded.
+
+    For tables whose cells can be recovered by subtraction (a flow of exclusions, matched and
+    unmatched counts per pair), secondary suppression cannot protect every cell; the SRS
+    practice is to suppress counts below ``threshold`` (zeros included) and round the others to
+    ``round_base`` (ACRO's default mitigation base is 5), so that differences of published counts
+    no longer reveal a small cell exactly.
+
+    Parameters
+    ----------
+    frame
+        The table (never released as is).
+    counts
+        Count columns: "[c]" below ``threshold``, else rounded to ``round_base``.
+    shares
+        Share column -> the count columns it derives from; suppressed when any of them is small.
+    structural
+        Boolean frame (same shape as ``frame[counts]``) of structural zeros, shown as "-".
+    """
+    out = frame.copy().astype(object)
+
+    def rounded(x: float) -> str:
+        return f"{int(round_base * np.floor(x / round_base + 0.5)):,}" if round_base > 1 else f"{int(x):,}"
+
+    for c in counts:
+        vals = frame[c].to_numpy(dtype=float)
+        struct = structural[c].to_numpy(dtype=bool) if structural is not None and c in structural else np.zeros(len(vals), bool)
+        out[c] = [
+            "-" if s else ("" if np.isnan(v) else ("[c]" if v < threshold else rounded(v)))
+            for v, s in zip(vals, struct)
+        ]
+    for s, parts in (shares or {}).items():
+        small = np.zeros(len(frame), dtype=bool)
+        for p in parts:
+            small |= frame[p].to_numpy(dtype=float) < threshold
+        out[s] = ["[c]" if b else ("" if pd.isna(v) else f"{v:.3f}") for v, b in zip(frame[s], small)]
+    return out

@@ -6,7 +6,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fvdid.sdc import dof_ok, frequency_table, magnitude_table, share_table, suppress_counts
+from fvdid.sdc import (
+    dof_ok,
+    frequency_table,
+    magnitude_table,
+    release_table,
+    share_table,
+    suppress_counts,
+)
 
 
 def test_threshold_and_zeros_are_suppressed() -> None:
@@ -70,3 +77,12 @@ def test_frequency_table_counts() -> None:
     d = pd.DataFrame({"a": ["x"] * 12 + ["y"] * 3, "b": ["p"] * 15})
     t = frequency_table(d, "a", "b")
     assert t.raw.loc["x", "p"] == 12 and t.suppressed.loc["y", "p"]
+
+
+def test_release_table_suppresses_rounds_and_marks_structural_zeros() -> None:
+    f = pd.DataFrame({"step": ["start", "a", "b"], "n": [1003, 7, 0], "m": [0, 52, 48], "s": [0.5, 0.1, 0.2]})
+    structural = pd.DataFrame({"n": [False] * 3, "m": [True, False, False]})
+    out = release_table(f, ["n", "m"], shares={"s": ["n"]}, threshold=10, round_base=5, structural=structural)
+    assert list(out["n"]) == ["1,005", "[c]", "[c]"]  # 1003 rounds to 1005; 7 and 0 are small
+    assert list(out["m"]) == ["-", "50", "50"]  # 52 and 48 both round to 50
+    assert list(out["s"]) == ["0.500", "[c]", "[c]"]  # shares of small groups go with them
