@@ -89,8 +89,9 @@ def simulate(
     except FvdidInputError as exc:
         _fail(str(exc))
         return
-    for p in res.write(out, formats=formats):
-        typer.echo(f"wrote {p}")
+    for paths in res.write(out, formats=formats).values():
+        for p in paths:
+            typer.echo(f"wrote {p}")
 
 
 @app.command()

@@ -15,6 +15,7 @@ hidden, and the others still run.
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -235,7 +236,12 @@ def run_sensitivity(
                 fig = a.plot() if hasattr(a, "plot") else None
         return pd.DataFrame(out), dyn, float(r.wald_pvalue) if r.wald_pvalue is not None else float("nan"), fig
 
-    cs_out = _try(notes, "Callaway–Sant'Anna", cs)
+    # did's announcements (dropped units, small groups, a singular pre-test) go to the appendix's
+    # notes rather than the console.
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        cs_out = _try(notes, "Callaway–Sant'Anna", cs)
+    notes.extend(f"Callaway–Sant'Anna: {w.message}" for w in caught)
     if cs_out is not None:
         cs_aggs, cs_dyn, pre_p, fig = cs_out
         if fig is not None:
