@@ -110,7 +110,7 @@ def write_report(results: Sequence[CaseResult], out_dir: Path) -> dict[str, Path
         "",
         f"Cases: {counts['pass']} passed, {counts['fail']} failed, {counts['skip']} skipped.",
         "",
-        shown.to_markdown(index=False) if _has_tabulate() else shown.to_string(index=False),
+        shown.to_markdown(index=False),
         "",
         "## Versions",
         "",
@@ -128,10 +128,3 @@ def write_report(results: Sequence[CaseResult], out_dir: Path) -> dict[str, Path
     )
     return paths
 
-
-def _has_tabulate() -> bool:
-    try:
-        import tabulate  # noqa: F401
-    except ImportError:
-        return False
-    return True
