@@ -388,7 +388,7 @@ def _group_codes(s: pd.Series, groups: Sequence[Sequence[Any]], column: str) -> 
         values = list(group)
         want_na = any(v is None or (isinstance(v, float) and math.isnan(v)) for v in values)
         plain = [v for v in values if not (v is None or (isinstance(v, float) and math.isnan(v)))]
-        hit = s.isin(plain).to_numpy(dtype=bool)
+        hit = s.isin(plain).to_numpy(dtype=bool, copy=True)
         if not numeric:
             hit |= s.astype(str).isin([str(v) for v in plain]).to_numpy(dtype=bool) & s.notna().to_numpy()
         if want_na:
