@@ -18,6 +18,7 @@ function                  what                                        R referenc
 ``bacon``                 Goodman-Bacon decomposition                 bacondecomp
 ``boottest``              wild cluster bootstrap                      fwildclusterboot
 ``match_las``             LA matching on pre-period trends            —
+``mdes`` / ``cba``        MDES of the clustered design; CBA sums      —
 ``run``                   the main job (simulate/load → appendix)     —
 ========================  ==========================================  ==========================
 
@@ -33,6 +34,7 @@ from fvdid.aggte import AggteResult, aggte
 from fvdid.att_gt import AttGtResult, att_gt
 from fvdid.bacon import BaconResult, bacon, bacon_plot
 from fvdid.boottest import BoottestResult, boottest
+from fvdid.cba import CBAResult, cba
 from fvdid.cem import CEMResult, cem
 from fvdid.clogit import ClogitResult, clogit
 from fvdid.errors import FvdidInputError
@@ -42,6 +44,7 @@ from fvdid.imbalance import ImbalanceResult, l1_imbalance
 from fvdid.lmer import LmerResult, lmer
 from fvdid.logit import LogitResult, logit
 from fvdid.match_las import LAMatchResult, PlaceboResult, match_las, placebo_tests, trend_plot
+from fvdid.mdes import MDESResult, mdes
 from fvdid.ols import OLSResult, ols
 from fvdid.pipeline import RunResult, run
 from fvdid.random_effects import RandomEffectsResult, random_effects
@@ -54,6 +57,7 @@ __all__ = [
     "AttGtResult",
     "BaconResult",
     "BoottestResult",
+    "CBAResult",
     "CEMResult",
     "ClogitResult",
     "FvdidInputError",
@@ -62,6 +66,7 @@ __all__ = [
     "LAMatchResult",
     "LmerResult",
     "LogitResult",
+    "MDESResult",
     "OLSResult",
     "PlaceboResult",
     "RandomEffectsResult",
@@ -76,6 +81,7 @@ __all__ = [
     "bacon",
     "bacon_plot",
     "boottest",
+    "cba",
     "cem",
     "clogit",
     "hochberg",
@@ -84,6 +90,7 @@ __all__ = [
     "lmer",
     "logit",
     "match_las",
+    "mdes",
     "ols",
     "placebo_tests",
     "random_effects",

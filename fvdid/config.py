@@ -64,6 +64,12 @@ class RunConfig:
         protocol's year dummies).
     boot_B
         Wild cluster bootstrap draws.
+    mdes_icc, mdes_power
+        Intracluster correlation and power of the MDES table (protocol: 0.01566, 80 %).
+    cba_benefit_per_child, cba_years, cba_discount_rate, cba_costs_per_la
+        Cost–benefit inputs: £ saved per child not entering care (None: not monetised), years
+        of benefits (the protocol's i = 0..5), discount rate (Green Book 3.5 %), programme cost
+        per LA per year.
     alpha
         Significance level (protocol: 5 %).
     progress
@@ -105,6 +111,12 @@ class RunConfig:
     time_fe: str = "referral_quarter"
     cem_fallback_loss: float = 0.2
     boot_B: int = 9999
+    mdes_icc: float = 0.01566
+    mdes_power: float = 0.8
+    cba_benefit_per_child: float | None = None
+    cba_years: int = 6
+    cba_discount_rate: float = 0.035
+    cba_costs_per_la: tuple[float, ...] | None = None
     alpha: float = 0.05
     progress: bool = True
     parity_in_appendix: bool = True
