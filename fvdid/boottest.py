@@ -521,6 +521,8 @@ def _wild_core(
             )
             if ci_note:
                 notes.append(ci_note)
+            if ci is not None:
+                ci = (float(ci[0]), float(ci[1]))
 
     return _CoreResult(
         t_stat=t_stat,
