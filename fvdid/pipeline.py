@@ -23,10 +23,11 @@ from fvdid._results import to_plain
 from fvdid.config import RunConfig
 from fvdid.io import Extract, load_extract
 from fvdid.sdc import acro_check, dof_ok, release_table
+from fvdid.stages import attempt
 from fvdid.stages.appendix import AppendixTable, Section, write_appendix
 from fvdid.stages.descriptives import describe_groups
 from fvdid.stages.estimate import STACKED_FE, OutcomeEstimate, estimate_outcome, stack_pairs
-from fvdid.stages.prepare import Prepared, prepare
+from fvdid.stages.prepare import Prepared, flow_row, group_labels, prepare
 
 __all__ = ["STAGES", "RunResult", "run", "simulated_extract"]
 
@@ -129,14 +130,6 @@ def _provenance(config: RunConfig, ex: Extract) -> dict[str, Any]:
     }
 
 
-def _try(notes: list[str], label: str, fn: Callable[[], Any]) -> Any:
-    try:
-        return fn()
-    except Exception as exc:  # a failed analysis is reported in the appendix, never hidden
-        notes.append(f"{label} failed: {type(exc).__name__}: {exc}")
-        return None
-
-
 def _with_weights(prep: Prepared, weights: pd.Series, name: str = "cem_weight") -> Prepared:
     """Attach CEM weights (0 for unmatched children) to the analytic sample and its imputations."""
 
@@ -149,12 +142,7 @@ def _with_weights(prep: Prepared, weights: pd.Series, name: str = "cem_weight") 
 
 
 def _flow_append(flow: pd.DataFrame, step: str, before: pd.DataFrame, keep: pd.Series) -> pd.DataFrame:
-    g = np.where(before["treated_la"].astype(bool), "treatment", "comparison")
-    row: dict[str, Any] = {"step": step, "excluded": int((~keep).sum()), "remaining": int(keep.sum())}
-    for grp in ("treatment", "comparison"):
-        row[f"excluded_{grp}"] = int(((g == grp) & ~keep).sum())
-        row[f"remaining_{grp}"] = int(((g == grp) & keep).sum())
-    return pd.concat([flow, pd.DataFrame([row])], ignore_index=True)
+    return pd.concat([flow, pd.DataFrame([flow_row(step, before, before[keep])])], ignore_index=True)
 
 
 def _analyse_outcome(
@@ -180,7 +168,7 @@ def _analyse_outcome(
         max_missing_share=cfg.max_missing_share, n_imputations=cfg.n_imputations, seed=cfg.seed,
     )
     flow = prep.flow
-    cm = _try(notes, "CEM", lambda: match_children(
+    cm = attempt(notes, "CEM", lambda: match_children(
         prep.analytic, pairs[["treated_la", "comparator_la"]], by=cfg.cem_by,
         fallback_loss=cfg.cem_fallback_loss, go_live=las[["la_code", "go_live"]]))
     cem_pairs = None
@@ -191,7 +179,7 @@ def _analyse_outcome(
         if make_figure:
             from fvdid.stages.child_matching import balance_plot
 
-            fig = _try(notes, "balance plot", lambda: balance_plot(cm))
+            fig = attempt(notes, "balance plot", lambda: balance_plot(cm))
         w = cm.matches.groupby("child_id")["weight"].sum()
         pooled = _with_weights(prep, w)
         flow = _flow_append(flow, "not matched by CEM (weight 0)", pooled.analytic, pooled.analytic["cem_weight"] > 0)
@@ -210,12 +198,12 @@ def _analyse_outcome(
             analytic=stack_pairs(prep.analytic, pairs, time=cfg.time_fe),
             imputed=tuple(stack_pairs(d, pairs, time=cfg.time_fe) for d in prep.imputed),
         )
-    est = _try(notes, f"regression of {outcome}", lambda: estimate_outcome(
+    est = attempt(notes, f"regression of {outcome}", lambda: estimate_outcome(
         stacked, categorical=cfg.categorical_covariates, weights="weight", alpha=cfg.alpha,
         fixed_effects=STACKED_FE, wild_bootstrap_B=cfg.boot_B if bootstrap else 0, seed=cfg.seed))
     protocol_literal = None
     if pooled is not None and literal:
-        protocol_literal = _try(notes, "protocol-literal specification", lambda: estimate_outcome(
+        protocol_literal = attempt(notes, "protocol-literal specification", lambda: estimate_outcome(
             pooled, categorical=cfg.categorical_covariates, weights="cem_weight", alpha=cfg.alpha,
             fixed_effects=("la_code", "financial_year"), logit_check=False, seed=cfg.seed))
     prep = pooled if pooled is not None else prep
@@ -259,7 +247,7 @@ def _outcome_checks(
         if re_terms == ["fv"]:
             label += f"; covariates left out: only {d0['la_code'].nunique()} LAs for the between regression"
         re_rhs = " + ".join([*re_terms, "C(financial_year)"])
-        r = _try(notes, "FGLS random effects", lambda: random_effects(
+        r = attempt(notes, "FGLS random effects", lambda: random_effects(
             f"{outcome} ~ {re_rhs}", d0, unit="la_code", vcov="CR1", cluster="la_code"))
         if r is not None:
             rows.append({"model": label,
@@ -269,12 +257,12 @@ def _outcome_checks(
         from fvdid.hurdle import hurdle
         from fvdid.tobit import tobit
 
-        t = _try(notes, "tobit check", lambda: tobit(f"{outcome} ~ {rhs}", d0, left=0.0, right=548.0))
+        t = attempt(notes, "tobit check", lambda: tobit(f"{outcome} ~ {rhs}", d0, left=0.0, right=548.0))
         if t is not None:
             rows.append({"model": "tobit (censored at 0 and 548 days)", "estimate": float(t.params["fv"]),
                          "std_error": float(t.std_errors["fv"]), "p_value": float(t.pvalues["fv"])})
         dd = d0.assign(**{outcome: d0[outcome].round().astype(int)})
-        h = _try(notes, "hurdle check", lambda: hurdle(f"{outcome} ~ {rhs}", dd, dist="negbin"))
+        h = attempt(notes, "hurdle check", lambda: hurdle(f"{outcome} ~ {rhs}", dd, dist="negbin"))
         if h is not None:
             for part in ("count", "zero"):
                 rows.append({"model": f"hurdle negbin, {part} part", "estimate": float(h.params[f"{part}_fv"]),
@@ -289,7 +277,7 @@ def _outcome_checks(
             keep, on="child_id", how="inner")
         if "rate" in a.columns:
             f = f"rate ~ {rhs} + C(term) + months_since_referral"
-            m = _try(notes, "individual random-effects model", lambda: lmer(f, a, group="child_id"))
+            m = attempt(notes, "individual random-effects model", lambda: lmer(f, a, group="child_id"))
             if m is not None:
                 rows.append({"model": "LMM, child random intercept, term dummies (REML)",
                              "estimate": float(m.params["fv"]), "std_error": float(m.std_errors["fv"]),
@@ -407,7 +395,7 @@ def run(
                 pd.Series(hb["p (wild bootstrap)"].to_numpy(), index=hb["outcome"])).to_numpy()
 
     step(STAGES[4])
-    sens = _try(run_notes, "sensitivity analyses", lambda: run_sensitivity(
+    sens = attempt(run_notes, "sensitivity analyses", lambda: run_sensitivity(
         children, ex.la_quarter, las, outcome=cfg.primary_outcome, pairs=p_pairs, time_fe=cfg.time_fe,
         covariates=(*cfg.child_covariates, *cfg.la_covariates), categorical=cfg.categorical_covariates,
         max_missing_share=cfg.max_missing_share, seed=cfg.seed, alpha=cfg.alpha))
@@ -415,7 +403,7 @@ def run(
     step(STAGES[5])
     parity_frame = None
     if cfg.parity_in_appendix:
-        parity_frame = _try(run_notes, "parity report", _parity_summary)
+        parity_frame = attempt(run_notes, "parity report", _parity_summary)
 
     truth: dict[str, float] = {}
     if sim is not None:
@@ -423,9 +411,11 @@ def run(
             truth[o] = _true_att(sim, a.prepared.analytic, o)
 
     step(STAGES[6])
-    sections += _sections(cfg, ex, lam, analyses, primary, secondary, hb, sens, parity_frame, truth, run_notes)
+    prov = _provenance(cfg, ex)
+    sections += _sections(cfg, ex, prov, lam, analyses, primary, secondary, hb, sens, parity_frame,
+                          truth, run_notes)
     results = {
-        "provenance": _provenance(cfg, ex),
+        "provenance": prov,
         "config": to_plain(cfg),
         "flow": {o: to_plain(_sdc_flow(a.flow, cfg)) for o, a in analyses.items()},
         "la_pairs": to_plain(pairs_all),
@@ -442,9 +432,9 @@ def run(
         "truth": truth,
         "notes": run_notes,
     }
-    step_acro = _try(run_notes, "ACRO output check", lambda: acro_check(
+    step_acro = attempt(run_notes, "ACRO output check", lambda: acro_check(
         analyses[cfg.primary_outcome].prepared.analytic.assign(
-            group=lambda d: np.where(d["treated_la"].astype(bool), "treatment", "comparison")),
+            group=group_labels),
         Path(out_dir) / "acro", index="financial_year", columns="group",
         means=["age_at_referral", cfg.primary_outcome, "days_cpp_cin_18m", "unauth_absence_rate"]))
     if step_acro is not None:
@@ -469,7 +459,7 @@ def _parity_summary() -> pd.DataFrame:
 
 
 def _sections(
-    cfg: RunConfig, ex: Extract, lam: Any, analyses: dict[str, OutcomeAnalysis],
+    cfg: RunConfig, ex: Extract, prov: dict[str, Any], lam: Any, analyses: dict[str, OutcomeAnalysis],
     primary: OutcomeEstimate, secondary: dict[str, OutcomeEstimate], hb: pd.DataFrame,
     sens: Any, parity_frame: pd.DataFrame | None, truth: dict[str, float], run_notes: list[str],
 ) -> list[Section]:
@@ -579,7 +569,6 @@ def _sections(
              f"{n_fail} failing. `fvdid parity --live` re-runs them against R.",),
             (AppendixTable("parity", "Parity report (replay)", parity_frame),)))
     out += _mdes_cba_sections(cfg, pa, primary)
-    prov = _provenance(cfg, ex)
     out.append(Section("Provenance", tuple(run_notes),
                        (AppendixTable("provenance", "Provenance", pd.DataFrame(
                            list(_flat(prov).items()), columns=["item", "value"])),)))

@@ -9,15 +9,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
 from fvdid._results import ResultMixin
 from fvdid.sdc import SDCTable, magnitude_table, share_table, suppress_counts
+from fvdid.stages.prepare import GROUPS, group_labels
 
 __all__ = ["Descriptives", "describe_groups"]
 
-GROUPS = ("treatment", "comparison")
 
 
 @dataclass(frozen=True)
@@ -48,10 +47,6 @@ class Descriptives(ResultMixin):
         return sum(t.n_primary + t.n_secondary for t in (self.counts, self.shares, self.means))
 
 
-def _group_col(df: pd.DataFrame) -> pd.Series:
-    return pd.Series(np.where(df["treated_la"].astype(bool), "treatment", "comparison"), index=df.index)
-
-
 def describe_groups(
     data: pd.DataFrame,
     *,
@@ -66,7 +61,7 @@ def describe_groups(
 
     Categorical columns are expanded into one binary row per level ("gender=2").
     """
-    d = data.assign(group=_group_col(data))
+    d = data.assign(group=group_labels(data))
     counts = pd.crosstab(d["financial_year"], d["group"]).reindex(columns=list(GROUPS), fill_value=0)
     blocks: list[SDCTable] = []
 

@@ -21,7 +21,7 @@ import pandas as pd
 
 from fvdid._results import ResultMixin
 
-__all__ = ["Prepared", "impute_hot_deck", "prepare"]
+__all__ = ["GROUPS", "Prepared", "flow_row", "group_labels", "impute_hot_deck", "prepare"]
 
 OUTCOME_SAMPLE = {
     # outcome -> (column that must be 1 for the child to be in the outcome's sample, description)
@@ -62,18 +62,23 @@ class Prepared(ResultMixin):
         return self.flow
 
 
-def _group(df: pd.DataFrame) -> pd.Series:
-    return np.where(df["treated_la"].astype(bool), "treatment", "comparison")  # type: ignore[return-value]
+GROUPS: tuple[str, str] = ("treatment", "comparison")
 
 
-def _flow_row(step: str, before: pd.DataFrame, after: pd.DataFrame) -> dict[str, object]:
-    gb, ga = pd.Series(_group(before)), pd.Series(_group(after))
+def group_labels(df: pd.DataFrame) -> pd.Series:
+    """"treatment" for children of a treatment LA, else "comparison" (aligned to ``df``)."""
+    return pd.Series(np.where(df["treated_la"].astype(bool), *GROUPS), index=df.index)
+
+
+def flow_row(step: str, before: pd.DataFrame, after: pd.DataFrame) -> dict[str, object]:
+    """One row of the flow table: what ``step`` excluded, in total and by group."""
+    gb, ga = group_labels(before), group_labels(after)
     row: dict[str, object] = {
         "step": step,
         "excluded": len(before) - len(after),
         "remaining": len(after),
     }
-    for g in ("treatment", "comparison"):
+    for g in GROUPS:
         row[f"excluded_{g}"] = int((gb == g).sum() - (ga == g).sum())
         row[f"remaining_{g}"] = int((ga == g).sum())
     return row
@@ -111,30 +116,30 @@ def prepare(
     rows = []
     start = children
     cur = children
-    rows.append({**_flow_row("records in the extract", cur, cur), "excluded": 0})
+    rows.append({**flow_row("records in the extract", cur, cur), "excluded": 0})
     if "in_trial_period" in cur.columns:
         nxt = cur[cur["in_trial_period"].astype(bool)]
-        rows.append(_flow_row("referral outside the trial period", cur, nxt))
+        rows.append(flow_row("referral outside the trial period", cur, nxt))
         cur = nxt
     age = pd.to_numeric(cur["age_at_referral"], errors="coerce")
     nxt = cur[age.between(0, 17)]
-    rows.append(_flow_row("age at referral missing or outside 0-17", cur, nxt))
+    rows.append(flow_row("age at referral missing or outside 0-17", cur, nxt))
     cur = nxt
     if las_in_analysis is not None:
         nxt = cur[cur["la_code"].isin(set(las_in_analysis))]
-        rows.append(_flow_row("LA neither a treatment LA nor a matched comparator", cur, nxt))
+        rows.append(flow_row("LA neither a treatment LA nor a matched comparator", cur, nxt))
         cur = nxt
     if outcome in OUTCOME_SAMPLE:
         col, why = OUTCOME_SAMPLE[outcome]
         nxt = cur[cur[col] == 1]
-        rows.append(_flow_row(f"outside the outcome's sample ({why})", cur, nxt))
+        rows.append(flow_row(f"outside the outcome's sample ({why})", cur, nxt))
         cur = nxt
     if outcome not in cur.columns:
         from fvdid.errors import FvdidInputError
 
         raise FvdidInputError(f"outcome column {outcome!r} is not in the extract")
     nxt = cur[cur[outcome].notna()]
-    rows.append(_flow_row(f"missing outcome ({outcome})", cur, nxt))
+    rows.append(flow_row(f"missing outcome ({outcome})", cur, nxt))
     cur = nxt
     flow = pd.DataFrame(rows)
     assert int(flow["excluded"].sum()) + len(cur) == len(start)
@@ -165,7 +170,7 @@ def prepare(
     elif to_impute:
         nxt = analytic.dropna(subset=to_impute)
         flow = pd.concat(
-            [flow, pd.DataFrame([_flow_row("missing covariate (complete cases)", analytic, nxt)])],
+            [flow, pd.DataFrame([flow_row("missing covariate (complete cases)", analytic, nxt)])],
             ignore_index=True,
         )
         analytic = nxt

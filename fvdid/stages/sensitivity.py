@@ -16,13 +16,14 @@ from __future__ import annotations
 
 import dataclasses
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
 
 from fvdid._results import ResultMixin
+from fvdid.stages import attempt
 from fvdid.stages.estimate import STACKED_FE, OutcomeEstimate, estimate_outcome, stack_pairs
 from fvdid.stages.prepare import prepare
 
@@ -80,14 +81,6 @@ def la_panel(
     return d.rename(columns={outcome: "y"}).sort_values(["la", "t"]).reset_index(drop=True), notes
 
 
-def _try(notes: list[str], label: str, fn: Callable[[], Any]) -> Any:
-    try:
-        return fn()
-    except Exception as exc:  # a failed analysis is a finding, reported in the appendix
-        notes.append(f"{label} failed: {type(exc).__name__}: {exc}")
-        return None
-
-
 def _row(label: str, e: OutcomeEstimate) -> dict[str, Any]:
     return {"analysis": label, "estimate": e.estimate, "std_error": e.std_error, "p_value": e.p_value,
             "conf_low": e.conf_low, "conf_high": e.conf_high, "children": e.nobs, "LAs": e.n_clusters}
@@ -132,7 +125,7 @@ def run_sensitivity(
                 prep, analytic=stack_pairs(prep.analytic, pairs, time=time_fe),
                 imputed=tuple(stack_pairs(d, pairs, time=time_fe) for d in prep.imputed))
         fe = STACKED_FE if stacked else ("la_code", "financial_year")
-        e = _try(notes, label, lambda: estimate_outcome(
+        e = attempt(notes, label, lambda: estimate_outcome(
             prep, categorical=categorical, treatment=treatment, alpha=alpha, logit_check=False,
             fixed_effects=fe))
         if e is not None:
@@ -195,13 +188,13 @@ def run_sensitivity(
             t = f.tidy()
             return t[t["term"].isin(names)].reset_index(drop=True)
 
-        event_tab = _try(notes, "event-time regression", event_fit)
+        event_tab = attempt(notes, "event-time regression", event_fit)
 
     # LA × quarter panel: Bacon and Callaway–Sant'Anna.
     panel, panel_notes = la_panel(la_quarter, las, outcome=outcome, units=base_units)
     bacon_summary = None
     bacon_twfe = float("nan")
-    res_b = _try(notes, "Goodman-Bacon decomposition",
+    res_b = attempt(notes, "Goodman-Bacon decomposition",
                  lambda: __import__("fvdid.bacon", fromlist=["bacon"]).bacon(
                      panel, y="y", treatment="fv", unit="la", time="t"))
     if res_b is not None:
@@ -240,7 +233,7 @@ def run_sensitivity(
     # notes rather than the console.
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        cs_out = _try(notes, "Callaway–Sant'Anna", cs)
+        cs_out = attempt(notes, "Callaway–Sant'Anna", cs)
     notes.extend(f"Callaway–Sant'Anna: {w.message}" for w in caught)
     if cs_out is not None:
         cs_aggs, cs_dyn, pre_p, fig = cs_out
