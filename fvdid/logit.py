@@ -19,7 +19,7 @@ from fvdid._results import ResultMixin, wald_table
 from fvdid._sandwich import cluster_codes, cluster_meat, small_sample_factor
 from fvdid.errors import FvdidInputError, check_binary, describe_rows, require_columns
 
-__all__ = ["LogitResult", "logit"]
+__all__ = ["LogitResult", "SeparationError", "logit"]
 
 VcovType = Literal["iid", "HC1", "CR1"]
 
@@ -107,6 +107,15 @@ def fit_binary_logit(
         if t == 1.0 and ((rel < tol and settled) or small_step):
             return beta, True, it
     return beta, False, maxit
+
+
+class SeparationError(FvdidInputError):
+    """The logit MLE does not exist: ``terms`` separate the outcome on the index labels ``rows``."""
+
+    def __init__(self, terms: list[str], rows: pd.Index, message: str) -> None:
+        super().__init__(message)
+        self.terms = terms
+        self.rows = rows
 
 
 def separation_direction(X: np.ndarray, y: np.ndarray) -> np.ndarray | None:
@@ -201,7 +210,9 @@ def logit(
         if direction is not None:
             involved = [names[j] for j in np.flatnonzero(np.abs(direction) > 1e-8)]
             perfect = frame.index[((2 * y - 1) * (X @ direction)) > 1e-8]
-            raise FvdidInputError(
+            raise SeparationError(
+                involved,
+                perfect,
                 f"outcome {parsed.response!r} is (quasi-)completely separated by {involved}: "
                 f"{describe_rows(perfect)} are predicted perfectly, so the maximum likelihood "
                 "estimate does not exist (R's glm warns 'fitted probabilities numerically 0 or 1 "

@@ -8,7 +8,7 @@ import pytest
 import statsmodels.api as sm
 
 from fvdid.errors import FvdidInputError
-from fvdid.logit import logit
+from fvdid.logit import SeparationError, logit
 
 
 @pytest.fixture(scope="module")
@@ -129,8 +129,13 @@ def test_complete_separation_raises_naming_term() -> None:
 def test_quasi_separation_by_fixed_effect_raises(data: pd.DataFrame) -> None:
     d = data.copy()
     d.loc[d.la == "c", "y"] = 0  # every row of level c fails: its dummy diverges
-    with pytest.raises(FvdidInputError, match=r"C\(la\)\[c\]"):
+    with pytest.raises(FvdidInputError, match=r"C\(la\)\[c\]") as err:
         logit("y ~ x1 + C(la)", d)
+    # The error carries the rows predicted perfectly: exactly the rows of level c.
+    assert isinstance(err.value, SeparationError)
+    assert set(err.value.rows) == set(d.index[d.la == "c"])
+    # Leaving them out (as Stata's logit does) gives an estimable model.
+    assert logit("y ~ x1 + C(la)", d.drop(index=err.value.rows)).converged
 
 
 def test_bad_input(data: pd.DataFrame) -> None:

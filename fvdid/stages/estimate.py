@@ -147,10 +147,10 @@ class OutcomeEstimate(ResultMixin):
         if np.isfinite(self.logit_estimate):
             rows.append(
                 {
-                    "inference": "logit (log-odds), CR1",
+                    "inference": "logit (log-odds), CR1, t(G-1); pair x year dummies",
                     "estimate": self.logit_estimate,
                     "std_error": self.logit_std_error,
-                    "df": np.nan,
+                    "df": float(self.n_clusters - 1),
                     "p_value": self.logit_p_value,
                     "conf_low": np.nan,
                     "conf_high": np.nan,
@@ -277,16 +277,45 @@ def estimate_outcome(
             kw.update(boot_conf_low=float(bt.conf_int[0]), boot_conf_high=float(bt.conf_int[1]))
     if logit_check and prep.outcome in BINARY and (protocol_model == "logit" or logit_check == "always"):
         try:
-            from fvdid.logit import logit
+            from fvdid.logit import SeparationError, logit
 
-            fe_terms = " + ".join(f"C({c})" for c in fixed_effects)
-            lf = formula.split("|")[0].strip() + (f" + {fe_terms}" if fe_terms else "")
-            lr = logit(lf, d0, weights=weights, vcov="CR1", cluster=cluster)
-            kw.update(
-                logit_estimate=float(lr.params[treatment]),
-                logit_std_error=float(lr.std_errors[treatment]),
-                logit_p_value=float(lr.pvalues[treatment]),
-            )
+            # The logit takes the fixed effects as dummies, so it needs a full-rank design:
+            # only the covariates the linear fit could estimate (a covariate constant within LA
+            # is collinear with the LA effects), and, in the stacked design, LA-within-pair as
+            # a treatment-LA-within-pair indicator (pair_la and the time dummies both span the
+            # pair intercepts). Time enters as pair x financial year: with a rare outcome,
+            # pair x quarter cells without any event separate and the incidental parameters
+            # multiply.
+            cat = set(categorical)
+            kept = [c for c in prep.covariates
+                    if any(t == c or t.startswith(f"C({c})[") for t in first.params.index)]
+            rhs = [treatment, *(f"C({c})" if c in cat else c for c in kept)]
+            dl = d0
+            if tuple(fixed_effects) == STACKED_FE:
+                pid = d0["pair_id"].astype(str)
+                dl = d0.assign(pair_tla=np.where(d0["treated_la"].astype(bool), pid, "0"),
+                               pair_fy=pid + ":" + d0["financial_year"].astype(str))
+                rhs += ["C(pair_fy)", "C(pair_tla)"]
+            else:
+                rhs += [f"C({c})" for c in fixed_effects]
+            lr = None
+            for _ in range(3):
+                try:
+                    lr = logit(f"{prep.outcome} ~ {' + '.join(rhs)}", dl, weights=weights,
+                               vcov="CR1", cluster=cluster)
+                    break
+                except SeparationError as sep:
+                    # As Stata's logit: rows whose outcome a term predicts perfectly carry no
+                    # information for the other coefficients; leave them out and say so.
+                    dl = dl.drop(index=sep.rows)
+                    notes.append(f"logit: {len(sep.rows)} rows predicted perfectly by {sep.terms} "
+                                 "left out (quasi-separation)")
+            if lr is None:
+                raise RuntimeError("quasi-separation persists after leaving out perfectly predicted rows")
+            le, ls = float(lr.params[treatment]), float(lr.std_errors[treatment])
+            # Same few-cluster reference as the linear model: t(G-1), not glm's normal.
+            kw.update(logit_estimate=le, logit_std_error=ls,
+                      logit_p_value=float(2 * stats.t.sf(abs(le / ls), G - 1)))
         except Exception as exc:  # report, never hide: a logit that fails is a finding
             notes.append(f"logit check failed: {type(exc).__name__}: {exc}")
     return OutcomeEstimate(
