@@ -23,34 +23,43 @@ function                  what                                        R referenc
 ========================  ==========================================  ==========================
 
 ``fvdid.ols`` and its siblings are the functions; the modules of the same name hold the result
-classes and helpers (``from fvdid.ols import OLSResult``).
+classes and helpers (``from fvdid.estimators.ols import OLSResult``).
 """
 
 from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from fvdid.aggte import AggteResult, aggte
-from fvdid.att_gt import AttGtResult, att_gt
-from fvdid.bacon import BaconResult, bacon, bacon_plot
-from fvdid.boottest import BoottestResult, boottest
-from fvdid.cba import CBAResult, cba
-from fvdid.cem import CEMResult, cem
-from fvdid.clogit import ClogitResult, clogit
+import importlib as _importlib
+import sys as _sys
+
 from fvdid.errors import FvdidInputError
-from fvdid.hochberg import hochberg
-from fvdid.hurdle import HurdleResult, hurdle
-from fvdid.imbalance import ImbalanceResult, l1_imbalance
-from fvdid.lmer import LmerResult, lmer
-from fvdid.logit import LogitResult, logit
-from fvdid.match_las import LAMatchResult, PlaceboResult, match_las, placebo_tests, trend_plot
-from fvdid.mdes import MDESResult, mdes
-from fvdid.ols import OLSResult, ols
+from fvdid.estimators.aggte import AggteResult, aggte
+from fvdid.estimators.att_gt import AttGtResult, att_gt
+from fvdid.estimators.bacon import BaconResult, bacon, bacon_plot
+from fvdid.estimators.boottest import BoottestResult, boottest
+from fvdid.estimators.cem import CEMResult, cem
+from fvdid.estimators.clogit import ClogitResult, clogit
+from fvdid.estimators.hochberg import hochberg
+from fvdid.estimators.hurdle import HurdleResult, hurdle
+from fvdid.estimators.imbalance import ImbalanceResult, l1_imbalance
+from fvdid.estimators.lmer import LmerResult, lmer
+from fvdid.estimators.logit import LogitResult, logit
+from fvdid.estimators.match_las import (
+    LAMatchResult,
+    PlaceboResult,
+    match_las,
+    placebo_tests,
+    trend_plot,
+)
+from fvdid.estimators.ols import OLSResult, ols
+from fvdid.estimators.random_effects import RandomEffectsResult, random_effects
+from fvdid.estimators.rubin import RubinResult, rubin
+from fvdid.estimators.tobit import TobitResult, tobit
 from fvdid.pipeline import RunResult, run
-from fvdid.random_effects import RandomEffectsResult, random_effects
-from fvdid.rubin import RubinResult, rubin
-from fvdid.simulate import SimConfig, SimulatedData, simulate
-from fvdid.tobit import TobitResult, tobit
+from fvdid.simulation import SimConfig, SimulatedData, simulate
+from fvdid.stages.cost_benefit import CBAResult, cba
+from fvdid.stages.power import MDESResult, mdes
 
 __all__ = [
     "AggteResult",
@@ -100,3 +109,20 @@ __all__ = [
     "tobit",
     "trend_plot",
 ]
+
+#: Short module paths kept importable (``from fvdid.ols import OLSResult``): alias -> module.
+_MODULE_ALIASES = {
+    **{f"fvdid.{m}": f"fvdid.estimators.{m}" for m in (
+        "_drdid", "_formula", "_sandwich", "aggte", "att_gt", "bacon", "boottest", "cem", "clogit",
+        "hochberg", "hurdle", "imbalance", "lmer", "logit", "match_las", "ols", "random_effects",
+        "rubin", "tobit")},
+    "fvdid.mdes": "fvdid.stages.power",
+    "fvdid.cba": "fvdid.stages.cost_benefit",
+    "fvdid.sdc": "fvdid.reporting.sdc",
+    "fvdid.simulate": "fvdid.simulation",
+    "fvdid.stages.appendix": "fvdid.reporting.appendix",
+}
+
+for _alias, _target in _MODULE_ALIASES.items():
+    _sys.modules.setdefault(_alias, _importlib.import_module(_target))
+del _alias, _target

@@ -78,7 +78,7 @@ def simulate(
     fmt: Annotated[str, typer.Option("--format", help="Comma-separated: parquet,csv")] = "parquet,csv",
 ) -> None:
     """Simulate an SRS-like extract and write it (Parquet and CSV)."""
-    from fvdid.simulate import simulate as sim
+    from fvdid.simulation import simulate as sim
 
     formats = tuple(f.strip() for f in fmt.split(",") if f.strip())
     bad = sorted(set(formats) - {"parquet", "csv"})

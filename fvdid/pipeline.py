@@ -22,9 +22,9 @@ from fvdid import __version__
 from fvdid._results import to_plain
 from fvdid.config import RunConfig
 from fvdid.io import Extract, load_extract
-from fvdid.sdc import acro_check, dof_ok, release_table
+from fvdid.reporting.appendix import AppendixTable, Section, write_appendix
+from fvdid.reporting.sdc import acro_check, dof_ok, release_table
 from fvdid.stages import attempt
-from fvdid.stages.appendix import AppendixTable, Section, write_appendix
 from fvdid.stages.descriptives import describe_groups
 from fvdid.stages.estimate import STACKED_FE, OutcomeEstimate, estimate_outcome, stack_pairs
 from fvdid.stages.prepare import Prepared, flow_row, group_labels, prepare
@@ -84,7 +84,7 @@ def _frame_hash(frames: Sequence[pd.DataFrame]) -> str:
 
 def simulated_extract(config: RunConfig) -> tuple[Extract, Any]:
     """Simulate the embedded default extract; return it with the simulator's result (for truth)."""
-    from fvdid.simulate import simulate
+    from fvdid.simulation import simulate
 
     sim = simulate(seed=config.seed, n_children=config.n_children)
     ex = Extract(
@@ -237,7 +237,7 @@ def _outcome_checks(
     if outcome == cfg.primary_outcome:
         # The protocol's FGLS random-effects estimator (LA random effect, Swamy-Arora), with a
         # cluster-robust vcov; financial-year dummies as the time effects.
-        from fvdid.random_effects import random_effects
+        from fvdid.estimators.random_effects import random_effects
 
         # Swamy-Arora's between regression needs more LAs than coefficients: with few LAs the
         # child covariates are left out (said in the row's label).
@@ -254,8 +254,8 @@ def _outcome_checks(
                          "estimate": float(r.params["fv"]), "std_error": float(r.std_errors["fv"]),
                          "p_value": float(r.pvalues["fv"])})
     if outcome == "days_cpp_cin_18m":
-        from fvdid.hurdle import hurdle
-        from fvdid.tobit import tobit
+        from fvdid.estimators.hurdle import hurdle
+        from fvdid.estimators.tobit import tobit
 
         t = attempt(notes, "tobit check", lambda: tobit(f"{outcome} ~ {rhs}", d0, left=0.0, right=548.0))
         if t is not None:
@@ -268,7 +268,7 @@ def _outcome_checks(
                 rows.append({"model": f"hurdle negbin, {part} part", "estimate": float(h.params[f"{part}_fv"]),
                              "std_error": float(h.std_errors[f"{part}_fv"]), "p_value": float(h.pvalues[f"{part}_fv"])})
     if outcome == "unauth_absence_rate" and absence_terms is not None:
-        from fvdid.lmer import lmer
+        from fvdid.estimators.lmer import lmer
 
         keep = prep.analytic[["child_id", "fv", "la_code", "financial_year", *covs]]
         if prep.imputed:
@@ -346,7 +346,7 @@ def run(
     progress
         Called with each label of :data:`STAGES` as the stage starts (the CLI draws a bar).
     """
-    from fvdid.hochberg import hochberg
+    from fvdid.estimators.hochberg import hochberg
     from fvdid.stages.la_matching import run_la_matching
     from fvdid.stages.sensitivity import run_sensitivity
 
@@ -577,8 +577,8 @@ def _sections(
 
 def _mdes_cba_sections(cfg: RunConfig, pa: OutcomeAnalysis, primary: OutcomeEstimate) -> list[Section]:
     """The protocol's MDES table (its inputs and the analysed sample) and the cost-benefit sums."""
-    from fvdid.cba import cba
-    from fvdid.mdes import mdes
+    from fvdid.stages.cost_benefit import cba
+    from fvdid.stages.power import mdes
 
     d = pa.prepared.analytic
     d = d[d.get("cem_weight", pd.Series(1.0, index=d.index)) > 0]

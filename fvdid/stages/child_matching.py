@@ -36,9 +36,9 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from fvdid._results import ResultMixin
-from fvdid.cem import cem
 from fvdid.errors import FvdidInputError, describe_rows, require_columns
-from fvdid.imbalance import l1_imbalance
+from fvdid.estimators.cem import cem
+from fvdid.estimators.imbalance import l1_imbalance
 
 __all__ = [
     "PROTOCOL_COVARIATES",

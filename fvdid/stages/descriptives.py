@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from fvdid._results import ResultMixin
-from fvdid.sdc import SDCTable, magnitude_table, share_table, suppress_counts
+from fvdid.reporting.sdc import SDCTable, magnitude_table, share_table, suppress_counts
 from fvdid.stages.prepare import GROUPS, group_labels
 
 __all__ = ["Descriptives", "describe_groups"]

@@ -211,8 +211,8 @@ def estimate_outcome(
         Fit the logit for binary outcomes whose baseline rate lies outside 5-95 % (the
         protocol's rule, footnote 21); ``"always"`` fits it for every binary outcome.
     """
-    from fvdid.ols import ols
-    from fvdid.rubin import rubin
+    from fvdid.estimators.ols import ols
+    from fvdid.estimators.rubin import rubin
 
     formula = regression_formula(
         prep.outcome,
@@ -259,7 +259,7 @@ def estimate_outcome(
             cr2_p_value=float(f2.pvalues[treatment]),
         )
     if wild_bootstrap_B > 0:
-        from fvdid.boottest import boottest
+        from fvdid.estimators.boottest import boottest
 
         bt = boottest(
             first,
@@ -277,7 +277,7 @@ def estimate_outcome(
             kw.update(boot_conf_low=float(bt.conf_int[0]), boot_conf_high=float(bt.conf_int[1]))
     if logit_check and prep.outcome in BINARY and (protocol_model == "logit" or logit_check == "always"):
         try:
-            from fvdid.logit import SeparationError, logit
+            from fvdid.estimators.logit import SeparationError, logit
 
             # The logit takes the fixed effects as dummies, so it needs a full-rank design:
             # only the covariates the linear fit could estimate (a covariate constant within LA

@@ -29,7 +29,13 @@ from typing import TYPE_CHECKING, Any, Literal
 import pandas as pd
 
 from fvdid.errors import FvdidInputError, describe_rows, require_columns
-from fvdid.match_las import LAMatchResult, PlaceboResult, match_las, placebo_tests, trend_plot
+from fvdid.estimators.match_las import (
+    LAMatchResult,
+    PlaceboResult,
+    match_las,
+    placebo_tests,
+    trend_plot,
+)
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from matplotlib.figure import Figure

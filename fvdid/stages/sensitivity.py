@@ -176,7 +176,7 @@ def run_sensitivity(
             names.append(name)
 
         def event_fit() -> pd.DataFrame:
-            from fvdid.ols import ols
+            from fvdid.estimators.ols import ols
 
             prep = prepare(ev, outcome=outcome, covariates=covariates, las_in_analysis=base_units,
                            max_missing_share=max_missing_share, n_imputations=m, seed=seed)
@@ -204,7 +204,7 @@ def run_sensitivity(
         bacon_summary["avg_estimate"] = bacon_summary["we"] / bacon_summary["weight"]
         bacon_summary = bacon_summary.drop(columns="we").reset_index()
         bacon_twfe = float(res_b.twfe)
-        from fvdid.bacon import bacon_plot
+        from fvdid.estimators.bacon import bacon_plot
 
         figures["bacon_scatter"] = bacon_plot(res_b)
     cs_aggs = None
@@ -212,8 +212,8 @@ def run_sensitivity(
     pre_p = float("nan")
 
     def cs() -> tuple[pd.DataFrame, pd.DataFrame, float, Any]:
-        from fvdid.aggte import aggte
-        from fvdid.att_gt import att_gt
+        from fvdid.estimators.aggte import aggte
+        from fvdid.estimators.att_gt import att_gt
 
         r = att_gt(panel, y="y", time="t", cohort="cohort", unit="la", control="not_yet_treated",
                    method="reg", alpha=alpha)

@@ -22,8 +22,8 @@ import scipy.sparse as sp
 from scipy import stats
 
 from fvdid._results import ResultMixin, coef_table, t_intervals
-from fvdid._sandwich import cluster_codes, cluster_meat, small_sample_factor
 from fvdid.errors import FvdidInputError, describe_rows
+from fvdid.estimators._sandwich import cluster_codes, cluster_meat, small_sample_factor
 
 __all__ = ["OLSDesign", "OLSResult", "ols"]
 

@@ -16,8 +16,8 @@ import pandas as pd
 from scipy import stats
 
 from fvdid._results import ResultMixin
-from fvdid.att_gt import _SE_FLOOR, AttGtResult, _fmt, multiplier_bootstrap
 from fvdid.errors import FvdidInputError
+from fvdid.estimators.att_gt import _SE_FLOOR, AttGtResult, _fmt, multiplier_bootstrap
 
 __all__ = ["AggteResult", "aggte"]
 

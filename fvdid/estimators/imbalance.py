@@ -30,7 +30,8 @@ import numpy as np
 import pandas as pd
 
 from fvdid._results import ResultMixin
-from fvdid.cem import (
+from fvdid.errors import FvdidInputError, check_binary, describe_rows, require_columns
+from fvdid.estimators.cem import (
     _as_float,
     _check_options,
     _coarsen,
@@ -39,7 +40,6 @@ from fvdid.cem import (
     _nclass_scott,
     _r_pretty,
 )
-from fvdid.errors import FvdidInputError, check_binary, describe_rows, require_columns
 
 __all__ = ["ImbalanceResult", "default_l1_breaks", "l1_imbalance"]
 

@@ -14,10 +14,10 @@ import numpy as np
 import pandas as pd
 from scipy import linalg, optimize, stats
 
-from fvdid._formula import design_matrix, parse_formula
 from fvdid._results import ResultMixin, wald_table
-from fvdid._sandwich import cluster_codes, cluster_meat, small_sample_factor
 from fvdid.errors import FvdidInputError, check_binary, describe_rows, require_columns
+from fvdid.estimators._formula import design_matrix, parse_formula
+from fvdid.estimators._sandwich import cluster_codes, cluster_meat, small_sample_factor
 
 __all__ = ["LogitResult", "SeparationError", "logit"]
 

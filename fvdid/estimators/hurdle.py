@@ -21,10 +21,10 @@ import pandas as pd
 from scipy import linalg, stats
 from scipy.special import digamma, expit, gammaln, polygamma
 
-from fvdid._formula import ParsedFormula, design_matrix, parse_formula
 from fvdid._results import ResultMixin, wald_table
 from fvdid.errors import FvdidInputError, describe_rows, require_columns
-from fvdid.logit import fit_binary_logit
+from fvdid.estimators._formula import ParsedFormula, design_matrix, parse_formula
+from fvdid.estimators.logit import fit_binary_logit
 
 __all__ = ["HurdleResult", "hurdle"]
 

@@ -16,9 +16,9 @@ import pandas as pd
 from scipy import linalg, stats
 from scipy.special import log_ndtr
 
-from fvdid._formula import design_matrix, parse_formula
 from fvdid._results import ResultMixin, wald_table
 from fvdid.errors import FvdidInputError, require_columns
+from fvdid.estimators._formula import design_matrix, parse_formula
 
 __all__ = ["TobitResult", "tobit"]
 

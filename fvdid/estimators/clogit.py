@@ -19,9 +19,9 @@ import pandas as pd
 from scipy import linalg, stats
 from scipy.special import expit
 
-from fvdid._formula import design_matrix, parse_formula
 from fvdid._results import ResultMixin, wald_table
 from fvdid.errors import FvdidInputError, check_binary, require_columns
+from fvdid.estimators._formula import design_matrix, parse_formula
 
 __all__ = ["ClogitResult", "clogit"]
 

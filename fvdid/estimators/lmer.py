@@ -26,9 +26,9 @@ import numpy as np
 import pandas as pd
 from scipy import linalg, optimize, stats
 
-from fvdid._formula import design_matrix, parse_formula
 from fvdid._results import ResultMixin, wald_table
 from fvdid.errors import FvdidInputError, require_columns
+from fvdid.estimators._formula import design_matrix, parse_formula
 
 __all__ = ["LmerResult", "lmer"]
 

@@ -18,9 +18,9 @@ import pandas as pd
 from scipy import stats
 
 from fvdid._results import ResultMixin, coef_table, t_intervals
-from fvdid._sandwich import cluster_codes, cluster_meat, small_sample_factor
 from fvdid.errors import FvdidInputError, describe_rows
-from fvdid.ols import _build_design, _numeric, _parse_formula
+from fvdid.estimators._sandwich import cluster_codes, cluster_meat, small_sample_factor
+from fvdid.estimators.ols import _build_design, _numeric, _parse_formula
 
 __all__ = ["RandomEffectsResult", "random_effects"]
 

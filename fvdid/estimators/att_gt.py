@@ -15,9 +15,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from fvdid import _drdid
 from fvdid._results import ResultMixin
 from fvdid.errors import FvdidInputError, describe_rows, require_columns
+from fvdid.estimators import _drdid
 
 __all__ = ["AttGtResult", "att_gt"]
 

@@ -1,0 +1,1 @@
+"""The estimators: one module per estimator with an R reference (see :mod:`fvdid`)."""

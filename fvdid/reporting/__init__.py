@@ -1,0 +1,1 @@
+"""Reporting: the appendix writer, figures and statistical disclosure control."""
