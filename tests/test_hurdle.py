@@ -129,17 +129,16 @@ def test_bad_input(data: pd.DataFrame) -> None:
 def clustered(data: pd.DataFrame) -> pd.DataFrame:
     rng = np.random.default_rng(8)
     n = len(data)
-    return data.assign(
-        g=rng.integers(0, 25, n), fw=rng.integers(1, 4, n), id=np.arange(n)
-    )
+    return data.assign(g=rng.integers(0, 25, n), fw=rng.integers(1, 4, n), id=np.arange(n))
 
 
 def test_zero_block_is_the_clustered_logit(clustered: pd.DataFrame) -> None:
     from fvdid.logit import logit
 
     fit = hurdle("yp ~ x1 + x2 | x1", clustered, vcov="CR1", cluster="g")
-    lg = logit("pos ~ x1", clustered.assign(pos=(clustered.yp > 0).astype(int)), vcov="CR1",
-               cluster="g")
+    lg = logit(
+        "pos ~ x1", clustered.assign(pos=(clustered.yp > 0).astype(int)), vcov="CR1", cluster="g"
+    )
     n, k, kz = len(clustered), 5, 2
     zero = fit.vcov.loc[["zero_(Intercept)", "zero_x1"], ["zero_(Intercept)", "zero_x1"]]
     # both are G/(G-1) (n-1)/(n-k) times the same CR0 sum; k counts all coefficients of the
