@@ -19,8 +19,8 @@ from scipy import stats
 
 from fvdid._results import ResultMixin, coef_table, t_intervals
 from fvdid.errors import FvdidInputError, describe_rows
+from fvdid.estimators._formula import build_columns, numeric_column, parse_formula
 from fvdid.estimators._sandwich import cluster_codes, cluster_meat, small_sample_factor
-from fvdid.estimators.ols import _build_design, _numeric, _parse_formula
 
 __all__ = ["RandomEffectsResult", "random_effects"]
 
@@ -118,7 +118,7 @@ def random_effects(
         raise FvdidInputError(f"vcov must be 'iid' or 'CR1'; got {vcov!r}")
     if "|" in formula:
         raise FvdidInputError("random_effects takes no absorbed fixed effects ('|' in formula)")
-    pf = _parse_formula(formula)
+    pf = parse_formula(formula)
     if not pf.intercept:
         raise FvdidInputError("random_effects needs the intercept (no '- 1')")
     if vcov == "CR1" and cluster is None:
@@ -149,8 +149,8 @@ def random_effects(
                 f"{describe_rows(d.index[dup])}"
             )
     n = len(d)
-    y = _numeric(d, pf.y)
-    X, labels, bnotes = _build_design(pf, d)
+    y = numeric_column(d, pf.response)
+    X, labels, bnotes = build_columns(pf, d, dummy_label="T.level")
     notes.extend(bnotes)
     codes, uniq = pd.factorize(d[unit], sort=True)
     codes = codes.astype(np.int64)
