@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
+from fvdid.random_effects import random_effects
 
 from fvdid.errors import FvdidInputError
-from fvdid.random_effects import random_effects
 
 
 def _panel(seed: int = 0, n: int = 30, t: int = 5, drop: float = 0.0) -> pd.DataFrame:

@@ -77,17 +77,17 @@ def invert_pvalue(
     p_val_type: str,
     point: float,
     se_guess: float,
-    sign_level: float,
+    alpha: float,
     tol: float,
     maxiter: int,
 ) -> tuple[tuple[float, float] | None, str | None]:
     def f(x: float) -> float:
-        return stats.pvalue(x, p_val_type) - sign_level
+        return stats.pvalue(x, p_val_type) - alpha
 
     if not math.isfinite(se_guess) or se_guess == 0.0:
         return None, "no confidence interval: the t-statistic is zero or not finite"
 
-    # step 1: start values on each side with p < sign_level
+    # step 1: start values on each side with p < alpha
     starts: list[tuple[float, float]] = []
     for upper in (False, True):
         found = None
@@ -95,13 +95,13 @@ def invert_pvalue(
         for j in range(101):
             inflate = 2.0 ** (j / 2.0)
             x = point + inflate * se_guess if upper else point - inflate * se_guess
-            p = f(x) + sign_level
-            if p < sign_level:
+            p = f(x) + alpha
+            if p < alpha:
                 found = (p, x)
                 break
         if found is None:
             return None, (
-                "no confidence interval: no value with p < sign_level was found by inflating "
+                "no confidence interval: no value with p < alpha was found by inflating "
                 "the standard error guess"
             )
         starts.append(found)
@@ -111,12 +111,12 @@ def invert_pvalue(
     grid = _r_seq_by(min(x_lo, x_hi), max(x_lo, x_hi), abs(x_hi - x_lo) / 25.0)
     pv = np.full(max(grid.size, 26), np.nan)
     for i in range(1, grid.size - 1):
-        pv[i] = f(float(grid[i])) + sign_level
+        pv[i] = f(float(grid[i])) + alpha
     pv[0] = p_lo
     pv[25] = p_hi
 
-    # step 3: points next to a crossing of sign_level, then Brent between the two brackets
-    cross = np.where(pv <= sign_level, 1, -1)
+    # step 3: points next to a crossing of alpha, then Brent between the two brackets
+    cross = np.where(pv <= alpha, 1, -1)
     cross[np.isnan(pv)] = 0  # NaN never forms a crossing pair (R: NA)
     flagged = []
     for i in range(pv.size):
@@ -127,7 +127,7 @@ def invert_pvalue(
     if len(flagged) < 4 or flagged[3] >= grid.size:
         return (
             None,
-            "no confidence interval: the p-value did not cross sign_level twice on the grid",
+            "no confidence interval: the p-value did not cross alpha twice on the grid",
         )
     roots = []
     for pair in ((flagged[0], flagged[1]), (flagged[2], flagged[3])):

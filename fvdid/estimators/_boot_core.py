@@ -224,7 +224,7 @@ def wild_core(
     impose_null: bool = True,
     p_val_type: str = "two-tailed",
     conf_int: bool = True,
-    sign_level: float = 0.05,
+    alpha: float = 0.05,
     seed: int | np.random.Generator | None = None,
     ssc_k: int | None = None,
     fe_codes: Sequence[np.ndarray] | None = None,
@@ -380,7 +380,7 @@ def wild_core(
             else:
                 se_guess = abs((point - r) / t_stat)
             ci, ci_note = invert_pvalue(
-                stats, p_val_type, point, se_guess, sign_level, tol, maxiter
+                stats, p_val_type, point, se_guess, alpha, tol, maxiter
             )
             if ci_note:
                 notes.append(ci_note)

@@ -37,9 +37,9 @@ Conventions of fwildclusterboot 0.13.0 that are reproduced
   ``2 min(mean(t < t*), mean(t > t*))`` (equal-tailed), ``mean(t < t*)`` (``">"``),
   ``mean(t > t*)`` (``"<"``).
 * The confidence interval inverts the p-value: start values ``beta^ -/+ 2^(j/2) se`` until
-  ``p < sign_level``, a 26-point grid between them, the two brackets where ``p`` crosses
-  ``sign_level``, then Brent's root finder (R's ``uniroot``) with ``tol = 1e-6`` and ``maxiter = 10``
-  on the step function ``p(r) - sign_level``. One-sided p-values give no interval (as the R engine).
+  ``p < alpha``, a 26-point grid between them, the two brackets where ``p`` crosses
+  ``alpha``, then Brent's root finder (R's ``uniroot``) with ``tol = 1e-6`` and ``maxiter = 10``
+  on the step function ``p(r) - alpha`` (``alpha`` is R's ``sign_level``). One-sided p-values give no interval (as the R engine).
 """
 
 from __future__ import annotations
@@ -93,8 +93,8 @@ class BoottestResult(ResultMixin):
         The bootstrap t-statistics (in draw order; non-finite ones dropped).
     B
         The effective number of draws (``2^G*`` under full enumeration).
-    weights_type, impose_null, p_val_type, sign_level, full_enumeration
-        The settings as used.
+    weights_type, impose_null, p_val_type, alpha, full_enumeration
+        The settings as used (``alpha`` is R's ``sign_level``).
     n_obs, n_clusters, n_bootclusters
         Observations (non-zero weight), error clusters ``G`` and bootstrap clusters ``G*``.
     ssc
@@ -116,7 +116,7 @@ class BoottestResult(ResultMixin):
     weights_type: str
     impose_null: bool
     p_val_type: str
-    sign_level: float
+    alpha: float
     full_enumeration: bool
     n_obs: int
     n_clusters: int
@@ -232,7 +232,8 @@ def boottest(
     bootcluster: str | tuple[str, ...] | Sequence[Any] | np.ndarray | pd.Series | None = None,
     p_val_type: PValType = "two-tailed",
     conf_int: bool = True,
-    sign_level: float = 0.05,
+    alpha: float | None = None,
+    sign_level: float | None = None,
     seed: int | np.random.Generator | None = None,
     fixef_k: FixefK = "none",
     tol: float = 1e-6,
@@ -276,8 +277,12 @@ def boottest(
     conf_int
         Compute the confidence interval by test inversion (two-tailed and equal-tailed only).
         R: ``conf_int``.
+    alpha
+        Significance level of the interval (a ``1 - alpha`` interval); default 0.05.
+        R: ``sign_level``.
     sign_level
-        Significance level of the interval. R: ``sign_level``.
+        Alias of ``alpha`` under R's name, kept for callers written against fwildclusterboot;
+        give one of the two, not both.
     seed
         Seed (or ``numpy.random.Generator``) for the draws. R's dqrng stream differs, so only
         full enumeration reproduces R draw for draw.
@@ -307,8 +312,14 @@ def boottest(
         raise FvdidInputError(f"p_val_type must be one of {_PVAL_TYPES}, got {p_val_type!r}")
     if fixef_k not in ("none", "full"):
         raise FvdidInputError(f"fixef_k must be 'none' or 'full', got {fixef_k!r}")
-    if not 0.0 < float(sign_level) < 1.0:
-        raise FvdidInputError(f"sign_level must lie in (0, 1), got {sign_level!r}")
+    if alpha is not None and sign_level is not None:
+        raise FvdidInputError(
+            f"give alpha or its alias sign_level, not both (alpha={alpha!r}, "
+            f"sign_level={sign_level!r})"
+        )
+    alpha = 0.05 if alpha is None and sign_level is None else (alpha if alpha is not None else sign_level)
+    if not isinstance(alpha, (int, float)) or not 0.0 < float(alpha) < 1.0:
+        raise FvdidInputError(f"alpha (R: sign_level) must lie in (0, 1), got {alpha!r}")
     if not math.isfinite(float(r)):
         raise FvdidInputError(f"r must be a finite number, got {r!r}")
     design = getattr(fit, "design", None)
@@ -352,7 +363,7 @@ def boottest(
         impose_null=bool(impose_null),
         p_val_type=p_val_type,
         conf_int=bool(conf_int),
-        sign_level=float(sign_level),
+        alpha=float(alpha),
         seed=seed,
         ssc_k=ssc_k,
         fe_codes=fe_codes,
@@ -371,7 +382,7 @@ def boottest(
         weights_type=weights_type,
         impose_null=bool(impose_null),
         p_val_type=p_val_type,
-        sign_level=float(sign_level),
+        alpha=float(alpha),
         full_enumeration=core.full_enumeration,
         n_obs=core.n_obs,
         n_clusters=core.n_clusters,

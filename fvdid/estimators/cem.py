@@ -206,7 +206,8 @@ def cem(
     baseline : {0, 1}
         Group whose matched units get weight 1 (R ``baseline.group``, default ``"1"``).
     seed : int, optional
-        Seed of the random choice made by ``k2k``.
+        Seed of the random choice made by ``k2k``. R: ``set.seed(seed)`` before ``cem()``
+        (R's stream differs, so the choice of units is not reproduced draw for draw).
 
     Returns
     -------

@@ -156,11 +156,13 @@ def lmer(
         The data; rows with a missing value in a used column or ``group`` are dropped and
         counted in ``n_dropped``.
     group
-        Grouping column of the random intercept (R: ``(1 | group)``).
+        Grouping column of the random intercept (R: ``(1 | group)``; the name is lme4's
+        term, since the group is a grouping structure, not necessarily the panel unit).
     reml
         Restricted maximum likelihood (R: ``REML = TRUE``, the default) or ML.
     tol
-        Tolerance on ``theta`` of the final root-finding step.
+        Tolerance on ``theta`` of the final root-finding step. No R argument corresponds
+        (lme4's optimiser tolerances, ``lmerControl(optCtrl = )``, act on its own optimiser).
 
     Raises
     ------

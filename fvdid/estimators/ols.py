@@ -165,9 +165,10 @@ def ols(
         Cluster column (R: ``cluster = ~cluster`` / ``cluster = data$cluster``). Required for
         CR1/CR2; an error otherwise.
     alpha
-        Level of the confidence intervals in ``tidy()``.
+        Level of the confidence intervals in ``tidy()``. R: ``confint(fit, level = 1 - alpha)``
+        (``clubSandwich::conf_int(..., level = 1 - alpha)`` for CR2).
     ssc_k
-        ``"all"`` (default, as ``vcovCL`` on the dummy ``lm``): ``k`` in the HC1/CR1 factor
+        No R argument (it chooses between two R conventions): ``"all"`` (default, as ``vcovCL`` on the dummy ``lm``): ``k`` in the HC1/CR1 factor
         counts the absorbed fixed-effect parameters; ``"nonfe"``: only the reported
         coefficients (closer to fixest when the FE are nested in the clusters).
 

@@ -102,7 +102,8 @@ def random_effects(
         Cluster column for CR1; default ``unit`` (plm's ``cluster = "group"``). plm itself can
         only cluster by the unit or the time index; other columns use the same formula.
     alpha
-        Level of the normal-theory intervals in ``tidy()`` (plm reports z intervals).
+        Level of the normal-theory intervals in ``tidy()`` (plm reports z intervals). R:
+        ``confint(fit, level = 1 - alpha)``.
 
     Notes
     -----

@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
-
 from fvdid.random_effects import random_effects
+
 from parity import Case, Quantity, Tol
 
 BAL = "fixtures:regression/re_balanced.csv"
