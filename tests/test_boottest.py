@@ -10,10 +10,10 @@ import tracemalloc
 import numpy as np
 import pandas as pd
 import pytest
-from fvdid.boottest import BoottestResult, boottest
-from fvdid.ols import ols
 
+from fvdid.boottest import BoottestResult, boottest
 from fvdid.errors import FvdidInputError
+from fvdid.ols import ols
 
 
 def _panel(seed: int = 1, n_clusters: int = 6, per: int = 25) -> pd.DataFrame:

@@ -13,9 +13,9 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from fvdid.cem import canonical_strata
 
 import fvdid
+from fvdid.cem import canonical_strata
 from fvdid.errors import FvdidInputError
 
 SUM_TOL = 1e-12  # sums of ratios of small integers: only double rounding

@@ -7,10 +7,10 @@ import itertools
 import numpy as np
 import pandas as pd
 import pytest
-from fvdid.clogit import clogit
-from fvdid.logit import logit
 
+from fvdid.clogit import clogit
 from fvdid.errors import FvdidInputError
+from fvdid.logit import logit
 
 
 def _matched(sizes: list[tuple[int, int]], seed: int = 0) -> pd.DataFrame:

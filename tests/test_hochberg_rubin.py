@@ -7,12 +7,12 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from fvdid.hochberg import hochberg
-from fvdid.ols import ols
-from fvdid.rubin import rubin
 from statsmodels.stats.multitest import multipletests
 
 from fvdid.errors import FvdidInputError
+from fvdid.hochberg import hochberg
+from fvdid.ols import ols
+from fvdid.rubin import rubin
 
 
 def test_hochberg_matches_statsmodels_simes_hochberg_and_keeps_labels() -> None:

@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.formula.api as smf
-from fvdid.lmer import lmer
 
 from fvdid.errors import FvdidInputError
+from fvdid.lmer import lmer
 
 
 def _balanced(G: int, m: int, sd_u: float, seed: int) -> pd.DataFrame:

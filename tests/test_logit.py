@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
-from fvdid.logit import SeparationError, logit
 
 from fvdid.errors import FvdidInputError
+from fvdid.logit import SeparationError, logit
 
 
 @pytest.fixture(scope="module")

@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
-from fvdid.ols import ols
 
 from fvdid.errors import FvdidInputError
+from fvdid.ols import ols
 
 
 def _panel(seed: int = 1, n_units: int = 25, n_t: int = 8, drop: float = 0.15) -> pd.DataFrame:

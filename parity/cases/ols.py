@@ -6,8 +6,8 @@ from collections.abc import Mapping
 from typing import Any
 
 import pandas as pd
-from fvdid.ols import ols
 
+from fvdid.ols import ols
 from parity import Case, Quantity, Tol
 
 PANEL = "fixtures:regression/panel_twfe.csv"
