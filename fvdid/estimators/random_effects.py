@@ -108,8 +108,9 @@ def random_effects(
     Notes
     -----
     ``sigma2_idios = SSR_within / (n - N - K_w)``; ``sigma2_unit`` from the between regression
-    on unit means (balanced: ``SSR_B/(N-K-1) - sigma2_idios/T``; unbalanced: plm's trace
-    formula). Negative ``sigma2_unit`` is set to 0, as plm does. ``theta_i = 1 -
+    on unit means (balanced: ``SSR_B/(N-r_B) - sigma2_idios/T``, ``r_B`` the rank of the
+    between design, as plm: with time dummies in a balanced panel their unit means are constant
+    and ``r_B < k``; unbalanced: plm's trace formula). Negative ``sigma2_unit`` is set to 0, as plm does. ``theta_i = 1 -
     sqrt(sigma2_idios / (T_i sigma2_unit + sigma2_idios))``. p-values use the t distribution
     with ``n - k`` df, as ``summary(plm)``.
     """
@@ -162,11 +163,6 @@ def random_effects(
         n_t = d[time].nunique()
         balanced = bool(Ti[0] == n_t)
     k = X.shape[1]  # includes the intercept
-    if N <= k:
-        raise FvdidInputError(
-            f"{N} units but {k} coefficients (incl. intercept): the between regression of the "
-            "Swamy–Arora estimator is not estimable"
-        )
 
     # within model: columns that vary within units
     YX = np.column_stack([y, X])
@@ -182,26 +178,33 @@ def random_effects(
     _, e_w = _ols(Xw[:, varying], yw)
     quad_w = float(e_w @ e_w)
 
-    # "Between" model: unit means expanded to every observation (OLS weights T_i per unit)
+    # "Between" model: unit means expanded to every observation (OLS weights T_i per unit).
+    # Its residual df come from the RANK of the between design, as in plm: in a balanced panel
+    # the unit means of time dummies are constant, collinear with the intercept, and N - k
+    # would overstate the parameters estimated.
+    xb = means[:, 1:]
+    rank_b = int(np.linalg.matrix_rank(np.sqrt(Ti)[:, None] * xb))
+    if N <= rank_b:
+        raise FvdidInputError(
+            f"{N} units but {rank_b} estimable between-regression coefficients (incl. "
+            "intercept): the between regression of the Swamy–Arora estimator is not estimable"
+        )
     Zb = means[codes, 1:]
     yb = means[codes, 0]
-    beta_b, _ = _ols(Zb, yb)
-    u_b = means[:, 0] - means[:, 1:] @ beta_b  # per unit: ybar_i - xbar_i' beta_B
+    beta_b, _ = _ols(Zb, yb)  # minimum-norm solution; the residuals are unique
+    u_b = means[:, 0] - xb @ beta_b  # per unit: ybar_i - xbar_i' beta_B
     quad_b = float(np.sum(Ti * u_b**2))
-    K = k - 1  # regressors excluding the intercept
-
+    m_w = n - N - Kw
+    m_id_nu = N - rank_b
     if balanced:
-        T = Ti[0]
-        m_w = n - N - Kw
-        m_id_nu = N - K - 1
-        m_id_eta = T * m_id_nu
+        m_id_eta = Ti[0] * m_id_nu
     else:
-        m_w = n - N - Kw
-        m_id_nu = N - K - 1
-        xb = means[:, 1:]
         ZbZb = (Ti[:, None] * xb).T @ xb
         ZsZ = (Ti[:, None] ** 2 * xb).T @ xb
-        m_id_eta = n - float(np.trace(np.linalg.solve(ZbZb, ZsZ)))
+        if rank_b == k:
+            m_id_eta = n - float(np.trace(np.linalg.solve(ZbZb, ZsZ)))
+        else:  # generalised inverse on the estimable span
+            m_id_eta = n - float(np.trace(np.linalg.pinv(ZbZb, hermitian=True) @ ZsZ))
     if m_w <= 0:
         raise FvdidInputError("no within-unit degrees of freedom for the idiosyncratic variance")
     s2_idios = quad_w / m_w
