@@ -13,7 +13,86 @@ import pandas as pd
 from fvdid._results import to_plain
 from fvdid.errors import FvdidInputError
 
-__all__ = ["SimConfig", "parse_month", "parse_quarter"]
+__all__ = ["COVID_SHOCK", "LATENT_COMPONENTS", "Shock", "SimConfig", "parse_month", "parse_quarter"]
+
+#: Components of the latent LA x quarter index a shock can hit (logit scale).
+LATENT_COMPONENTS = ("looked_after_18m", "cpp_12m", "cin_plan", "kinship_first_placement",
+                     "reunified_18m", "unauth_absence_rate")  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Shock:
+    """A named common shock: a step in the latent index of every LA from ``start`` on.
+
+    Attributes
+    ----------
+    name : str
+        Unique label (``"covid"`` is the built-in COVID shock, see below).
+    start : str
+        First month affected, ``"YYYY-MM"``.
+    mean, sd : float
+        Mean and SD of the LA-specific response (logit scale of the ``outcome`` index); each LA
+        draws ``mean + sd * z``. For ``"covid"`` ``sd=None`` means ``SimConfig.covid_sd``.
+    treated_differential : float
+        Extra response of the treatment LAs (logit scale): a shock that coincides with
+        go-live and hits treatment LAs harder biases a DiD by about this much.
+    outcome : str
+        Latent component hit (one of :data:`LATENT_COMPONENTS`).
+
+    Notes
+    -----
+    ``"covid"`` keeps the simulator's historical COVID shock: it hits all six indices with the
+    profile 1, .55, .7, .85 over 2020Q2..2021Q1 (``start`` must be ``"2020-04"`` and ``outcome``
+    ``"looked_after_18m"``); ``mean`` and ``sd`` are the looked-after index's and the other
+    indices scale with them (default means -0.05, -0.08, -0.05, 0.05, -0.15, 0.25). Its responses
+    come from the LA-level stream. Other shocks are persistent steps (a quarter partly after
+    ``start`` gets the share of its months affected) on one index, drawn from a separate stream,
+    so adding one leaves every other draw unchanged.
+    """
+
+    name: str
+    start: str
+    mean: float
+    sd: float | None
+    treated_differential: float = 0.0
+    outcome: str = "looked_after_18m"
+
+    @classmethod
+    def from_value(cls, value: Any, where: str = "shocks") -> Shock:
+        """A shock from a :class:`Shock`, a mapping of its fields or a sequence in field order."""
+        if isinstance(value, Shock):
+            return value
+        names = [f.name for f in dataclasses.fields(cls)]
+        if isinstance(value, Mapping):
+            unknown = sorted(set(value) - set(names))
+            if unknown:
+                raise FvdidInputError(f"config {where} has unknown key(s) {unknown}; valid: {names}")
+            data = dict(value)
+        elif isinstance(value, Sequence) and not isinstance(value, (str, bytes)) and 4 <= len(value) <= 6:
+            data = dict(zip(names, value))
+        else:
+            raise FvdidInputError(
+                f"config {where} must be a mapping or a list (name, start, mean, sd"
+                f"[, treated_differential[, outcome]]), got {value!r}"
+            )
+        missing = [k for k in ("name", "start", "mean", "sd") if k not in data]
+        if missing:
+            raise FvdidInputError(f"config {where} lacks {missing}, got {value!r}")
+        for k in ("mean", "sd", "treated_differential"):
+            v = data.get(k, 0.0)
+            if v is None and k == "sd":
+                continue
+            if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)) \
+                    or not np.isfinite(v):
+                raise FvdidInputError(f"config {where}.{k} must be a finite number, got {v!r}")
+            data[k] = float(v)
+        data["name"], data["start"] = str(data["name"]), str(data["start"])
+        data["outcome"] = str(data.get("outcome", "looked_after_18m"))
+        return cls(**data)
+
+
+#: The default shock: the historical COVID shock (looked-after index N(-0.05, covid_sd)).
+COVID_SHOCK = Shock("covid", "2020-04", -0.05, None)
 
 # --------------------------------------------------------------------------------------------
 # Configuration
@@ -82,6 +161,9 @@ class SimConfig:
         SD of the individual random effect in absence (logit scale).
     missing_disabled, missing_fsm, missing_ethnicity, missing_n_prev_cpp, missing_outcome : float
         Missing shares (ethnicity: NaN, on top of REFU/NOBT codes).
+    shocks : tuple of Shock
+        Named common shocks (default: the COVID shock alone, :data:`COVID_SHOCK`). Items may
+        also be mappings or lists in :class:`Shock` field order. ``()`` removes COVID.
     """
 
     go_live: tuple[tuple[str, str], ...] = (
@@ -155,8 +237,10 @@ class SimConfig:
     missing_ethnicity: float = 0.015
     missing_n_prev_cpp: float = 0.35
     missing_outcome: float = 0.01
+    shocks: tuple[Shock, ...] = (COVID_SHOCK,)
 
     def __post_init__(self) -> None:
+        self._check_shocks()
         for f in dataclasses.fields(self):
             v = getattr(self, f.name)
             if f.name.startswith(("base_", "missing_")) or f.name.endswith("_share"):
@@ -203,6 +287,44 @@ class SimConfig:
                 f"'effect_la' ({self.effect_la}) and of the same sign"
             )
 
+    def _check_shocks(self) -> None:
+        value = self.shocks
+        if isinstance(value, (str, bytes, Mapping, Shock)) or not isinstance(value, Sequence):
+            raise FvdidInputError(f"config 'shocks' must be a list of shocks, got {value!r}")
+        shocks = tuple(Shock.from_value(v, f"shocks[{i}]") for i, v in enumerate(value))
+        object.__setattr__(self, "shocks", shocks)
+        names = [s.name for s in shocks]
+        if len(set(names)) != len(names) or "" in names:
+            raise FvdidInputError(f"config 'shocks' needs unique non-empty names, got {names}")
+        for sh in shocks:
+            where = f"shocks[{sh.name!r}]"
+            parse_month(sh.start, f"{where}.start")
+            if sh.outcome not in LATENT_COMPONENTS:
+                raise FvdidInputError(
+                    f"config {where}.outcome must be one of {list(LATENT_COMPONENTS)}, got {sh.outcome!r}"
+                )
+            if sh.sd is None and sh.name != "covid":
+                raise FvdidInputError(f"config {where}.sd must be a number (None only for 'covid')")
+            if sh.sd is not None and sh.sd < 0:
+                raise FvdidInputError(f"config {where}.sd must be non-negative, got {sh.sd!r}")
+            if sh.name == "covid":
+                if parse_month(sh.start, where) != parse_month(COVID_SHOCK.start, where) \
+                        or sh.outcome != COVID_SHOCK.outcome:
+                    raise FvdidInputError(
+                        f"config {where}: the COVID shock's start ({COVID_SHOCK.start}) and outcome "
+                        f"({COVID_SHOCK.outcome}) are fixed; name another shock to move or retarget it"
+                    )
+                if sh.mean == 0.0:
+                    raise FvdidInputError(
+                        f"config {where}.mean must be non-zero (it scales every index's COVID "
+                        "response); remove the 'covid' shock to switch COVID off"
+                    )
+                if sh.sd is not None and sh.sd != self.covid_sd and self.covid_sd != _field_default("covid_sd"):
+                    raise FvdidInputError(
+                        f"config sets both covid_sd ({self.covid_sd}) and {where}.sd ({sh.sd}); "
+                        "set one of them"
+                    )
+
     @classmethod
     def field_names(cls) -> tuple[str, ...]:
         """Names of the valid configuration keys."""
@@ -224,12 +346,16 @@ class SimConfig:
         types = {f.name: f.type for f in dataclasses.fields(cls)}
         kwargs: dict[str, Any] = {}
         for key, value in data.items():
-            kwargs[key] = _coerce(key, value, str(types[key]))
+            kwargs[key] = value if key == "shocks" else _coerce(key, value, str(types[key]))
         return cls(**kwargs)
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-serialisable dict (round-trips through :meth:`from_mapping`)."""
         return to_plain(self)
+
+
+def _field_default(name: str) -> Any:
+    return next(f.default for f in dataclasses.fields(SimConfig) if f.name == name)
 
 
 def _coerce(key: str, value: Any, typ: str) -> Any:

@@ -31,6 +31,12 @@ component ``k`` in (looked after, CPP, CIN plan, kinship, reunification, absence
 * ``mu[k]``: an intercept calibrated (Newton steps) so that the volume-weighted national mean of
   the expected counterfactual LA-quarter rates over the panel equals the configured base rate.
 
+*Named shocks.* ``SimConfig.shocks`` lists the common shocks (default: ``"covid"`` alone, the
+shock above; ``[]`` switches it off). Any other shock is a persistent step on one latent index
+from its start month, LA-specific response N(mean, sd) plus ``treated_differential`` in the
+treatment LAs, drawn from its own stream (``default_rng([seed, SHOCK_STREAM])``) so that adding
+one changes no other draw; ``SimulatedData.shocks`` holds every LA's true response.
+
 *Twins.* For each treatment LA, ``twins_per_treated`` eligible comparators (not treated, not the
 trailblazer, not Partners in Practice, not late data, at least 40,000 children) copy its trend,
 COVID shock and cycle path (plus small jitter: ``twin_jitter_sd`` per quarter, a tenth of the
@@ -204,6 +210,13 @@ from fvdid.simulation.las import draw_las, las_frame
 from fvdid.simulation.outcomes import truth_frame
 from fvdid.simulation.panel import draw_panel
 from fvdid.simulation.rates import expected_rates, support
+from fvdid.simulation.shocks import (
+    SHOCK_STREAM,
+    apply_shocks,
+    draw_shock_responses,
+    extra_shocks,
+    shocks_frame,
+)
 
 __all__ = ["OUTCOMES", "SimConfig", "SimulatedData", "simulate"]
 
@@ -258,6 +271,12 @@ def simulate(
     rng_la, rng_panel, rng_child = (np.random.default_rng(s) for s in ss.spawn(3))
     sup = support()
     las = draw_las(rng_la, cfg)
+    extra = extra_shocks(cfg)
+    responses = {}
+    if extra:  # a stream of its own: the default configuration draws nothing here
+        rng_shock = np.random.default_rng([int(seed), SHOCK_STREAM])
+        responses = draw_shock_responses(rng_shock, extra, las.go_live.treated)
+        las = apply_shocks(las, extra, responses)
     rates = expected_rates(cfg, las, sup)
     panel = draw_panel(rng_panel, cfg, las, rates)
     children, terms, effects = draw_children(rng_child, cfg, las, rates, sup["a_band"], int(n_children))
@@ -271,6 +290,7 @@ def simulate(
         la_quarter=panel,
         truth=truth_frame(cfg, las),
         child_effects=effects,
+        shocks=shocks_frame(cfg, las, responses),
     )
 
 

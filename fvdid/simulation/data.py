@@ -29,6 +29,12 @@ class SimulatedData:
     seed, n_children, config
         What produced the data.
     las, children, absence_terms, la_quarter, truth, child_effects : pandas.DataFrame
+        The frames of :meth:`frames` (and :meth:`write`).
+    shocks : pandas.DataFrame
+        The named common shocks, one row per (shock, LA): ``la_code``, ``shock``, ``date``
+        (period[M], like ``las.go_live``), ``response`` (the LA's true response, logit scale of
+        the ``outcome`` index) and ``outcome``. An attribute only: it is not among
+        :meth:`frames`, so the pinned hashes of the frames (tests/test_simulation_pins.py) stay.
     """
 
     seed: int
@@ -40,6 +46,7 @@ class SimulatedData:
     la_quarter: pd.DataFrame
     truth: pd.DataFrame
     child_effects: pd.DataFrame = field(repr=False)
+    shocks: pd.DataFrame = field(repr=False)
 
     def truth_att(
         self, outcome: str = "looked_after_18m", *, include_trailblazer: bool = False

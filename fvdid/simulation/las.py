@@ -18,6 +18,7 @@ from fvdid.simulation.config import SimConfig, parse_month, parse_quarter
 from fvdid.simulation.constants import _COVID_VOLUME, _K, _MONTH_SEASON
 from fvdid.simulation.latent import (
     Components,
+    adjust_covid,
     draw_components,
     draw_extract,
     draw_twins,
@@ -463,6 +464,7 @@ def draw_las(rng: np.random.Generator, cfg: SimConfig) -> LAs:
     big = g.table["size"].to_numpy() >= 40  # twins of comparable size (statistical neighbours)
     comps, twin_of, decoy = draw_twins(rng, cfg, comps, g.treated_idx, eligible & big,
                                        g.pip & big, late & big)  # fmt: skip
+    comps = adjust_covid(cfg, comps, g.treated)
     eta = latent_index(comps, cal.q, years_since_2021q1(cal.q), innov)
     pre = (cal.q >= cal.panel_q[0]) & (cal.q < (g.go[g.treated].min() // 3))
     in_extract = draw_extract(rng, cfg, comps, pre, g.treated_idx, g.treated | g.trail,

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from fvdid.simulation.config import SimConfig
+from fvdid.simulation.config import Shock, SimConfig
 from fvdid.simulation.constants import (
     _COEF,
     _COVID_MEAN,
@@ -26,8 +26,42 @@ from fvdid.simulation.constants import (
     LA,
 )
 
-__all__ = ["Components", "covid_profile", "draw_components", "draw_extract", "draw_twins",
+__all__ = ["Components", "adjust_covid", "covid_mean_sd", "covid_profile", "covid_shock", "draw_components", "draw_extract", "draw_twins",
            "latent_index"]  # fmt: skip
+
+
+def covid_shock(cfg: SimConfig) -> Shock | None:
+    """The configured ``"covid"`` shock, or None if COVID is switched off (``shocks`` lacks it)."""
+    return next((s for s in cfg.shocks if s.name == "covid"), None)
+
+
+def covid_mean_sd(cfg: SimConfig) -> tuple[np.ndarray, float]:
+    """Mean COVID response per component and the between-LA sd scale (x ``_M_COVID``).
+
+    The defaults (and a switched-off COVID, whose responses are drawn then zeroed, so every
+    other draw stays the same) give the historical ``_COVID_MEAN`` and ``covid_sd``.
+    """
+    sh = covid_shock(cfg)
+    mean = _COVID_MEAN
+    if sh is not None and sh.mean != _COVID_MEAN[LA]:
+        mean = _COVID_MEAN * (sh.mean / _COVID_MEAN[LA])
+    sd = cfg.covid_sd if sh is None or sh.sd is None else sh.sd
+    return mean, sd
+
+
+def adjust_covid(cfg: SimConfig, comps: Components, treated: np.ndarray) -> Components:
+    """Apply the COVID shock's ``treated_differential`` (looked-after index), or switch it off.
+
+    Called after the twins are made, so twins do not copy the differential. Identity (the same
+    object) for the default configuration.
+    """
+    sh = covid_shock(cfg)
+    if sh is not None and sh.treated_differential == 0.0:
+        return comps
+    covid = np.zeros_like(comps.covid) if sh is None else comps.covid.copy()
+    if sh is not None:
+        covid[LA, treated] += sh.treated_differential
+    return dataclasses.replace(comps, covid=covid)
 
 
 @dataclass(frozen=True, eq=False)
@@ -52,7 +86,8 @@ def draw_components(
     nk = len(_K)
     fe = rng.normal(0, 1, (nk, n_la)) * (cfg.la_fe_sd * _M_FE)[:, None]
     trend = rng.normal(0, 1, (nk, n_la)) * (cfg.trend_sd * _M_TREND)[:, None]
-    covid = _COVID_MEAN[:, None] + rng.normal(0, 1, (nk, n_la)) * (cfg.covid_sd * _M_COVID)[:, None]
+    covid_mean, covid_sd = covid_mean_sd(cfg)
+    covid = covid_mean[:, None] + rng.normal(0, 1, (nk, n_la)) * (covid_sd * _M_COVID)[:, None]
     sig = cfg.cycle_sd * _M_CYCLE
     eps = rng.normal(0, 1, (nk, n_la, nq)) * sig[:, None, None]
     cyc = np.empty((nk, n_la, nq))
@@ -81,6 +116,7 @@ def draw_twins(
     ``twin_of`` is the row of the treatment LA copied (-1 for none).
     """
     fe, trend, covid, cyc = (a.copy() for a in (comps.fe, comps.trend, comps.covid, comps.cyc))
+    _, covid_sd = covid_mean_sd(cfg)
     nk, n_la, nq = cyc.shape
     pool_i = np.flatnonzero(pool)
     n_twins = min(cfg.twins_per_treated * len(treated_idx), len(pool_i))
@@ -103,7 +139,7 @@ def draw_twins(
         twin_of[c] = t
         fe[:, c] = fe[:, t] + rng.normal(0, cfg.twin_offset_sd, nk)
         trend[:, c] = trend[:, t] + rng.normal(0, 0.1, nk) * cfg.trend_sd * _M_TREND
-        covid[:, c] = covid[:, t] + rng.normal(0, 0.1, nk) * cfg.covid_sd * _M_COVID
+        covid[:, c] = covid[:, t] + rng.normal(0, 0.1, nk) * covid_sd * _M_COVID
         cyc[:, c, :] = cyc[:, t, :] + rng.normal(0, cfg.twin_jitter_sd, (nk, nq))
     out = dataclasses.replace(comps, fe=fe, trend=trend, covid=covid, cyc=cyc)
     return out, twin_of, decoy
