@@ -16,6 +16,7 @@ module                 contents
 ``children``           referrals, covariates, open-referral days, missingness, ``children``
 ``outcomes``           treatment schedule ``tau``, potential outcomes, effects, ``truth``
 ``absence``            school terms and absence sessions (``absence_terms``)
+``shocks``             named common shocks other than COVID, ``SimulatedData.shocks``
 ``data``               :class:`SimulatedData`
 ``core``               :func:`simulate`, which calls the pieces in order
 =====================  ======================================================================
