@@ -58,6 +58,9 @@ class RunConfig:
         LA trend matching: quarters in the window, neighbours ranked, quarters left out before go-live.
     cem_by, cem_fallback_loss
         CEM within pair × financial year; fall back to pair × period above this loss of treated.
+    cem_allow_unweighted
+        When CEM cannot run for an outcome (no stratum with both groups), estimate it without
+        CEM weights (said in every section) instead of stopping the run (the default).
     time_fe
         Period of the time fixed effects within each matched pair (default the referral
         quarter; see :func:`fvdid.stages.estimate.stack_pairs` and the README's note on the
@@ -110,6 +113,7 @@ class RunConfig:
     cem_by: Literal["financial_year", "period"] = "financial_year"
     time_fe: str = "referral_quarter"
     cem_fallback_loss: float = 0.2
+    cem_allow_unweighted: bool = False
     boot_B: int = 9999
     mdes_icc: float = 0.01566
     mdes_power: float = 0.8

@@ -19,6 +19,7 @@ import pandas as pd
 
 from fvdid._results import to_plain
 from fvdid.config import RunConfig
+from fvdid.errors import FvdidInputError
 from fvdid.io import Extract, load_extract
 from fvdid.reporting.appendix import AppendixTable, Section, write_appendix
 from fvdid.reporting.release import released_flow
@@ -35,7 +36,7 @@ from fvdid.stages.la_matching import (
     run_la_matching,
 )
 from fvdid.stages.multiplicity import hochberg_family, secondary_section
-from fvdid.stages.outcome import OutcomeAnalysis, analyse_outcome, true_att
+from fvdid.stages.outcome import OutcomeAnalysis, analyse_outcome, true_effect
 from fvdid.stages.parity_report import parity_section, parity_summary
 from fvdid.stages.power import mdes_table, power_section
 from fvdid.stages.prepare import data_section, group_labels
@@ -85,7 +86,11 @@ class Analysis:
     cba
         The cost-benefit sums.
     truth
-        Outcome -> the true average effect among its FV children (simulated extracts only).
+        Outcome -> the true effect the headline estimates: the mean effect among the matched FV
+        children it averages over (simulated extracts only).
+    truth_all_fv
+        Outcome -> the true mean effect among all FV children of the outcome's analytic sample
+        (before CEM), the estimand CEM's pruning moves the headline away from.
     notes
         What could not be done at run level and why.
     """
@@ -103,6 +108,7 @@ class Analysis:
     mdes: pd.DataFrame
     cba: CBAResult
     truth: Mapping[str, float]
+    truth_all_fv: Mapping[str, float] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
 
     def records(self) -> pd.DataFrame:
@@ -136,6 +142,7 @@ class Analysis:
                 "notes": list(sens.notes),
             },
             "truth": dict(self.truth),
+            "truth_all_fv": dict(self.truth_all_fv),
             "notes": list(self.notes),
         }
 
@@ -218,7 +225,8 @@ def analyse(
         make_figure=figures, literal=True)}
     primary = analyses[cfg.primary_outcome].estimate
     if primary is None:
-        raise RuntimeError("the primary regression failed: " + "; ".join(analyses[cfg.primary_outcome].notes))
+        raise FvdidInputError(f"the primary outcome {cfg.primary_outcome} cannot be estimated on this "
+                              "extract: " + "; ".join(analyses[cfg.primary_outcome].notes))
     step(STAGES[3])
     for o in outcomes[1:]:
         analyses[o] = analyse_outcome(o, ex.children, ex.las, pairs[o], cfg, bootstrap=True,
@@ -233,13 +241,26 @@ def analyse(
         categorical=cfg.categorical_covariates, max_missing_share=cfg.max_missing_share,
         seed=cfg.seed, alpha=cfg.alpha, figures=figures))
     pa = analyses[cfg.primary_outcome].prepared.analytic
-    truth = {} if ex.truth is None else {o: true_att(ex.truth, a.prepared.analytic, o)
-                                         for o, a in analyses.items()}
+    truth, truth_all = _truths(ex, analyses)
     treated = tuple(ex.las.loc[ex.las["treated"].astype(bool), "la_code"])
     return Analysis(
         cfg, ex.source, ex.input_hash, treated, lam, analyses, primary, secondary, hb, sens,
         mdes=mdes_table(pa, float(primary.baseline_rate), cfg),
-        cba=cost_benefit(pa, primary.estimate, primary.p_value, cfg), truth=truth, notes=tuple(notes))
+        cba=cost_benefit(pa, primary.estimate, primary.p_value, cfg), truth=truth,
+        truth_all_fv=truth_all, notes=tuple(notes))
+
+
+def _truths(ex: Extract, analyses: Mapping[str, OutcomeAnalysis]) -> tuple[dict[str, float], dict[str, float]]:
+    """The simulator's truths: the headline's estimand (matched FV children) and all FV children."""
+    if ex.child_effects is None:
+        return {}, {}
+    matched = {o: true_effect(ex.child_effects, a.estimand.index, o, a.estimand)
+               for o, a in analyses.items()}
+    every = {}
+    for o, a in analyses.items():
+        d = a.prepared.analytic
+        every[o] = true_effect(ex.child_effects, d.loc[d["fv"] == 1, "child_id"], o)
+    return matched, every
 
 
 def run(
