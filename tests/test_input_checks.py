@@ -19,18 +19,20 @@ from fvdid.config import OPTIONS, RunConfig, load_config
 from fvdid.errors import FvdidInputError
 from fvdid.io import Extract, derive_fv, load_extract, validate_extract
 from fvdid.simulation import simulate
+from fvdid.simulation.core import SimulatedData
 
 runner = CliRunner()
+Tables = dict[str, pd.DataFrame]
 TREATED = "E08000026"  # Coventry, a treatment LA of the default simulation
 
 
 @pytest.fixture(scope="module")
-def sim():  # noqa: ANN201 - the simulator's result
+def sim() -> SimulatedData:
     return simulate(seed=0, n_children=3000)
 
 
 @pytest.fixture()
-def tables(sim) -> dict[str, pd.DataFrame]:  # noqa: ANN001
+def tables(sim: SimulatedData) -> Tables:
     return {n: sim.frames()[n].copy() for n in ("children", "las", "la_quarter")}
 
 
@@ -64,7 +66,7 @@ def _error(folder: Path, mapping: Path | None = None) -> str:
 # --- the simulator's own extracts pass -------------------------------------------------------------
 
 
-def test_simulated_extract_passes_and_is_unchanged(sim, tmp_path: Path) -> None:  # noqa: ANN001
+def test_simulated_extract_passes_and_is_unchanged(sim: SimulatedData, tmp_path: Path) -> None:
     ex = Extract(sim.children, sim.las, sim.la_quarter, sim.absence_terms, "sim", "h")
     out = validate_extract(ex)
     pd.testing.assert_frame_equal(out.children, sim.children)
@@ -78,7 +80,7 @@ def test_simulated_extract_passes_and_is_unchanged(sim, tmp_path: Path) -> None:
     assert len(got.children) == len(sim.children)
 
 
-def test_derived_fv_is_the_simulators(sim) -> None:  # noqa: ANN001
+def test_derived_fv_is_the_simulators(sim: SimulatedData) -> None:
     fv = derive_fv(sim.children, sim.las)
     assert fv.equals(sim.children["fv"].astype("int8"))
     assert fv.sum() > 0 and (fv == 0).sum() > 0  # both groups present, so the check can fail
@@ -87,14 +89,14 @@ def test_derived_fv_is_the_simulators(sim) -> None:  # noqa: ANN001
 # --- cross-table consistency -----------------------------------------------------------------------
 
 
-def test_treatment_la_without_children(tables, tmp_path: Path) -> None:  # noqa: ANN001
+def test_treatment_la_without_children(tables: Tables, tmp_path: Path) -> None:
     ch = tables["children"]
     tables["children"] = ch[ch["la_code"] != TREATED]
     msg = _error(_write(tmp_path, tables))
     assert TREATED in msg and "no children" in msg
 
 
-def test_children_la_absent_from_la_table(tables, tmp_path: Path) -> None:  # noqa: ANN001
+def test_children_la_absent_from_la_table(tables: Tables, tmp_path: Path) -> None:
     ch, las = tables["children"], tables["las"]
     la = _comparator(ch, las)
     tables["las"] = las[las["la_code"] != la]
@@ -104,7 +106,7 @@ def test_children_la_absent_from_la_table(tables, tmp_path: Path) -> None:  # no
     assert la in msg and f"{n:,} rows" in msg and _lines(first) in msg and "las table" in msg
 
 
-def test_treated_la_disagrees_with_la_table(tables, tmp_path: Path) -> None:  # noqa: ANN001
+def test_treated_la_disagrees_with_la_table(tables: Tables, tmp_path: Path) -> None:
     ch = tables["children"]
     la = _comparator(ch, tables["las"])
     rows = [int(i) for i in ch.index[ch["la_code"] == la][:2]]
@@ -114,7 +116,7 @@ def test_treated_la_disagrees_with_la_table(tables, tmp_path: Path) -> None:  # 
     assert la in msg
 
 
-def test_fv_in_an_untreated_la(tables, tmp_path: Path) -> None:  # noqa: ANN001
+def test_fv_in_an_untreated_la(tables: Tables, tmp_path: Path) -> None:
     ch = tables["children"]
     la = _comparator(ch, tables["las"])
     rows = [int(i) for i in ch.index[ch["la_code"] == la][:2]]
@@ -124,7 +126,7 @@ def test_fv_in_an_untreated_la(tables, tmp_path: Path) -> None:  # noqa: ANN001
     assert "2 with fv = 1 in an LA without a go-live date" in msg
 
 
-def test_fv_differs_from_the_protocols_definition(tables, tmp_path: Path) -> None:  # noqa: ANN001
+def test_fv_differs_from_the_protocols_definition(tables: Tables, tmp_path: Path) -> None:
     ch = tables["children"]
     after = ch.index[(ch["la_code"] == TREATED) & (ch["fv"] == 1)]
     before = ch.index[(ch["la_code"] == TREATED) & (ch["fv"] == 0)]
@@ -139,7 +141,7 @@ def test_fv_differs_from_the_protocols_definition(tables, tmp_path: Path) -> Non
         validate_extract(ex)
 
 
-def test_go_live_outside_the_panel(tables, tmp_path: Path) -> None:  # noqa: ANN001
+def test_go_live_outside_the_panel(tables: Tables, tmp_path: Path) -> None:
     las = tables["las"]
     las["go_live"] = las["go_live"].astype(object)
     las.loc[las["la_code"] == TREATED, "go_live"] = pd.Period("2030-01", freq="M")
@@ -148,7 +150,7 @@ def test_go_live_outside_the_panel(tables, tmp_path: Path) -> None:  # noqa: ANN
     assert "2030-01" in msg
 
 
-def test_parquet_and_csv_with_different_contents(tables, tmp_path: Path) -> None:  # noqa: ANN001
+def test_parquet_and_csv_with_different_contents(tables: Tables, tmp_path: Path) -> None:
     _write(tmp_path, tables, "parquet")
     ch = tables["children"].copy()
     ch.loc[5, "gender"] = (ch.loc[5, "gender"] + 1) % 5
@@ -161,7 +163,7 @@ def test_parquet_and_csv_with_different_contents(tables, tmp_path: Path) -> None
 # --- error messages --------------------------------------------------------------------------------
 
 
-def test_two_bad_fv_values_in_a_csv_are_two_rows(tables, tmp_path: Path) -> None:  # noqa: ANN001
+def test_two_bad_fv_values_in_a_csv_are_two_rows(tables: Tables, tmp_path: Path) -> None:
     ch = tables["children"]
     ch["fv"] = ch["fv"].astype(object)
     ch.loc[[10, 20], "fv"] = "yes"
@@ -169,7 +171,7 @@ def test_two_bad_fv_values_in_a_csv_are_two_rows(tables, tmp_path: Path) -> None
     assert "2 rows (lines 12, 22 of children.csv)" in msg and "'yes'" in msg
 
 
-def test_bad_quarter_shows_the_raw_text_without_warnings(tables, tmp_path: Path) -> None:  # noqa: ANN001
+def test_bad_quarter_shows_the_raw_text_without_warnings(tables: Tables, tmp_path: Path) -> None:
     q = tables["la_quarter"]
     q["quarter"] = q["quarter"].astype(str)
     q.loc[3, "quarter"] = "2021Q7"
@@ -180,7 +182,7 @@ def test_bad_quarter_shows_the_raw_text_without_warnings(tables, tmp_path: Path)
     assert "'2021Q7'" in msg and "NaT" not in msg and "line 5 of la_quarter.csv" in msg
 
 
-def test_bad_go_live_shows_the_date_and_names_the_la(tables, tmp_path: Path) -> None:  # noqa: ANN001
+def test_bad_go_live_shows_the_date_and_names_the_la(tables: Tables, tmp_path: Path) -> None:
     las = tables["las"]
     las["go_live"] = las["go_live"].astype(str).where(las["go_live"].notna(), None)
     pos = int(las.index[las["la_code"] == TREATED][0])
@@ -192,7 +194,7 @@ def test_bad_go_live_shows_the_date_and_names_the_la(tables, tmp_path: Path) -> 
 
 
 @pytest.mark.parametrize(("days", "ok"), [(548, True), (549, False), (-1, False), (12.5, False)])
-def test_days_range_is_the_protocols_18_months(tables, tmp_path: Path, days: float, ok: bool) -> None:  # noqa: ANN001
+def test_days_range_is_the_protocols_18_months(tables: Tables, tmp_path: Path, days: float, ok: bool) -> None:
     ch = tables["children"]
     ch.loc[4, "days_cpp_cin_18m"] = days
     folder = _write(tmp_path, tables)
@@ -203,7 +205,7 @@ def test_days_range_is_the_protocols_18_months(tables, tmp_path: Path, days: flo
         assert "whole days between 0 and 548" in msg and "line 6 of children.csv" in msg
 
 
-def test_mapping_to_an_absent_column_lists_the_columns(tables, tmp_path: Path) -> None:  # noqa: ANN001
+def test_mapping_to_an_absent_column_lists_the_columns(tables: Tables, tmp_path: Path) -> None:
     folder = _write(tmp_path / "x", tables)
     mapping = tmp_path / "map.toml"
     mapping.write_text('[children]\nchild_id = "PupilRef"\n')
@@ -211,7 +213,7 @@ def test_mapping_to_an_absent_column_lists_the_columns(tables, tmp_path: Path) -
     assert "PupilRef" in msg and "'la_code'" in msg and "'referral_date'" in msg
 
 
-def test_malformed_mapping_is_an_input_error(tables, tmp_path: Path) -> None:  # noqa: ANN001
+def test_malformed_mapping_is_an_input_error(tables: Tables, tmp_path: Path) -> None:
     folder = _write(tmp_path / "x", tables)
     mapping = tmp_path / "map.toml"
     mapping.write_text("[children\nchild_id = ")
@@ -271,7 +273,7 @@ def test_cli_bad_config_is_one_line_exit_2(tmp_path: Path, toml: str) -> None:
         load_config(cfg)
 
 
-def test_cli_malformed_mapping_is_one_line_exit_2(tables, tmp_path: Path) -> None:  # noqa: ANN001
+def test_cli_malformed_mapping_is_one_line_exit_2(tables: Tables, tmp_path: Path) -> None:
     folder = _write(tmp_path / "x", tables)
     mapping = tmp_path / "map.toml"
     mapping.write_text("[children\n")
