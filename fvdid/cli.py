@@ -112,7 +112,11 @@ def parity(
         _fail("the parity framework ships with the repository: run from a clone (pip install -e .)")
         return
     mode = "live" if live else "record" if record else "replay"
-    results = run_all(mode, case or (), family or (), progress=sys.stderr.isatty())
+    try:
+        results = run_all(mode, case or (), family or (), progress=sys.stderr.isatty())
+    except FvdidInputError as exc:
+        _fail(str(exc))
+        return
     frame = report_frame(results)
     with __import__("pandas").option_context("display.width", 160, "display.max_rows", 2000):
         typer.echo(frame.drop(columns=["reason"]).to_string(index=False))
