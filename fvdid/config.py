@@ -182,6 +182,8 @@ OPTIONS: dict[str, Option] = {
     "time_fe": Option("str", "period of the time fixed effects within pair", choices=TIME_FE),
     "cem_fallback_loss": Option("float", "share of treated children lost before CEM falls back "
                                 "to periods", low=0, high=1),
+    "cem_allow_unweighted": Option("bool", "estimate an outcome without CEM weights when CEM "
+                                   "cannot run for it (else the outcome is not estimated)"),
     "boot_B": Option("int", "wild cluster bootstrap draws (0: none)", low=0),
     "mdes_icc": Option("float", "intracluster correlation of the MDES table", low=0, high=1,
                        open_high=True),

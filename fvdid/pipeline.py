@@ -20,7 +20,7 @@ import pandas as pd
 from fvdid._results import to_plain
 from fvdid.config import RunConfig
 from fvdid.errors import FvdidInputError
-from fvdid.io import Extract, load_extract
+from fvdid.io import Extract, load_extract, validate_extract
 from fvdid.reporting.appendix import AppendixTable, Section, write_appendix
 from fvdid.reporting.release import released_flow
 from fvdid.reporting.sdc import acro_check
@@ -182,7 +182,7 @@ def simulated_extract(config: RunConfig, sim: Any = None) -> tuple[Extract, Any]
                  absence_terms=getattr(sim, "absence_terms", None), source=source,
                  input_hash=_frame_hash([sim.children, sim.las]), truth=sim.truth,
                  child_effects=sim.child_effects)
-    return ex, sim
+    return validate_extract(ex), sim
 
 
 def _analysed_outcomes(ex: Extract, cfg: RunConfig) -> list[str]:
@@ -195,6 +195,8 @@ def analyse(
     config: RunConfig | None = None,
     *,
     figures: bool = False,
+    secondary: bool = True,
+    sensitivity: bool = True,
     progress: Callable[[str], None] | None = None,
 ) -> Analysis:
     """Analyse an extract as the protocol says: every number, no files.
@@ -208,13 +210,16 @@ def analyse(
     figures
         Also draw the figures (trend plots, balance plot, Bacon and event-study plots), as the
         appendix needs; the lean path (Monte Carlo) leaves them out.
+    secondary, sensitivity
+        Run the secondary outcomes and the sensitivity analyses (a Monte Carlo study of the
+        primary outcome alone leaves them out; its records then hold the primary only).
     progress
         Called with the label of each stage of :data:`STAGES` as it starts.
     """
     cfg = config or RunConfig()
     step = progress or (lambda label: None)
     ex, notes = extract, []
-    outcomes = _analysed_outcomes(ex, cfg)
+    outcomes = _analysed_outcomes(ex, cfg)[: None if secondary else 1]
     step(STAGES[1])
     lam = run_la_matching(ex.la_quarter, ex.las, outcomes=outcomes, config=cfg, figures=figures)
     pairs = {o: lam.pairs[lam.pairs["outcome"] == o] for o in outcomes}
@@ -235,7 +240,7 @@ def analyse(
                  if o != cfg.primary_outcome and a.estimate is not None}
     hb = hochberg_family(secondary)
     step(STAGES[4])
-    sens = attempt(notes, "sensitivity analyses", lambda: run_sensitivity(
+    sens = None if not sensitivity else attempt(notes, "sensitivity analyses", lambda: run_sensitivity(
         ex.children, ex.la_quarter, ex.las, outcome=cfg.primary_outcome, pairs=pairs[cfg.primary_outcome],
         time_fe=cfg.time_fe, covariates=(*cfg.child_covariates, *cfg.la_covariates),
         categorical=cfg.categorical_covariates, max_missing_share=cfg.max_missing_share,

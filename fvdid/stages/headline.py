@@ -73,8 +73,9 @@ def _cell_keys(data: pd.DataFrame, cell: str | Sequence[str]) -> pd.Series:
 def _identified(data: pd.DataFrame, period: str, treatment: str, w: np.ndarray) -> np.ndarray:
     """FV rows with positive weight whose period (within pair) also holds comparison children."""
     fv = data[treatment].to_numpy() == 1
-    per = data[period].astype(str).to_numpy()
-    return fv & (w > 0) & np.isin(per, per[(w > 0) & ~fv])
+    per = data[period]
+    with_comparison = per[(w > 0) & ~fv].unique()
+    return fv & (w > 0) & per.isin(with_comparison).to_numpy()
 
 
 def fv_estimand(
@@ -143,7 +144,7 @@ def cell_design(
             terms.append(f"fvcell_{k}")
     # FV rows of unidentified periods: a dummy per period absorbs them (no effect on theta).
     un = fv & (w > 0) & ~ident
-    per = data[period].astype(str).to_numpy()
+    per = data[period].to_numpy()
     for k, c in enumerate(pd.unique(per[un])):
         new[f"fvcell_u{k}"] = (un & (per == c)).astype(float)
         terms.append(f"fvcell_u{k}")
