@@ -124,7 +124,7 @@ class DevTools:
     def close(self) -> None:
         try:
             self.send("Browser.close", timeout=10)
-        except Exception:  # noqa: BLE001 - closing anyway
+        except Exception:  # closing anyway
             pass
         try:
             self.proc.wait(timeout=10)

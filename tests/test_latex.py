@@ -14,7 +14,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from fvdid.reporting.appendix import AppendixTable, Section, format_frame, latex_table, write_appendix
+from fvdid.reporting.appendix import (
+    AppendixTable,
+    Section,
+    format_frame,
+    latex_table,
+    write_appendix,
+)
 
 PDFLATEX = shutil.which("pdflatex")
 

@@ -221,9 +221,9 @@ def fmt_sig(v: float, sig: int = 4) -> str:
 
 def _number_column(vals: np.ndarray) -> Any:
     """A formatter for a column of estimates: fixed notation, or scientific for the whole column
-    when its numbers are all very small (< 1e-4) or some very large (>= 1e9)."""
+    when some of its numbers are very small (< 1e-4) or very large (>= 1e9)."""
     fin = np.abs(vals[np.isfinite(vals) & (vals != 0)])
-    if len(fin) and (fin.max() < 1e-4 or fin.max() >= 1e9):
+    if len(fin) and (fin.min() < 1e-4 or fin.max() >= 1e9):
         return lambda v: "0" if v == 0 else f"{v:.3e}"
     return fmt_sig
 
@@ -335,7 +335,9 @@ def csv_frame(df: pd.DataFrame) -> pd.DataFrame:
                 out[c] = s.round(3)
             else:
                 out[c] = s.map(lambda v: v if not np.isfinite(v) or v == 0 else float(f"{v:.6g}"))
-        elif s.dtype == object and _L1.search(str(c).lower()):
+        elif s.dtype == object and s.map(_missing).any():
+            out[c] = s.map(lambda v: "" if _missing(v) else v)
+        if s.dtype == object and _L1.search(str(c).lower()):
             conv = pd.to_numeric(s, errors="coerce")
             out[c] = [f"{x:.3f}" if np.isfinite(x) else v for x, v in zip(conv.fillna(np.nan), s)]
     return out
