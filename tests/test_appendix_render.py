@@ -87,6 +87,7 @@ def test_html_empty_table_collapsed_page_and_figure(tmp_path) -> None:
     ax.plot([0, 1], [0, 1], label="x")
     ax.legend(fontsize=4)
     secs = [Section("S", ("p = nan",), (
+        AppendixTable("cs", "Aggregations (pre-trend Wald p = nan)", pd.DataFrame({"a": [1]})),
         AppendixTable("empty_one", "LAs excluded as comparators", pd.DataFrame(columns=["la", "reason"])),
         AppendixTable("big", "Every comparison", pd.DataFrame({"a": range(3)}), collapsed=True, page="parity"),
     ), (("event_study", "event study", fig),))]
@@ -95,7 +96,8 @@ def test_html_empty_table_collapsed_page_and_figure(tmp_path) -> None:
     assert "<p class='empty'>No LAs excluded as comparators.</p>" in page
     assert "<details><summary>Every comparison (3 rows)</summary>" in page
     assert paths["parity"].exists() and "href='parity.html'" in page
-    assert page.count("class='table-wrap'") == 1
+    assert page.count("class='table-wrap'") == 2
+    assert "<caption>Aggregations (pre-trend Wald p = not available)</caption>" in page
     assert "p = not available" in page
     png = (tmp_path / "figures" / "event_study.png").read_bytes()
     import struct

@@ -508,6 +508,7 @@ def write_appendix(
             h.append(f"<p>{html.escape(p)}</p>")
             md += [p, ""]
         for t in s.tables:
+            t = AppendixTable(t.name, prose(t.caption), t.frame, t.note, t.empty, t.collapsed, t.page)
             shown = format_frame(t.frame)
             tex = out_dir / "tables" / f"{t.name}.tex"
             tex.write_text(latex_table(t, shown))
