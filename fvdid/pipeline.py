@@ -299,7 +299,7 @@ def run(
     step(STAGES[5])
     parity = parity_summary() if cfg.parity_in_appendix else None
     step(STAGES[6])
-    prov = provenance(cfg, ex.source, ex.input_hash)
+    prov = provenance(cfg, ex.source, ex.input_hash, mapping=mapping)
     sections = _sections(an, parity, prov)
     results = {"provenance": prov, **an.results()}
     acro = _acro(an, Path(out_dir))
@@ -348,5 +348,6 @@ def _acro_section(acro: dict[str, Any]) -> Section:
         ("The descriptive tables were also produced through ACRO (SACRO's output-checking "
          "library, suppression on); its outputs, checks and session summary are in acro/ for "
          "the output checkers.",),
-        (AppendixTable("acro", "ACRO outputs and their status", pd.DataFrame(
-            list(acro["outputs"].items()), columns=["output", "status"])),))
+        (AppendixTable("acro", "ACRO outputs, their status and ACRO's reason", pd.DataFrame(
+            [(k, v, acro.get("reasons", {}).get(k, "")) for k, v in acro["outputs"].items()],
+            columns=["output", "status", "reason"])),))
