@@ -118,7 +118,7 @@ def test_absent_treatment_column_is_announced_and_bad_predictor_raises() -> None
     p = prepare(d, outcome="y", covariates=["x", "z"], n_imputations=2)
     assert any("not in the imputation model: fv" in n for n in p.imputation_notes)
     d.loc[[3, 9], "z"] = np.nan
-    with pytest.raises(FvdidInputError, match="'z'.*3"):
+    with pytest.raises(FvdidInputError, match=r"'z'.*3"):
         impute_mice(d, ["x"], ["y", "z"], m=2)
     with pytest.raises(FvdidInputError, match="imputation"):
         prepare(d, outcome="y", covariates=["x"], imputation="cart")  # type: ignore[arg-type]

@@ -29,12 +29,21 @@ import pandas as pd
 
 from fvdid._results import ResultMixin
 from fvdid.errors import FvdidInputError
-from fvdid.stages._mice import impute_mice
 from fvdid.reporting.appendix import AppendixTable, Section
 from fvdid.reporting.release import released_flow
+from fvdid.stages._mice import impute_mice
 
-__all__ = ["GROUPS", "MAX_LA_DUMMIES", "Prepared", "data_section", "flow_row", "group_labels",
-           "impute_hot_deck", "imputation_predictors", "prepare"]
+__all__ = [
+    "GROUPS",
+    "MAX_LA_DUMMIES",
+    "Prepared",
+    "data_section",
+    "flow_row",
+    "group_labels",
+    "imputation_predictors",
+    "impute_hot_deck",
+    "prepare",
+]
 
 MAX_LA_DUMMIES = 60
 """LA dummies enter the imputation model only up to this many LAs (their cost grows with the square)."""
