@@ -56,12 +56,11 @@ class _Target:
 def _encode(s: pd.Series, categorical: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(design columns before scaling, codes or values, levels)."""
     if categorical:
-        obs = s.dropna()
-        levels = obs.value_counts(sort=True).index.to_numpy()
-        levels = np.array(sorted(levels, key=lambda v: (-int((obs == v).sum()), str(v))), dtype=object)
-        lookup = {v: i for i, v in enumerate(levels)}
-        codes = np.array([lookup.get(v, -1) if not pd.isna(v) else -1 for v in s.to_numpy()],
-                         dtype=np.int64)
+        counts = s.value_counts(dropna=True)
+        counts = counts[counts > 0]
+        # most frequent level first; ties by label, so the coding does not depend on row order
+        levels = np.array(sorted(counts.index, key=lambda v: (-int(counts[v]), str(v))), dtype=object)
+        codes = pd.Categorical(s, categories=levels).codes.astype(np.int64)
         k = len(levels)
         dummies = np.zeros((len(s), max(k - 1, 0)))
         ok = (codes >= 0) & (codes < k - 1)
