@@ -124,3 +124,11 @@ def test_absent_treatment_column_is_announced_and_bad_predictor_raises() -> None
         prepare(d, outcome="y", covariates=["x"], imputation="cart")  # type: ignore[arg-type]
     none = prepare(d, outcome="y", covariates=["x"], n_imputations=0)
     assert none.imputation_method == "complete cases" and not none.imputed
+
+
+def test_single_observed_level_is_imputed_as_that_level() -> None:
+    d = _mar_on_outcome(6).assign(g="only")
+    d.loc[::7, "g"] = np.nan
+    out = impute_mice(d, ["g", "x"], ["y", "z"], m=2, seed=0)
+    for s in out:
+        assert (s["g"] == "only").all() and s["x"].notna().all()

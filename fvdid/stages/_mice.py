@@ -245,6 +245,8 @@ def impute_mice(
             _put(t, cur, Z_R, pool[rng.integers(0, len(pool), len(rows))], rows)
         for _ in range(maxit):
             for t in targets:
+                if len(t.cols) == 0:  # a single observed level: the start already imputed it
+                    continue
                 sub = np.setdiff1d(np.arange(Z.shape[1]), t.cols)
                 rec = np.flatnonzero(t.missing)
                 don_r = ~t.missing

@@ -201,7 +201,11 @@ def matched_sample(analytic: pd.DataFrame) -> pd.DataFrame:
 
 def shock_icc(data: pd.DataFrame, outcome: str, period: str = "financial_year") -> float:
     """Moment estimate of ``tau``: variance of LA × period means after LA and period effects,
-    less their sampling variance, over the outcome's variance (floored at 0)."""
+    less their sampling variance, over the outcome's variance (floored at 0).
+
+    The cells' treatment effect is not removed, so in treated LAs after go-live it counts as
+    shock variance: the estimate errs upwards, and so does the MDES built on it.
+    """
     d = data[["la_code", period, outcome]].dropna()
     cell = d.groupby(["la_code", period], observed=True)[outcome].agg(["mean", "var", "size"])
     cell = cell[cell["size"] > 1]
