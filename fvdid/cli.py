@@ -71,6 +71,7 @@ def run(
     seed: Annotated[int | None, typer.Option("--seed", help="Seed (simulator, imputations, bootstrap).")] = None,
     n_children: Annotated[int | None, typer.Option("--n-children", help="Size of the simulated extract.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+    montecarlo: Annotated[Path | None, typer.Option("--montecarlo", help="Folder of a Monte Carlo study (fvdid montecarlo --out DIR): its size table decides the recommended inference.")] = None,
 ) -> None:
     """Run the analysis end to end and write appendix.html, appendix.md and results.json."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -81,10 +82,11 @@ def run(
     try:
         cfg = load_config(config, seed=seed, n_children=n_children)
         if quiet or not cfg.progress:
-            res = run_pipeline(cfg, data=data, mapping=mapping, out_dir=out)
+            res = run_pipeline(cfg, data=data, mapping=mapping, out_dir=out, montecarlo=montecarlo)
         elif not sys.stdout.isatty():  # piped to a log: one line per stage, with its time
             log = _StageLog()
-            res = run_pipeline(cfg, data=data, mapping=mapping, out_dir=out, progress=log.start)
+            res = run_pipeline(cfg, data=data, mapping=mapping, out_dir=out, progress=log.start,
+                                   montecarlo=montecarlo)
             log.finish()
         else:
             with Progress(
@@ -97,15 +99,19 @@ def run(
                     bar.update(task, advance=1 if bar.tasks[0].description != "starting" else 0,
                                description=label)
 
-                res = run_pipeline(cfg, data=data, mapping=mapping, out_dir=out, progress=step)
+                res = run_pipeline(cfg, data=data, mapping=mapping, out_dir=out, progress=step, montecarlo=montecarlo)
                 bar.update(task, completed=N_STAGES, description="done")
     except FvdidInputError as exc:
         _fail(str(exc))
         return
     p = res.primary
+    from fvdid.stages.estimate import headline_sentence
+
+    typer.echo(headline_sentence(p))
     typer.echo(
-        f"primary ({p.outcome}): estimate {p.estimate:+.4f} (CR1 se {p.std_error:.4f}, "
-        f"p={p.p_value:.3g}; wild bootstrap p={p.boot_p_value:.3g}) on {p.nobs} children, {p.n_clusters} LAs"
+        f"  {p.headline_model} model by the protocol's rule: CR1 t({p.df:.0f}) p={p.p_value:.3g}; "
+        f"linear CR2 p={p.cr2_p_value:.3g}, wild bootstrap p={p.boot_p_value:.3g}) on "
+        f"{p.n_clusters} LAs"
     )
     for k, v in res.paths.items():
         typer.echo(f"wrote {k}: {v}")
