@@ -20,6 +20,7 @@ function                  what                                        R referenc
 ``match_las``             LA matching on pre-period trends            —
 ``mdes`` / ``cba``        MDES of the clustered design; CBA sums      —
 ``run``                   the main job (simulate/load → appendix)     —
+``montecarlo``            Monte Carlo study of the analysis (dask)    —
 ========================  ==========================================  ==========================
 
 ``fvdid.ols`` and its siblings are the functions; the modules of the same name hold the result
@@ -56,6 +57,7 @@ from fvdid.estimators.ols import OLSResult, ols
 from fvdid.estimators.random_effects import RandomEffectsResult, random_effects
 from fvdid.estimators.rubin import RubinResult, rubin
 from fvdid.estimators.tobit import TobitResult, tobit
+from fvdid.montecarlo.study import MonteCarloResult, montecarlo
 from fvdid.pipeline import RunResult, run
 from fvdid.simulation import SimConfig, SimulatedData, simulate
 from fvdid.stages.cost_benefit import CBAResult, cba
@@ -76,6 +78,7 @@ __all__ = [
     "LmerResult",
     "LogitResult",
     "MDESResult",
+    "MonteCarloResult",
     "OLSResult",
     "PlaceboResult",
     "RandomEffectsResult",
@@ -100,6 +103,7 @@ __all__ = [
     "logit",
     "match_las",
     "mdes",
+    "montecarlo",
     "ols",
     "placebo_tests",
     "random_effects",
