@@ -119,7 +119,7 @@ def test_summary_counts_missing_values() -> None:
     rows = _rows([1.0, np.nan, 2.0], [1.0, 1.0, 1.0], [0.0, 0.0, np.nan], [2.0, 2.0, np.nan],
                  [0.5, np.nan, 0.01])
     s = summarise(rows).iloc[0]
-    assert (s["n_reps"], s["n_missing_estimate"], s["n_missing_ci"], s["n_missing_p"]) == (2, 1, 2, 1)
+    assert (s["n_reps"], s["n_missing_estimate"], s["n_missing_ci"], s["n_missing_p"]) == (3, 1, 2, 1)
     assert s["coverage"] == 1.0 and s["rejection_rate"] == 0.5
 
 
@@ -178,6 +178,10 @@ def test_size_table_band_and_recommendation() -> None:
         size_table(pd.DataFrame([_summary("design", "CR1", 0.5)]))
     with pytest.raises(FvdidInputError, match="alpha"):
         size_table(s, alpha=0.1)
+    # the band counts the replications with a p-value: 500 - 400 missing = 100
+    few = pd.DataFrame([_summary("null", "CR1", 0.09)]).assign(n_missing_p=400)
+    t = size_table(few).iloc[0]
+    assert t["n_reps"] == 100 and bool(t["holds_size"])  # 0.09 < 0.05 + 1.96 * 0.0218
 
 
 def test_simulation_mdes_interpolates_the_grid() -> None:
@@ -194,7 +198,8 @@ def test_simulation_mdes_interpolates_the_grid() -> None:
 
 def _study(out: Path, **kw):
     return fvdid.montecarlo(out, reps=kw.pop("reps", 12), replicate=TEXTBOOK, scheduler="sync",
-                            effect_grid=kw.pop("effect_grid", "0:1:3"), progress=False, seed=5, **kw)
+                            effect_grid=kw.pop("effect_grid", "0:1:3"),
+                            progress=kw.pop("progress", False), seed=5, **kw)
 
 
 def test_interrupted_study_resumes_to_the_same_table(tmp_path: Path) -> None:
@@ -292,3 +297,11 @@ def test_public_names() -> None:
     from fvdid.montecarlo.engine import run_study as rs
 
     assert callable(rs)
+
+
+def test_progress_lines_without_a_terminal(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    _study(tmp_path / "p", reps=5, effect_grid=None, progress=True, progress_every=4)
+    err = capsys.readouterr().err.strip().splitlines()
+    # 10 replications, a line every 4 and one at the end: 4, 8, 10
+    assert [line.split()[2] for line in err] == ["4/10", "8/10", "10/10"], err
+    assert all("reps/s" in line and "ETA" in line for line in err)

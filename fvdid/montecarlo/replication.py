@@ -16,6 +16,7 @@ frame has the columns :data:`RECORD_COLUMNS`. Two ship here:
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 
 import numpy as np
@@ -113,13 +114,14 @@ class AnalysisReplication:
                 "version; pass replicate=TextbookReplication() or another replication callable"
             )
         sim = simulate(seed=seed, n_children=int(design.n_children), config=scenario.config(design))
-        ex = Extract(
-            children=sim.children, las=sim.las, la_quarter=sim.la_quarter,
-            absence_terms=getattr(sim, "absence_terms", None),
-            source=f"fvdid.simulate(seed={seed}, n_children={design.n_children}, effect={scenario.label})",
-            input_hash="",
-        )
         cfg = RunConfig.from_mapping({"seed": int(seed), "n_children": int(design.n_children),
                                       "progress": False, "parity_in_appendix": False,
                                       **dict(self.run_options)})
+        if "sim" in inspect.signature(pipeline.simulated_extract).parameters:
+            ex = pipeline.simulated_extract(cfg, sim=sim)[0]
+        else:  # the extract exactly as simulated_extract builds it, from this scenario's sim
+            ex = Extract(children=sim.children, las=sim.las, la_quarter=sim.la_quarter,
+                         absence_terms=getattr(sim, "absence_terms", None),
+                         source=f"fvdid.simulate(seed={seed}, n_children={design.n_children})",
+                         input_hash="")
         return analyse(ex, cfg).records()

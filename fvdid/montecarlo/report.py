@@ -33,7 +33,8 @@ def size_table(summary: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
 
     One row per outcome × estimator × method of the null scenario: the rejection rate, its MCSE,
     the Monte Carlo band ``alpha ± 1.96 √(alpha (1 − alpha) / R)`` of a correctly sized test over
-    ``R`` replications, and ``holds_size`` (the rate is inside the band).
+    ``R`` replications with a p-value (``n_reps``), and ``holds_size`` (the rate is inside the
+    band).
     """
     if "alpha" in summary.columns and len(summary) and not np.allclose(summary["alpha"], alpha):
         raise FvdidInputError(
@@ -46,10 +47,11 @@ def size_table(summary: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
             "size needs the null scenario: the summary has effects "
             f"{sorted(summary['effect'].unique())}; run the study with --effects null"
         )
-    half = Z95 * np.sqrt(alpha * (1 - alpha) / s["n_reps"].clip(lower=1).to_numpy(float))
+    n = (s["n_reps"] - s["n_missing_p"]).to_numpy() if "n_missing_p" in s else s["n_reps"].to_numpy()
+    half = Z95 * np.sqrt(alpha * (1 - alpha) / np.clip(n, 1, None).astype(float))
     out = pd.DataFrame({
         "outcome": s["outcome"].to_numpy(), "estimator": s["estimator"].to_numpy(),
-        "method": s["method"].to_numpy(), "n_reps": s["n_reps"].to_numpy(),
+        "method": s["method"].to_numpy(), "n_reps": n,
         "rejection_rate": s["rejection_rate"].to_numpy(),
         "rejection_rate_mcse": s["rejection_rate_mcse"].to_numpy(),
         "band_low": alpha - half, "band_high": alpha + half,

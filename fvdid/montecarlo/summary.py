@@ -14,9 +14,11 @@ rejection_rate       share with ``p < alpha``    ``√(p (1 − p) / R)``
 ===================  ==========================  ============================================
 
 plus ``mean_se`` (mean of the reported SEs), ``empirical_sd`` (``sd(θ̂)``) and ``se_ratio =
-mean_se / empirical_sd`` (1: the SEs are right on average). ``R`` of each statistic counts the
-replications where it is defined (finite estimate; finite interval; finite p-value); the
-replications left out are counted in ``n_missing_*``, and failed replications in ``n_failed``.
+mean_se / empirical_sd`` (1: the SEs are right on average). ``n_reps`` counts the replications
+of the group; ``R`` of each statistic counts those where it is defined (finite estimate and
+truth for bias and RMSE; also a finite interval for coverage; a finite p-value for the rejection
+rate): the ones left out are counted in ``n_missing_estimate``, ``n_missing_ci`` and
+``n_missing_p``, and replications that failed altogether in ``n_failed``.
 """
 
 from __future__ import annotations
@@ -46,7 +48,8 @@ def _prop(hit: np.ndarray) -> tuple[float, float, int]:
 def _stats(g: pd.DataFrame, alpha: float) -> dict[str, float]:
     est = g["estimate"].to_numpy(float)
     truth = g["truth"].to_numpy(float)
-    ok = np.isfinite(est) & np.isfinite(truth)
+    fin = np.isfinite(est)
+    ok = fin & np.isfinite(truth)
     e = est[ok] - truth[ok]
     r = len(e)
     bias = float(np.mean(e)) if r else float("nan")
@@ -61,16 +64,16 @@ def _stats(g: pd.DataFrame, alpha: float) -> dict[str, float]:
     p_ok = np.isfinite(pv)
     rej, rej_se, n_rej = _prop(pv[p_ok] < alpha)
     se = g["std_error"].to_numpy(float)
-    se = se[ok & np.isfinite(se)]
-    emp = _sd(est[ok])
+    se = se[fin & np.isfinite(se)]
+    emp = _sd(est[fin])
     mean_se = float(np.mean(se)) if len(se) else float("nan")
     return {
-        "n_reps": r,
+        "n_reps": len(g),
         "bias": bias, "bias_mcse": _sd(e) / np.sqrt(r) if r > 1 else float("nan"),
         "rmse": rmse, "rmse_mcse": rmse_mcse,
         "coverage": cov, "coverage_mcse": cov_se,
         "rejection_rate": rej, "rejection_rate_mcse": rej_se,
-        "mean_estimate": float(np.mean(est[ok])) if r else float("nan"),
+        "mean_estimate": float(np.mean(est[fin])) if fin.any() else float("nan"),
         "mean_truth": float(np.mean(truth[ok])) if r else float("nan"),
         "mean_se": mean_se, "empirical_sd": emp,
         "se_ratio": mean_se / emp if np.isfinite(emp) and emp > 0 else float("nan"),
