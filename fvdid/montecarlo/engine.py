@@ -100,7 +100,7 @@ class _Progress:
     def __init__(self, total: int, done: int, show: bool | None, every: int = 10) -> None:
         self.total, self.done, self.new = total, done, 0
         self.t0 = time.perf_counter()
-        self.show = sys.stderr.isatty() if show is None else show
+        self.show = True if show is None else bool(show)
         self.every = max(int(every), 1)
         self.bar: Any = None
         if self.show and sys.stderr.isatty():
@@ -202,8 +202,8 @@ def run_study(out_dir: str | Path, replicate: Replicate, design: Design,
     client
         An existing ``distributed.Client`` (overrides ``scheduler``; not closed).
     progress, progress_every
-        Show progress (default: when stderr is a terminal); without a terminal, a line every
-        ``progress_every`` replications.
+        Show progress (default yes; ``False``: silent): a bar on a terminal, else a line on
+        stderr every ``progress_every`` replications.
     stop_after
         Stop after this many replications have been saved (the rest are cancelled): an
         interrupted study, for tests.
