@@ -49,6 +49,10 @@ class Extract:
     absence_terms: pd.DataFrame | None
     source: str
     input_hash: str
+    truth: pd.DataFrame | None = None
+    """The simulator's true effect by outcome and event quarter (simulated extracts only)."""
+    child_effects: pd.DataFrame | None = None
+    """The simulator's true effect of each child (``child_id`` + one column per outcome)."""
 
 
 def read_table(path: Path) -> pd.DataFrame:

@@ -22,9 +22,11 @@ import pandas as pd
 from scipy import stats
 
 from fvdid._results import ResultMixin
+from fvdid.reporting.appendix import AppendixTable, Section
+from fvdid.reporting.sdc import dof_ok
 from fvdid.stages.prepare import Prepared
 
-__all__ = ["STACKED_FE", "OutcomeEstimate", "estimate_outcome", "regression_formula", "stack_pairs"]
+__all__ = ["STACKED_FE", "OutcomeEstimate", "estimate_outcome", "primary_section", "regression_formula", "stack_pairs"]
 
 BINARY = {"looked_after_18m", "cpp_12m", "kinship_first_placement", "reunified_18m"}
 
@@ -338,3 +340,24 @@ def estimate_outcome(
         table=first.tidy(),
         **kw,
     )
+
+
+def primary_section(primary: OutcomeEstimate, protocol_literal: OutcomeEstimate | None,
+                    truth: float | None, cfg: Any) -> Section:
+    """The appendix section of the primary analysis."""
+    paras = [f"Model (stacked matched pairs; pair_la = LA within pair, pair_time = {cfg.time_fe} within "
+             f"pair): {primary.formula}; CEM-weighted: {primary.weighted}; errors clustered by LA "
+             f"(G = {primary.n_clusters}); {primary.n_imputations} imputations pooled by Rubin's rules.",
+             f"Baseline rate among comparison observations: {primary.baseline_rate:.2%}; the protocol's "
+             f"5–95 % rule selects the {primary.protocol_model} model (the logit is reported as well)."]
+    if truth is not None:
+        paras.append(f"Simulated data: the true average effect among FV children is {truth:+.4f}.")
+    if not dof_ok(primary.df_resid, cfg.sdc_threshold):
+        paras.append("Residual degrees of freedom below the disclosure threshold: estimates withheld.")
+    tabs = [AppendixTable("primary", f"Effect of FV on {cfg.primary_outcome}", primary.tidy())]
+    if protocol_literal is not None:
+        tabs.append(AppendixTable(
+            "primary_pooled_fy",
+            "The protocol's literal specification: pooled LA and financial-year fixed effects, CEM weights",
+            protocol_literal.tidy()))
+    return Section("Primary analysis", tuple(paras), tuple(tabs))
