@@ -49,13 +49,13 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench montecarlo", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--reps", type=int, default=None,
-                   help="replications per measurement (default: 8, textbook 400)")
+                   help="replications per measurement (default: 4, textbook 400)")
     p.add_argument("--n-children", type=int, default=None, help="design n_children (default 100,000)")
     p.add_argument("--replication", choices=["analysis", "textbook"], default="analysis")
     p.add_argument("--out", type=Path, default=None, help="also write the numbers as JSON here")
     a = p.parse_args(argv)
     rep = AnalysisReplication() if a.replication == "analysis" else TextbookReplication()
-    reps = a.reps or (8 if a.replication == "analysis" else 400)
+    reps = a.reps or (4 if a.replication == "analysis" else 400)
     design = {} if a.n_children is None else {"n_children": a.n_children}
     print(f"montecarlo bench: {a.replication} replication, {reps} replications per run, "
           f"design {design or 'default'}, {os.cpu_count()} cores", flush=True)

@@ -151,6 +151,8 @@ def _fig_size(summary: pd.DataFrame, alpha: float) -> str | None:
     bad = ~t["holds_size"].to_numpy()
     ax.plot(t["rejection_rate"][bad], y[bad], "o", color="tab:red", ms=5, label="outside the band")
     ax.set_yticks(y, labels, fontsize=7)
+    top = np.nanmax([*(t["rejection_rate"] + Z95 * t["rejection_rate_mcse"]), alpha + half])
+    ax.set_xlim(0, min(1.0, 1.1 * float(top)))
     ax.set_xlabel("rejection rate under the null")
     ax.legend(fontsize=7, loc="lower right")
     return _png(fig)
@@ -164,21 +166,31 @@ def _horizontal() -> dict[str, Any]:
 
 
 def _fig_errors(rows: pd.DataFrame) -> str | None:
+    """Box plots of estimate − truth: one panel per outcome (its own scale), the named effect
+    scenarios only when there are any, rows without a truth left out."""
     import matplotlib.pyplot as plt
 
-    if rows.empty:
-        return None
     first = rows.drop_duplicates(["effect", "outcome", "estimator", "replication"])
-    groups = list(first.groupby(["effect", "outcome", "estimator"], sort=True))[:40]
-    fig, ax = plt.subplots(figsize=(7, 0.3 * len(groups) + 1.2))
-    data = [(g["estimate"] - g["truth"]).dropna().to_numpy() for _, g in groups]
-    pos = np.arange(1, len(data) + 1)
-    ax.boxplot(data, positions=pos, **_horizontal())
-    ax.set_yticks(pos, [" · ".join(map(str, k)) for k, _ in groups])
-    ax.axvline(0, color="k", lw=1)
-    ax.tick_params(axis="y", labelsize=7)
-    ax.invert_yaxis()
-    ax.set_xlabel("estimate − truth")
+    first = first[np.isfinite(first["truth"]) & np.isfinite(first["estimate"])]
+    named = first[first["effect"].isin([NULL, "design"])]
+    first = named if len(named) else first
+    if first.empty:
+        return None
+    panels = [(o, list(g.groupby(["effect", "estimator"], sort=True))[:20])
+              for o, g in first.groupby("outcome", sort=False)]
+    heights = [0.28 * len(gs) + 0.8 for _, gs in panels]
+    fig, axes = plt.subplots(len(panels), 1, figsize=(7, sum(heights)), squeeze=False,
+                             gridspec_kw={"height_ratios": heights})
+    for ax, (outcome, groups) in zip(axes[:, 0], panels):
+        data = [(g["estimate"] - g["truth"]).to_numpy() for _, g in groups]
+        pos = np.arange(1, len(data) + 1)
+        ax.boxplot(data, positions=pos, **_horizontal())
+        ax.set_yticks(pos, [" · ".join(map(str, k)) for k, _ in groups], fontsize=7)
+        ax.invert_yaxis()
+        ax.axvline(0, color="k", lw=1)
+        ax.set_title(outcome, fontsize=8, loc="left")
+    axes[-1, 0].set_xlabel("estimate − truth (the outcome's scale)")
+    fig.tight_layout()
     return _png(fig)
 
 
@@ -195,6 +207,7 @@ def _fig_power(summary: pd.DataFrame, outcome: str) -> str | None:
         ax.errorbar(g["effect_value"], g["rejection_rate"], yerr=Z95 * g["rejection_rate_mcse"],
                     marker="o", ms=3, label=m, capsize=2)
     ax.axhline(0.8, color="k", lw=1, ls="--", label="80 %")
+    ax.set_ylim(-0.02, 1.02)
     ax.set_xlabel(f"effect on {outcome}")
     ax.set_ylabel("power (rejection rate)")
     ax.legend(fontsize=7)
