@@ -19,7 +19,8 @@ import pandas as pd
 
 from fvdid._results import to_plain
 from fvdid.config import RunConfig
-from fvdid.io import Extract, load_extract
+from fvdid.errors import FvdidInputError
+from fvdid.io import Extract, load_extract, validate_extract
 from fvdid.reporting.appendix import AppendixTable, Section, write_appendix
 from fvdid.reporting.release import released_flow
 from fvdid.reporting.sdc import acro_check
@@ -35,7 +36,7 @@ from fvdid.stages.la_matching import (
     run_la_matching,
 )
 from fvdid.stages.multiplicity import hochberg_family, secondary_section
-from fvdid.stages.outcome import OutcomeAnalysis, analyse_outcome, true_att
+from fvdid.stages.outcome import OutcomeAnalysis, analyse_outcome, true_effect
 from fvdid.stages.parity_report import parity_section, parity_summary
 from fvdid.stages.power import mdes_table, power_section
 from fvdid.stages.prepare import data_section, group_labels
@@ -85,7 +86,11 @@ class Analysis:
     cba
         The cost-benefit sums.
     truth
-        Outcome -> the true average effect among its FV children (simulated extracts only).
+        Outcome -> the true effect the headline estimates: the mean effect among the matched FV
+        children it averages over (simulated extracts only).
+    truth_all_fv
+        Outcome -> the true mean effect among all FV children of the outcome's analytic sample
+        (before CEM), the estimand CEM's pruning moves the headline away from.
     notes
         What could not be done at run level and why.
     """
@@ -103,6 +108,7 @@ class Analysis:
     mdes: pd.DataFrame
     cba: CBAResult
     truth: Mapping[str, float]
+    truth_all_fv: Mapping[str, float] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
 
     def records(self) -> pd.DataFrame:
@@ -136,6 +142,7 @@ class Analysis:
                 "notes": list(sens.notes),
             },
             "truth": dict(self.truth),
+            "truth_all_fv": dict(self.truth_all_fv),
             "notes": list(self.notes),
         }
 
@@ -175,7 +182,7 @@ def simulated_extract(config: RunConfig, sim: Any = None) -> tuple[Extract, Any]
                  absence_terms=getattr(sim, "absence_terms", None), source=source,
                  input_hash=_frame_hash([sim.children, sim.las]), truth=sim.truth,
                  child_effects=sim.child_effects)
-    return ex, sim
+    return validate_extract(ex), sim
 
 
 def _analysed_outcomes(ex: Extract, cfg: RunConfig) -> list[str]:
@@ -188,6 +195,8 @@ def analyse(
     config: RunConfig | None = None,
     *,
     figures: bool = False,
+    secondary: bool = True,
+    sensitivity: bool = True,
     progress: Callable[[str], None] | None = None,
 ) -> Analysis:
     """Analyse an extract as the protocol says: every number, no files.
@@ -201,13 +210,16 @@ def analyse(
     figures
         Also draw the figures (trend plots, balance plot, Bacon and event-study plots), as the
         appendix needs; the lean path (Monte Carlo) leaves them out.
+    secondary, sensitivity
+        Run the secondary outcomes and the sensitivity analyses (a Monte Carlo study of the
+        primary outcome alone leaves them out; its records then hold the primary only).
     progress
         Called with the label of each stage of :data:`STAGES` as it starts.
     """
     cfg = config or RunConfig()
     step = progress or (lambda label: None)
     ex, notes = extract, []
-    outcomes = _analysed_outcomes(ex, cfg)
+    outcomes = _analysed_outcomes(ex, cfg)[: None if secondary else 1]
     step(STAGES[1])
     lam = run_la_matching(ex.la_quarter, ex.las, outcomes=outcomes, config=cfg, figures=figures)
     pairs = {o: lam.pairs[lam.pairs["outcome"] == o] for o in outcomes}
@@ -218,7 +230,8 @@ def analyse(
         make_figure=figures, literal=True)}
     primary = analyses[cfg.primary_outcome].estimate
     if primary is None:
-        raise RuntimeError("the primary regression failed: " + "; ".join(analyses[cfg.primary_outcome].notes))
+        raise FvdidInputError(f"the primary outcome {cfg.primary_outcome} cannot be estimated on this "
+                              "extract: " + "; ".join(analyses[cfg.primary_outcome].notes))
     step(STAGES[3])
     for o in outcomes[1:]:
         analyses[o] = analyse_outcome(o, ex.children, ex.las, pairs[o], cfg, bootstrap=True,
@@ -227,19 +240,32 @@ def analyse(
                  if o != cfg.primary_outcome and a.estimate is not None}
     hb = hochberg_family(secondary)
     step(STAGES[4])
-    sens = attempt(notes, "sensitivity analyses", lambda: run_sensitivity(
+    sens = None if not sensitivity else attempt(notes, "sensitivity analyses", lambda: run_sensitivity(
         ex.children, ex.la_quarter, ex.las, outcome=cfg.primary_outcome, pairs=pairs[cfg.primary_outcome],
         time_fe=cfg.time_fe, covariates=(*cfg.child_covariates, *cfg.la_covariates),
         categorical=cfg.categorical_covariates, max_missing_share=cfg.max_missing_share,
         seed=cfg.seed, alpha=cfg.alpha, figures=figures))
     pa = analyses[cfg.primary_outcome].prepared.analytic
-    truth = {} if ex.truth is None else {o: true_att(ex.truth, a.prepared.analytic, o)
-                                         for o, a in analyses.items()}
+    truth, truth_all = _truths(ex, analyses)
     treated = tuple(ex.las.loc[ex.las["treated"].astype(bool), "la_code"])
     return Analysis(
         cfg, ex.source, ex.input_hash, treated, lam, analyses, primary, secondary, hb, sens,
         mdes=mdes_table(pa, float(primary.baseline_rate), cfg),
-        cba=cost_benefit(pa, primary.estimate, primary.p_value, cfg), truth=truth, notes=tuple(notes))
+        cba=cost_benefit(pa, primary.estimate, primary.p_value, cfg), truth=truth,
+        truth_all_fv=truth_all, notes=tuple(notes))
+
+
+def _truths(ex: Extract, analyses: Mapping[str, OutcomeAnalysis]) -> tuple[dict[str, float], dict[str, float]]:
+    """The simulator's truths: the headline's estimand (matched FV children) and all FV children."""
+    if ex.child_effects is None:
+        return {}, {}
+    matched = {o: true_effect(ex.child_effects, a.estimand.index, o, a.estimand)
+               for o, a in analyses.items()}
+    every = {}
+    for o, a in analyses.items():
+        d = a.prepared.analytic
+        every[o] = true_effect(ex.child_effects, d.loc[d["fv"] == 1, "child_id"], o)
+    return matched, every
 
 
 def run(
@@ -273,7 +299,7 @@ def run(
     step(STAGES[5])
     parity = parity_summary() if cfg.parity_in_appendix else None
     step(STAGES[6])
-    prov = provenance(cfg, ex.source, ex.input_hash)
+    prov = provenance(cfg, ex.source, ex.input_hash, mapping=mapping)
     sections = _sections(an, parity, prov)
     results = {"provenance": prov, **an.results()}
     acro = _acro(an, Path(out_dir))
@@ -322,5 +348,6 @@ def _acro_section(acro: dict[str, Any]) -> Section:
         ("The descriptive tables were also produced through ACRO (SACRO's output-checking "
          "library, suppression on); its outputs, checks and session summary are in acro/ for "
          "the output checkers.",),
-        (AppendixTable("acro", "ACRO outputs and their status", pd.DataFrame(
-            list(acro["outputs"].items()), columns=["output", "status"])),))
+        (AppendixTable("acro", "ACRO outputs, their status and ACRO's reason", pd.DataFrame(
+            [(k, v, acro.get("reasons", {}).get(k, "")) for k, v in acro["outputs"].items()],
+            columns=["output", "status", "reason"])),))

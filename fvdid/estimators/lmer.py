@@ -176,7 +176,8 @@ def lmer(
         The data; rows with a missing value in a used column or ``group`` are dropped and
         counted in ``n_dropped``.
     group
-        Grouping column of the random intercept (R: ``(1 | group)``).
+        Grouping column of the random intercept (R: ``(1 | group)``; the name is lme4's
+        term, since the group is a grouping structure, not necessarily the panel unit).
     reml
         Restricted maximum likelihood (R: ``REML = TRUE``, the default) or ML.
     vcov
@@ -188,7 +189,8 @@ def lmer(
         within one cluster. ``None`` clusters by ``group``. It must have no missing value on the
         rows used.
     tol
-        Tolerance on ``theta`` of the final root-finding step.
+        Tolerance on ``theta`` of the final root-finding step. No R argument corresponds
+        (lme4's optimiser tolerances, ``lmerControl(optCtrl = )``, act on its own optimiser).
 
     Raises
     ------

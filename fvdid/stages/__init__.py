@@ -16,7 +16,7 @@ import numpy as np
 
 from fvdid.errors import FvdidInputError
 
-__all__ = ["DATA_CONDITIONS", "DataCondition", "attempt"]
+__all__ = ["DATA_CONDITIONS", "DataCondition", "as_data_condition", "attempt"]
 
 T = TypeVar("T")
 
@@ -42,7 +42,7 @@ class DataCondition(Exception):
         super().__init__(f"{DATA_CONDITIONS[kind]}: {detail}")
 
 
-def _as_condition(exc: BaseException) -> DataCondition | None:
+def as_data_condition(exc: BaseException) -> DataCondition | None:
     """The data condition an estimator's exception stands for, or None (then it propagates)."""
     from fvdid.estimators.logit import SeparationError
 
@@ -78,7 +78,7 @@ def attempt(notes: list[str], label: str, fn: Callable[[], T]) -> T | None:
     try:
         return fn()
     except Exception as exc:
-        cond = _as_condition(exc)
+        cond = as_data_condition(exc)
         if cond is None:
             raise
         notes.append(f"{label} not done ({cond.kind}): {exc}")

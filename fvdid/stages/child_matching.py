@@ -416,8 +416,12 @@ def match_children(
         if tr.any() and (~tr).any():
             before = l1_imbalance(d, "treated", covs)
             row["l1_before"], row["lcs_before"] = before.l1, before.lcs
-            if (matched[m] & tr).any():
-                after = l1_imbalance(d, "treated", covs, weights=w[m])
+            kept = w[m] > 0
+            # L1 over the covariates observed among the matched rows (a covariate missing in
+            # every matched row has no distribution to compare).
+            obs = [c for c in covs if d.loc[kept, c].notna().any()]
+            if (matched[m] & tr).any() and obs:
+                after = l1_imbalance(d, "treated", obs, weights=w[m])
                 row["l1_after"], row["lcs_after"] = after.l1, after.lcs
         summaries.append(row)
     pair_tab = pd.DataFrame(summaries)

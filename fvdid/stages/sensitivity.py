@@ -128,7 +128,7 @@ def run_sensitivity(
                 imputed=tuple(stack_pairs(d, pairs, time=time_fe) for d in prep.imputed))
         fe = STACKED_FE if stacked else ("la_code", "financial_year")
         e = attempt(notes, label, lambda: estimate_outcome(
-            prep, categorical=categorical, treatment=treatment, alpha=alpha, logit_check=False,
+            prep, categorical=categorical, treatment=treatment, alpha=alpha, logit_check=False, cr2=False,
             fixed_effects=fe))
         if e is not None:
             rows.append(_row(label, e))
