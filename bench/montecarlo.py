@@ -52,9 +52,13 @@ def main(argv: list[str] | None = None) -> int:
                    help="replications per measurement (default: 4, textbook 400)")
     p.add_argument("--n-children", type=int, default=None, help="design n_children (default 100,000)")
     p.add_argument("--replication", choices=["analysis", "textbook"], default="analysis")
+    p.add_argument("--all-outcomes", action="store_true",
+                   help="also the secondary outcomes and sensitivity analyses (default: the "
+                        "issue's timed study, the primary outcome with every inference method)")
     p.add_argument("--out", type=Path, default=None, help="also write the numbers as JSON here")
     a = p.parse_args(argv)
-    rep = AnalysisReplication() if a.replication == "analysis" else TextbookReplication()
+    rep = (AnalysisReplication(secondary=a.all_outcomes, sensitivity=a.all_outcomes)
+           if a.replication == "analysis" else TextbookReplication())
     reps = a.reps or (4 if a.replication == "analysis" else 400)
     design = {} if a.n_children is None else {"n_children": a.n_children}
     print(f"montecarlo bench: {a.replication} replication, {reps} replications per run, "

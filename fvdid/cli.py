@@ -182,6 +182,7 @@ def montecarlo(
     workers: Annotated[int | None, typer.Option("--workers", help="Local workers (default: the machine's cores).")] = None,
     seed: Annotated[int, typer.Option("--seed", help="Master seed of the replication seeds.")] = 0,
     replication: Annotated[str, typer.Option("--replication", help="analysis (the lean analysis path) or textbook (OLS with known answers: a check of the engine).")] = "analysis",
+    primary_only: Annotated[bool, typer.Option("--primary-only", help="Analyse the primary outcome alone (no secondary outcomes, no sensitivity analyses).")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress display.")] = False,
 ) -> None:
     """Monte Carlo study of the analysis on its own design; resumes when run again."""
@@ -195,7 +196,10 @@ def montecarlo(
     try:
         res = run_study(out, reps=reps, design=design, effects=effects, effect_grid=effect_grid,
                         methods=meths, scheduler=scheduler, workers=workers, seed=seed,
-                        replicate=replicates[replication](), progress=False if quiet else None)
+                        replicate=(AnalysisReplication(secondary=False, sensitivity=False)
+                                   if primary_only and replication == "analysis"
+                                   else replicates[replication]()),
+                        progress=False if quiet else None)
     except FvdidInputError as exc:
         _fail(str(exc))
         return

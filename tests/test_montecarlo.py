@@ -305,3 +305,35 @@ def test_progress_lines_without_a_terminal(tmp_path: Path, capsys: pytest.Captur
     # 10 replications, a line every 4 and one at the end: 4, 8, 10
     assert [line.split()[2] for line in err] == ["4/10", "8/10", "10/10"], err
     assert all("reps/s" in line and "ETA" in line for line in err)
+
+
+def test_analysis_replication_calls_the_lean_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The replication simulates the scenario's config and passes analyse its switches."""
+    import fvdid.simulation
+    from fvdid import pipeline
+    from fvdid.montecarlo.replication import AnalysisReplication
+
+    seen: dict = {}
+
+    def fake_simulate(seed, n_children, config):
+        seen.update(seed=seed, n=n_children, effect_la=config.effect_la)
+        return "sim"
+
+    class _Records:
+        def records(self) -> pd.DataFrame:
+            return pd.DataFrame([{"outcome": "o", "estimator": "headline", "method": "m",
+                                  "estimate": 0.0, "std_error": 1.0, "conf_low": -2.0,
+                                  "conf_high": 2.0, "p_value": 1.0, "truth": 0.0}])
+
+    def fake_analyse(ex, cfg, *, secondary=True, sensitivity=True, figures=False):
+        seen.update(ex=ex, cfg_seed=cfg.seed, secondary=secondary, sensitivity=sensitivity)
+        return _Records()
+
+    monkeypatch.setattr(fvdid.simulation, "simulate", fake_simulate)
+    monkeypatch.setattr(pipeline, "simulated_extract", lambda cfg, sim=None: (("extract", sim), sim))
+    monkeypatch.setattr(pipeline, "analyse", fake_analyse)
+    rep = AnalysisReplication(run_options=(("boot_B", 99),), secondary=False, sensitivity=False)
+    out = rep(42, scenarios((), [-0.02])[0], Design(n_children=5000))
+    assert len(out) == 1
+    assert seen == {"seed": 42, "n": 5000, "effect_la": -0.02, "ex": ("extract", "sim"),
+                    "cfg_seed": 42, "secondary": False, "sensitivity": False}

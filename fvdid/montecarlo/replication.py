@@ -97,9 +97,13 @@ class AnalysisReplication:
 
     ``run_options`` are :class:`fvdid.config.RunConfig` options (for example ``boot_B``); the
     replication's seed seeds both the simulator and the analysis (imputations, bootstrap).
+    ``secondary`` and ``sensitivity`` are ``analyse``'s switches: ``False`` studies the primary
+    outcome alone (every inference method), the issue's timed default study.
     """
 
     run_options: tuple[tuple[str, object], ...] = ()
+    secondary: bool = True
+    sensitivity: bool = True
 
     def __call__(self, seed: int, scenario: EffectScenario, design: Design) -> pd.DataFrame:
         from fvdid import pipeline
@@ -124,4 +128,7 @@ class AnalysisReplication:
                          absence_terms=getattr(sim, "absence_terms", None),
                          source=f"fvdid.simulate(seed={seed}, n_children={design.n_children})",
                          input_hash="")
-        return analyse(ex, cfg).records()
+        switches = {k: v for k, v in (("secondary", self.secondary),
+                                      ("sensitivity", self.sensitivity))
+                    if k in inspect.signature(analyse).parameters}
+        return analyse(ex, cfg, **switches).records()
