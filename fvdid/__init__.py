@@ -20,6 +20,7 @@ function                  what                                        R referenc
 ``match_las``             LA matching on pre-period trends            —
 ``mdes`` / ``cba``        MDES of the clustered design; CBA sums      —
 ``run``                   the main job (simulate/load → appendix)     —
+``montecarlo``            Monte Carlo study of the analysis (dask)    —
 ========================  ==========================================  ==========================
 
 ``fvdid.ols`` and its siblings are the functions; the modules of the same name hold the result
@@ -51,6 +52,7 @@ from fvdid.estimators.placebo import PlaceboResult, placebo_tests
 from fvdid.estimators.random_effects import RandomEffectsResult, random_effects
 from fvdid.estimators.rubin import RubinResult, rubin
 from fvdid.estimators.tobit import TobitResult, tobit
+from fvdid.montecarlo.study import MonteCarloResult, montecarlo
 from fvdid.pipeline import RunResult, run
 from fvdid.reporting.trend_plot import trend_plot
 from fvdid.simulation import SimConfig, SimulatedData, simulate
@@ -72,6 +74,7 @@ __all__ = [
     "LmerResult",
     "LogitResult",
     "MDESResult",
+    "MonteCarloResult",
     "OLSResult",
     "PlaceboResult",
     "RandomEffectsResult",
@@ -96,6 +99,7 @@ __all__ = [
     "logit",
     "match_las",
     "mdes",
+    "montecarlo",
     "ols",
     "placebo_tests",
     "random_effects",

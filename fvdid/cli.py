@@ -1,4 +1,4 @@
-"""The ``fvdid`` command: ``run``, ``simulate``, ``parity``."""
+"""The ``fvdid`` command: ``run``, ``simulate``, ``parity``, ``montecarlo``."""
 
 from __future__ import annotations
 
@@ -174,6 +174,46 @@ def parity(
     typer.echo(f"parity {mode}: {c['pass']} passed, {c['fail']} failed, {c['skip']} skipped")
     if c["fail"]:
         raise typer.Exit(1)
+
+
+@app.command()
+def montecarlo(
+    out: Annotated[Path, typer.Option("--out", help="Folder of the study (replications, summary, report).")],
+    reps: Annotated[int, typer.Option("--reps", help="Replications per effect scenario.")] = 500,
+    design: Annotated[Path | None, typer.Option("--design", help="TOML: SimConfig fields plus n_children.")] = None,
+    effects: Annotated[str, typer.Option("--effects", help="Comma-separated: null,design.")] = "null,design",
+    effect_grid: Annotated[str | None, typer.Option("--effect-grid", help="Primary-outcome effects a:b:k (power curves).")] = None,
+    methods: Annotated[str | None, typer.Option("--methods", help="Comma-separated inference methods to keep (default: all).")] = None,
+    scheduler: Annotated[str | None, typer.Option("--scheduler", help="tcp://host:port of a dask scheduler (default: a local cluster).")] = None,
+    workers: Annotated[int | None, typer.Option("--workers", help="Local workers (default: the machine's cores).")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Master seed of the replication seeds.")] = 0,
+    replication: Annotated[str, typer.Option("--replication", help="analysis (the lean analysis path) or textbook (OLS with known answers: a check of the engine).")] = "analysis",
+    primary_only: Annotated[bool, typer.Option("--primary-only", help="Analyse the primary outcome alone (no secondary outcomes, no sensitivity analyses).")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress display.")] = False,
+) -> None:
+    """Monte Carlo study of the analysis on its own design; resumes when run again."""
+    from fvdid.montecarlo.replication import AnalysisReplication, TextbookReplication
+    from fvdid.montecarlo.study import montecarlo as run_study
+
+    replicates = {"analysis": AnalysisReplication, "textbook": TextbookReplication}
+    if replication not in replicates:
+        _fail(f"--replication accepts {sorted(replicates)}, got {replication!r}")
+    meths = [m.strip() for m in methods.split(",") if m.strip()] if methods else None
+    try:
+        res = run_study(out, reps=reps, design=design, effects=effects, effect_grid=effect_grid,
+                        methods=meths, scheduler=scheduler, workers=workers, seed=seed,
+                        replicate=(AnalysisReplication(secondary=False, sensitivity=False)
+                                   if primary_only and replication == "analysis"
+                                   else replicates[replication]()),
+                        progress=False if quiet else None)
+    except FvdidInputError as exc:
+        _fail(str(exc))
+        return
+    r = res.run
+    typer.echo(f"{r.n_run} replications run ({r.reps_per_second:.2f}/s on {r.workers} worker(s)), "
+               f"{r.n_skipped} already saved, {r.n_failed} failed")
+    for k, v in res.paths.items():
+        typer.echo(f"wrote {k}: {v}")
 
 
 if __name__ == "__main__":  # pragma: no cover
