@@ -6,7 +6,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -176,6 +176,20 @@ def parity(
         raise typer.Exit(1)
 
 
+def _replicate(kind: str, kinds: dict[str, Any], primary_only: bool, config: Path | None) -> Any:
+    """The replication callable of ``fvdid montecarlo``: its run options checked up front."""
+    if kind != "analysis":
+        return kinds[kind]()
+    opts: dict[str, Any] = {}
+    if config is not None:
+        from fvdid.config import RunConfig, read_options
+
+        opts = dict(read_options(config))
+        RunConfig.from_mapping(opts)  # unknown or ill-typed options fail before any replication
+    return kinds[kind](run_options=tuple(sorted(opts.items())), secondary=not primary_only,
+                       sensitivity=not primary_only)
+
+
 @app.command()
 def montecarlo(
     out: Annotated[Path, typer.Option("--out", help="Folder of the study (replications, summary, report).")],
@@ -189,6 +203,7 @@ def montecarlo(
     seed: Annotated[int, typer.Option("--seed", help="Master seed of the replication seeds.")] = 0,
     replication: Annotated[str, typer.Option("--replication", help="analysis (the lean analysis path) or textbook (OLS with known answers: a check of the engine).")] = "analysis",
     primary_only: Annotated[bool, typer.Option("--primary-only", help="Analyse the primary outcome alone (no secondary outcomes, no sensitivity analyses).")] = False,
+    config: Annotated[Path | None, typer.Option("--config", help="TOML of run options for every replication's analysis (e.g. n_imputations, boot_B).")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress display.")] = False,
 ) -> None:
     """Monte Carlo study of the analysis on its own design; resumes when run again."""
@@ -202,9 +217,7 @@ def montecarlo(
     try:
         res = run_study(out, reps=reps, design=design, effects=effects, effect_grid=effect_grid,
                         methods=meths, scheduler=scheduler, workers=workers, seed=seed,
-                        replicate=(AnalysisReplication(secondary=False, sensitivity=False)
-                                   if primary_only and replication == "analysis"
-                                   else replicates[replication]()),
+                        replicate=_replicate(replication, replicates, primary_only, config),
                         progress=False if quiet else None)
     except FvdidInputError as exc:
         _fail(str(exc))

@@ -33,6 +33,11 @@ RECORD_COLUMNS = ("outcome", "estimator", "method", "estimate", "std_error", "co
 """Columns a replication returns (the engine adds ``replication``, ``effect``, ``effect_value``)."""
 
 
+#: Optional columns kept when a replication returns them: the true effect among all FV children
+#: (before CEM) and the model the protocol's rule made the headline.
+EXTRA_COLUMNS = ("truth_all_fv", "headline_model")
+
+
 def check_records(frame: pd.DataFrame, where: str) -> pd.DataFrame:
     """Check a replication's frame: every column of :data:`RECORD_COLUMNS`, no duplicate rows."""
     if not isinstance(frame, pd.DataFrame):
@@ -47,10 +52,11 @@ def check_records(frame: pd.DataFrame, where: str) -> pd.DataFrame:
             f"{where}: replication rows repeat outcome × estimator × method: "
             f"{frame.loc[dup, key].drop_duplicates().to_dict('records')[:5]}"
         )
-    out = frame.loc[:, list(RECORD_COLUMNS)].copy()
+    extra = [c for c in EXTRA_COLUMNS if c in frame.columns]
+    out = frame.loc[:, [*RECORD_COLUMNS, *extra]].copy()
     for c in key:
         out[c] = out[c].astype(str)
-    for c in RECORD_COLUMNS[3:]:
+    for c in [*RECORD_COLUMNS[3:], *(c for c in extra if c != "headline_model")]:
         out[c] = pd.to_numeric(out[c], errors="coerce").astype(float)
     return out.reset_index(drop=True)
 
