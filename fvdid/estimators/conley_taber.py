@@ -20,12 +20,15 @@ over all ``N0^N1`` tuples of control groups (drawn with replacement, the paper's
 ``Gamma_hat``), enumerated when there are at most ``enumerate_max`` of them, otherwise ``B``
 tuples drawn uniformly with a seeded ``numpy`` generator. The interval is
 
-    [alpha_hat - Q(1 - a/2), alpha_hat - Q(a/2)],   Q(p) = inf{w : Gamma_hat(w) >= p},
+    [alpha_hat - Q_hi, alpha_hat - Q_lo],   Q_lo = inf{w : Gamma_hat(w) >= a/2},
+                                            Q_hi = sup{w : 1 - Gamma_hat(w-) >= a/2},
 
+(``Q_lo`` is the paper's ``Gamma_hat^{-1}(a/2)``; ``Q_hi`` is the upper-tail analogue, which
+differs from ``Gamma_hat^{-1}(1 - a/2)`` by at most one draw and makes both tails symmetric),
 and the two-sided p-value of ``H0: alpha = r`` is
-``min(1, 2 min(Gamma_hat(alpha_hat - r), 1 - Gamma_hat((alpha_hat - r)-)))`` (the ``r`` with
-``p > a`` are those inside the interval, up to the ties of a discrete distribution). With few
-control groups the p-value can be 0 (no control tuple as extreme): the method is asymptotic in
+``min(1, 2 min(Gamma_hat(alpha_hat - r), 1 - Gamma_hat((alpha_hat - r)-)))``: the interval is
+exactly ``{r : p(r) >= a}`` (``Gamma_hat(s) >= a/2`` iff ``s >= Q_lo``, and likewise above). With
+few control groups the p-value can be 0 (no control tuple as extreme): the method is asymptotic in
 ``N0``.
 
 Simplification (documented): the paper's baseline assumes the ``eta_j`` identically
@@ -196,6 +199,8 @@ def conley_taber(
             f"the panel is unbalanced: {len(short)} {unit!r} value(s) (e.g. "
             f"{[_label(u) for u in short.index[:5]]}) lack some of the {len(periods)} periods"
         )
+    if not d.any():
+        raise FvdidInputError(f"no treated group: {treat!r} is 0 in every row")
     fit = ols(
         f"{y} ~ {' + '.join([treat, *covariates])} | {unit} + {time}", data, vcov="iid"
     )
@@ -237,7 +242,7 @@ def conley_taber(
         enumerated = False
     draws = np.sort(draws)
     q_lo = float(np.quantile(draws, alpha / 2, method="inverted_cdf"))
-    q_hi = float(np.quantile(draws, 1 - alpha / 2, method="inverted_cdf"))
+    q_hi = -float(np.quantile(-draws, alpha / 2, method="inverted_cdf"))
     ci = (est - q_hi, est - q_lo)
     if n_comb * alpha / 2 < 1:
         notes.append(
