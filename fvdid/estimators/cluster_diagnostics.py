@@ -9,7 +9,9 @@
   ``G* = G`` exactly when every cluster contributes the same ``gamma_g``; it falls towards 1
   when one cluster dominates the variance of the coefficient (e.g. few treated clusters).
   Reported for ``rho = 0`` and ``rho = 1`` (the two ends CSS and Stata's ``summclust`` show) by
-  default. summclust 0.7.2 for R does not compute ``G*``: there is no R reference for it.
+  default. With fixed effects nested in the clusters (LA fixed effects, LA clusters) the
+  within-transformed scores sum to zero in each cluster: ``G*(1)`` is then undefined (NaN, with
+  a note) and ``G*(rho) = G*(0)``. summclust 0.7.2 for R does not compute ``G*``: there is no R reference for it.
 * **Cluster leverage** ``L_g = tr(X_g' W_g X_g M^{-1})``, the trace of cluster ``g``'s diagonal
   block of the hat matrix, as ``summclust::summclust()`` (``leverage_g``, on ``sqrt(w) X``);
   ``sum_g L_g = k``.
@@ -41,6 +43,10 @@ from fvdid.errors import FvdidInputError, describe_rows
 from fvdid.estimators.ols import OLSResult
 
 __all__ = ["ClusterDiagnosticsResult", "cluster_diagnostics"]
+
+# |sum_g z|^2 <= this * n_g * sum_g z^2 in every cluster: the scores sum to zero by construction
+# (Cauchy-Schwarz bounds the ratio by 1; fixed effects nested in the clusters make it ~1e-30)
+_NESTED_RTOL = 1e-20
 
 
 @dataclass(frozen=True)
@@ -246,12 +252,24 @@ def cluster_diagnostics(
         },
         index=pd.Index([_label(v) for v in labels], name="cluster"),
     )
+    n_g = np.bincount(codes, minlength=G)
+    if np.all(s_sum**2 <= _NESTED_RTOL * n_g * s_sq):
+        # fixed effects nested in the clusters: the within-transformed scores sum to zero in
+        # each cluster, so a common within-cluster error (the rho part) does not reach the
+        # coefficient; only the rounding noise of those sums would be left
+        s_sum = np.zeros(G)
+        notes.append(
+            "fixed effects nested in the clusters absorb a common within-cluster error: "
+            "G*(rho) equals G*(0) for rho < 1 and is undefined (NaN) at rho = 1"
+        )
     gstar: dict[float, float] = {}
     for r in rhos:
         gamma = (1.0 - r) * s_sq + r * s_sum**2
         gbar = gamma.mean()
-        big_gamma = float(np.mean((gamma - gbar) ** 2) / gbar**2)
-        gstar[r] = G / (1.0 + big_gamma)
+        if gbar > 0:
+            gstar[r] = G / (1.0 + float(np.mean((gamma - gbar) ** 2) / gbar**2))
+        else:
+            gstar[r] = float("nan")
         table[f"gamma_rho{_rho_label(r)}"] = gamma
 
     if treatment is None and data is not None and param in data.columns:
