@@ -49,7 +49,7 @@ _TOLS = {
         1e-10,
         "closed form: shares of the squared residual of the column on the others; rounding",
     ),
-    "n_clusters": Tol.exact("integer count"),
+    "n_clusters": Tol.exact("the number of clusters is an integer count"),
 }
 
 
