@@ -9,6 +9,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from scipy import optimize
 
 from fvdid import ols, randomization_test
 from fvdid.errors import FvdidInputError
@@ -242,8 +243,9 @@ def test_ferman_pinto_statistic_by_hand() -> None:
                              la_residuals=resid, conf_int=False)
     ctrl = LAS[2:]
     Z = np.column_stack([np.ones(6), [1 / sizes[u] for u in ctrl]])
-    A, Bc = np.linalg.lstsq(Z, np.array([resid[u] ** 2 for u in ctrl]), rcond=None)[0]
-    assert res.fp_variance == pytest.approx({"A": A, "B": Bc}, rel=1e-12)  # same lstsq
+    A, Bc = optimize.nnls(Z, np.array([resid[u] ** 2 for u in ctrl]))[0]
+    assert res.fp_variance == pytest.approx({"A": A, "B": Bc}, rel=1e-12)  # same solver
+    assert A >= 0 and Bc >= 0
     v = {u: A + Bc / sizes[u] for u in LAS}
     lab = "LA1->LA4; LA2->LA7"
     tr = ["LA4", "LA7"]
