@@ -116,7 +116,9 @@ def test_cluster_as_series_or_array_and_notes() -> None:
     pd.testing.assert_frame_equal(by_name.clusters, by_series.clusters)
     assert by_array.n_treated_clusters is None and by_array.notes
     pd.testing.assert_series_equal(by_name.leverage, by_array.leverage)
-    json.dumps(by_name.to_dict())
+    d_out = by_name.to_dict()
+    json.dumps(d_out)
+    assert [r["cluster"] for r in d_out["clusters"]] == list(by_name.clusters.index)
     assert "G*(0)" in by_name.summary()
     assert set(by_name.tidy()["quantity"]) >= {"gstar_rho0", "gstar_rho1", "n_treated_clusters"}
 

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fvdid import conley_taber
+from fvdid import conley_taber, ols
 from fvdid.errors import FvdidInputError
 
 
@@ -35,7 +35,9 @@ def test_hand_computed_two_periods() -> None:
     assert r.contrasts.loc["1", "4"] == pytest.approx(3.0, abs=1e-12)  # rounding
     # at r = alpha_hat the statistic is 0: 2 of 3 draws <= 0, 1 of 3 >= 0 -> p = 2 * 1/3
     assert r.p_value_at(4.0) == 2 / 3
-    json.dumps(r.to_dict())
+    d_out = r.to_dict()
+    json.dumps(d_out)
+    assert "draws" not in d_out and d_out["contrasts"][0]["treated"] == "1"
 
 
 def _panel(n_ctrl: int, go: dict[int, int], T: int, effect: float, seed: int) -> pd.DataFrame:
@@ -75,6 +77,18 @@ def test_formula_two_staggered_treated_groups() -> None:
     np.testing.assert_allclose(r.draws, np.sort(W), atol=1e-10)  # two least-squares routes
     Ws = np.sort(W)  # 36 draws: 0.025 * 36 = 0.9 -> the extreme draw in each tail
     assert r.conf_int == pytest.approx((beta[0] - Ws[-1], beta[0] - Ws[0]), abs=1e-10)  # same
+
+
+def test_own_estimate_and_residuals_give_the_same_interval() -> None:
+    d = _panel(8, {0: 3, 1: 5}, 6, 0.3, seed=8)
+    fit = ols("y ~ d | la + t", d, vcov="iid")
+    d2 = d.assign(e=fit.resid)
+    a = conley_taber(d, y="y", unit="la", time="t", treat="d")
+    b = conley_taber(d2, y="ignored", unit="la", time="t", treat="d",
+                     estimate=float(fit.params["d"]), residual="e")
+    assert a.conf_int == b.conf_int and a.p_value == b.p_value  # the same numbers, same path
+    with pytest.raises(FvdidInputError, match="both"):
+        conley_taber(d2, y="y", unit="la", time="t", treat="d", residual="e")
 
 
 def test_p_values_consistent_with_interval_and_seeded_sampling() -> None:

@@ -228,7 +228,9 @@ def test_method_coef_and_to_dict() -> None:
                              conf_int=False)
     s = res.statistics
     np.testing.assert_array_equal(s["statistic"].to_numpy(), s["estimate"].to_numpy() - 0.2)
-    json.dumps(res.to_dict())
+    d = res.to_dict()
+    json.dumps(d)
+    assert {r["assignment"] for r in d["statistics"]} == set(s.index)
     assert "randomization-coef" in res.summary()
 
 

@@ -38,7 +38,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fvdid._results import ResultMixin
+from fvdid._results import ResultMixin, to_plain
 from fvdid.errors import FvdidInputError, describe_rows
 from fvdid.estimators.ols import OLSResult
 
@@ -109,6 +109,12 @@ class ClusterDiagnosticsResult(ResultMixin):
             {"quantity": "partial_leverage_max", "value": float(pl.max())},
         ]
         return pd.DataFrame(rows)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every public field as plain data; ``clusters`` keeps its cluster labels."""
+        d = super().to_dict()
+        d["clusters"] = to_plain(self.clusters.reset_index())
+        return d
 
     def summary(self) -> str:
         head = (

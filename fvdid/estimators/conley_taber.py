@@ -47,7 +47,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fvdid._results import ResultMixin
+from fvdid._results import ResultMixin, to_plain
 from fvdid.errors import FvdidInputError, check_binary, describe_rows, require_columns
 from fvdid.estimators.ols import ols
 
@@ -111,6 +111,7 @@ class ConleyTaberResult(ResultMixin):
         """Every public field as plain data, except ``draws``."""
         d = super().to_dict()
         d.pop("draws", None)
+        d["contrasts"] = to_plain(self.contrasts.reset_index())
         return d
 
     def p_value_at(self, r: float) -> float:
@@ -138,6 +139,8 @@ def conley_taber(
     time: str,
     treat: str,
     covariates: Sequence[str] = (),
+    estimate: float | None = None,
+    residual: str | None = None,
     alpha: float = 0.05,
     null: float = 0.0,
     B: int = 99_999,
@@ -157,6 +160,11 @@ def conley_taber(
         with ``d_jt = 1`` in some period are treated; the others are controls.
     covariates
         Time-varying covariates ``x_jt`` added to the regression.
+    estimate, residual
+        Both or neither. Given, no regression is run: ``estimate`` is ``alpha_hat`` of the
+        caller's own estimator and ``residual`` the column of ``data`` holding its residuals
+        ``eta_hat_jt`` (only the control groups' are used); ``y`` and ``covariates`` are then
+        not read.
     alpha
         1 - level of the interval.
     null
@@ -173,10 +181,13 @@ def conley_taber(
     There is no R reference package; the formula is the paper's (module docstring). The
     regression is :func:`fvdid.ols` ``y ~ treat + covariates | unit + time``.
     """
-    require_columns(data, [y, unit, time, treat, *covariates], what="data")
+    if (estimate is None) != (residual is None):
+        raise FvdidInputError("give both estimate= and residual=, or neither")
+    own = residual is None
+    cols = [y, unit, time, treat, *covariates] if own else [unit, time, treat, str(residual)]
+    require_columns(data, cols, what="data")
     if not 0 < alpha < 1:
         raise FvdidInputError(f"alpha must be in (0, 1); got {alpha!r}")
-    cols = [y, unit, time, treat, *covariates]
     na = data[cols].isna().any(axis=1)
     if na.any():
         raise FvdidInputError(
@@ -201,19 +212,26 @@ def conley_taber(
         )
     if not d.any():
         raise FvdidInputError(f"no treated group: {treat!r} is 0 in every row")
-    fit = ols(
-        f"{y} ~ {' + '.join([treat, *covariates])} | {unit} + {time}", data, vcov="iid"
-    )
-    if treat not in fit.params.index:
-        raise FvdidInputError(
-            f"treatment {treat!r} is collinear with the fixed effects or covariates"
+    if own:
+        fit = ols(
+            f"{y} ~ {' + '.join([treat, *covariates])} | {unit} + {time}", data, vcov="iid"
         )
-    est = float(fit.params[treat])
+        if treat not in fit.params.index:
+            raise FvdidInputError(
+                f"treatment {treat!r} is collinear with the fixed effects or covariates"
+            )
+        est = float(fit.params[treat])
+        resid = fit.resid.reindex(data.index).to_numpy()
+    else:
+        est = float(estimate)  # type: ignore[arg-type]
+        if not np.isfinite(est):
+            raise FvdidInputError(f"estimate must be finite; got {estimate!r}")
+        resid = data[str(residual)].to_numpy(dtype=float)
     frame = pd.DataFrame(
         {"u": data[unit].to_numpy(), "t": data[time].to_numpy(), "d": d.astype(float)},
         index=data.index,
     )
-    frame["e"] = fit.resid.reindex(data.index).to_numpy()
+    frame["e"] = resid
     D = frame.pivot(index="u", columns="t", values="d")
     E = frame.pivot(index="u", columns="t", values="e")
     is_tr = D.max(axis=1) > 0

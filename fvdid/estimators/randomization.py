@@ -93,7 +93,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize
 
-from fvdid._results import ResultMixin
+from fvdid._results import ResultMixin, to_plain
 from fvdid.errors import FvdidInputError
 
 __all__ = ["RandomizationResult", "randomization_test"]
@@ -175,6 +175,12 @@ class RandomizationResult(ResultMixin):
                 }
             ]
         )
+
+    def to_dict(self) -> dict[str, Any]:
+        """Every public field as plain data; ``statistics`` keeps its assignment labels."""
+        d = super().to_dict()
+        d["statistics"] = to_plain(self.statistics.reset_index())
+        return d
 
     def summary(self) -> str:
         how = "full enumeration" if self.enumerated else f"random sample (seed={self.seed})"
