@@ -50,19 +50,15 @@ from fvdid.estimators.hurdle import HurdleResult, hurdle
 from fvdid.estimators.imbalance import ImbalanceResult, l1_imbalance
 from fvdid.estimators.lmer import LmerResult, lmer
 from fvdid.estimators.logit import LogitResult, logit
-from fvdid.estimators.match_las import (
-    LAMatchResult,
-    PlaceboResult,
-    match_las,
-    placebo_tests,
-    trend_plot,
-)
+from fvdid.estimators.match_las import LAMatchResult, match_las
 from fvdid.estimators.ols import OLSResult, ols
+from fvdid.estimators.placebo import PlaceboResult, placebo_tests
 from fvdid.estimators.random_effects import RandomEffectsResult, random_effects
 from fvdid.estimators.randomization import RandomizationResult, randomization_test
 from fvdid.estimators.rubin import RubinResult, rubin
 from fvdid.estimators.tobit import TobitResult, tobit
 from fvdid.pipeline import RunResult, run
+from fvdid.reporting.trend_plot import trend_plot
 from fvdid.simulation import SimConfig, SimulatedData, simulate
 from fvdid.stages.cost_benefit import CBAResult, cba
 from fvdid.stages.power import MDESResult, mdes

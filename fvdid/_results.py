@@ -1,12 +1,29 @@
 """Shared behaviour of fvdid's frozen result objects.
 
 Every estimator returns a frozen dataclass that inherits :class:`ResultMixin`. The mixin supplies
-``to_dict()`` (plain JSON-serialisable data) and a default ``summary()`` built from ``tidy()``.
+``to_dict()`` (plain JSON-serialisable data), a default ``summary()`` built from ``tidy()``, and
+makes the result immutable in substance, not only in its attributes:
+
+* numpy arrays are stored as read-only copies (``fit.design.X[0] = 1`` raises);
+* Series / DataFrames are stored as copies whose numpy data are read-only, so writes into them
+  (``fit.params["x"] = 99``, ``.iloc[0] = ...``, ``.values[0] = ...``, ``.loc[...] = ...``)
+  raise ``ValueError: assignment destination is read-only``; reading such a field returns a
+  shallow copy (same read-only data, own index and column labels), so structural changes
+  (``fit.vcov["new"] = ...``, ``fit.params.index.name = ...``, ``inplace=True`` methods) change
+  only the caller's copy. Extension-dtype data (categoricals, nullable integers, periods) cannot be
+  made read-only; those fields are returned as deep copies instead;
+* dicts and lists (e.g. ``breaks``) are returned as deep copies;
+* nested frozen dataclasses (``OLSResult.design``) get read-only copies of their arrays.
+
+Subclasses may define their own ``__post_init__``: :meth:`ResultMixin.__init_subclass__` wraps it
+so the protection runs after it.
 """
 
 from __future__ import annotations
 
+import copy
 import dataclasses
+import functools
 import math
 from typing import Any
 
@@ -43,8 +60,103 @@ def to_plain(value: Any) -> Any:
     return value
 
 
+def _readonly_array(a: np.ndarray) -> np.ndarray:
+    out = np.array(a, copy=True)
+    out.flags.writeable = False
+    return out
+
+
+def _numpy_backed(dtype: Any) -> bool:
+    return isinstance(dtype, np.dtype)
+
+
+def _protect_value(value: Any) -> tuple[Any, str | None]:
+    """A protected copy of ``value`` and how to hand it out: ``"shallow"``, ``"deep"`` or None."""
+    if isinstance(value, np.ndarray):
+        return _readonly_array(value), None
+    if isinstance(value, pd.Series):
+        if not _numpy_backed(value.dtype):
+            return value.copy(deep=True), "deep"
+        return pd.Series(
+            _readonly_array(value.to_numpy()), index=value.index.copy(), name=value.name, copy=False
+        ), "shallow"
+    if isinstance(value, pd.DataFrame):
+        if not all(_numpy_backed(t) for t in value.dtypes):
+            return value.copy(deep=True), "deep"
+        cols = {i: _readonly_array(value.iloc[:, i].to_numpy()) for i in range(value.shape[1])}
+        out = pd.DataFrame(cols, index=value.index.copy(), copy=False)
+        out.columns = value.columns.copy()
+        out.attrs = copy.deepcopy(value.attrs)
+        return out, "shallow"
+    if isinstance(value, (dict, list)):
+        return copy.deepcopy(value), "deep"
+    if (
+        dataclasses.is_dataclass(value)
+        and not isinstance(value, type)
+        and not isinstance(value, ResultMixin)
+    ):
+        changes = {
+            f.name: _readonly_array(getattr(value, f.name))
+            for f in dataclasses.fields(value)
+            if f.init and isinstance(getattr(value, f.name), np.ndarray)
+        }
+        return (dataclasses.replace(value, **changes) if changes else value), None
+    return value, None
+
+
+def _hand_out(value: Any, how: str) -> Any:
+    if how == "deep":
+        return copy.deepcopy(value) if isinstance(value, (dict, list)) else value.copy(deep=True)
+    out = value.copy(deep=False)
+    out.index = value.index.copy()
+    if isinstance(value, pd.DataFrame):
+        out.columns = value.columns.copy()
+    return out
+
+
 class ResultMixin:
-    """Mixin for frozen result dataclasses: ``to_dict`` and a default ``summary``."""
+    """Mixin for frozen result dataclasses: ``to_dict``, a default ``summary``, immutability.
+
+    See the module docstring for what is protected and how.
+    """
+
+    __fvdid_handout__: dict[str, str]
+
+    def __post_init__(self) -> None:
+        self._fvdid_protect()
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        own = cls.__dict__.get("__post_init__")
+        if own is None or getattr(own, "_fvdid_protects", False):
+            return
+
+        @functools.wraps(own)
+        def post_init(self: ResultMixin, *args: Any) -> None:
+            own(self, *args)
+            self._fvdid_protect()
+
+        post_init._fvdid_protects = True  # type: ignore[attr-defined]
+        cls.__post_init__ = post_init  # type: ignore[method-assign]
+
+    def _fvdid_protect(self) -> None:
+        handout: dict[str, str] = {}
+        for f in dataclasses.fields(self):  # type: ignore[arg-type]
+            value, how = _protect_value(object.__getattribute__(self, f.name))
+            object.__setattr__(self, f.name, value)
+            if how is not None:
+                handout[f.name] = how
+        object.__setattr__(self, "__fvdid_handout__", handout)
+
+    def __getattribute__(self, name: str) -> Any:
+        value = object.__getattribute__(self, name)
+        if name.startswith("__"):
+            return value
+        try:
+            how = object.__getattribute__(self, "__fvdid_handout__").get(name)
+        except AttributeError:  # during __init__, before the protection ran
+            return value
+        return value if how is None else _hand_out(value, how)
 
     def tidy(self) -> pd.DataFrame:  # pragma: no cover - overridden by every estimator
         raise NotImplementedError

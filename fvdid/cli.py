@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated
 
@@ -25,6 +27,41 @@ def _fail(msg: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
+def _clock(seconds: float) -> str:
+    m, s = divmod(round(seconds), 60)
+    return f"{m // 60}:{m % 60:02d}:{s:02d}"
+
+
+class _StageLog:
+    """Progress for a log: when a stage ends, one line with its number, label and elapsed time."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic,
+                 echo: Callable[[str], None] | None = None) -> None:
+        self._clock = clock
+        self._echo = echo or (lambda line: typer.echo(line))
+        self._t0 = clock()
+        self._stage: tuple[str, float] | None = None
+        self._n = 0
+
+    def start(self, label: str) -> None:
+        """Called by the pipeline as each stage starts: closes the previous stage's line."""
+        self._close()
+        self._n += 1
+        self._stage = (label, self._clock())
+
+    def _close(self) -> None:
+        if self._stage is not None:
+            label, t = self._stage
+            self._echo(f"[{self._n}/{N_STAGES}] {label}: {_clock(self._clock() - t)}")
+            sys.stdout.flush()
+            self._stage = None
+
+    def finish(self) -> None:
+        """Closes the last stage and prints the total."""
+        self._close()
+        self._echo(f"done {_clock(self._clock() - self._t0)}")
+
+
 @app.command()
 def run(
     out: Annotated[Path, typer.Option("--out", help="Folder for the appendix and results.")],
@@ -45,6 +82,10 @@ def run(
         cfg = load_config(config, seed=seed, n_children=n_children)
         if quiet or not cfg.progress:
             res = run_pipeline(cfg, data=data, mapping=mapping, out_dir=out)
+        elif not sys.stdout.isatty():  # piped to a log: one line per stage, with its time
+            log = _StageLog()
+            res = run_pipeline(cfg, data=data, mapping=mapping, out_dir=out, progress=log.start)
+            log.finish()
         else:
             with Progress(
                 TextColumn("[bold]fvdid run[/bold]"), BarColumn(), TextColumn("{task.description}"),
@@ -112,7 +153,11 @@ def parity(
         _fail("the parity framework ships with the repository: run from a clone (pip install -e .)")
         return
     mode = "live" if live else "record" if record else "replay"
-    results = run_all(mode, case or (), family or (), progress=sys.stderr.isatty())
+    try:
+        results = run_all(mode, case or (), family or (), progress=sys.stderr.isatty())
+    except FvdidInputError as exc:
+        _fail(str(exc))
+        return
     frame = report_frame(results)
     with __import__("pandas").option_context("display.width", 160, "display.max_rows", 2000):
         typer.echo(frame.drop(columns=["reason"]).to_string(index=False))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -12,7 +13,7 @@ from typing import Any, Literal
 
 from fvdid.errors import FvdidInputError
 
-__all__ = ["OUTCOMES", "RunConfig", "load_config"]
+__all__ = ["CHILD_COVARIATES", "LA_COVARIATES", "OPTIONS", "OUTCOMES", "TIME_FE", "Option", "RunConfig", "load_config"]
 
 OUTCOMES: tuple[str, ...] = (
     "looked_after_18m",
@@ -23,6 +24,185 @@ OUTCOMES: tuple[str, ...] = (
     "unauth_absence_rate",
 )
 """The protocol's six outcomes (Table 1), primary first."""
+
+CHILD_COVARIATES: tuple[str, ...] = (
+    "gender",
+    "ethnicity_major",
+    "ethnicity",
+    "age_at_referral",
+    "disabled",
+    "fsm",
+    "uasc",
+    "n_prev_cpp",
+    "prior_cpp",
+    "main_need",
+)
+"""Child covariates the extract schema knows (protocol: Covariates; ``fvdid.io``)."""
+
+LA_COVARIATES: tuple[str, ...] = ("la_share_fsm", "la_share_white_british", "la_other_innovation")
+"""LA covariates the extract schema knows."""
+
+TIME_FE: tuple[str, ...] = ("referral_quarter", "referral_month", "financial_year")
+"""Period columns of the children table that can carry the time fixed effects."""
+
+_KINDS = {
+    "int": "an integer",
+    "float": "a number",
+    "str": "a string",
+    "bool": "true or false",
+    "strs": "a list of strings",
+    "floats": "a list of numbers",
+    "mapping": "a table of options",
+}
+
+
+@dataclass(frozen=True)
+class Option:
+    """One row of the options schema :data:`OPTIONS`.
+
+    Parameters
+    ----------
+    kind
+        ``int``, ``float`` (ints accepted), ``str``, ``bool``, ``strs`` / ``floats`` (lists),
+        ``mapping``.
+    description
+        What the option does (shown in errors).
+    choices
+        The allowed values (of each element, for lists).
+    choices_from
+        Options whose values are the allowed values (``categorical_covariates`` among the
+        covariates chosen).
+    low, high
+        Inclusive bounds (of each element, for lists); ``open_low`` / ``open_high`` make them
+        strict.
+    nullable
+        ``None`` allowed.
+    """
+
+    kind: Literal["int", "float", "str", "bool", "strs", "floats", "mapping"]
+    description: str
+    choices: tuple[Any, ...] | None = None
+    choices_from: tuple[str, ...] = ()
+    low: float | None = None
+    high: float | None = None
+    open_low: bool = False
+    open_high: bool = False
+    nullable: bool = False
+
+    def valid_values(self, cfg: Any = None) -> str:
+        """The valid values in words."""
+        what = _KINDS[self.kind]
+        allowed = self.allowed(cfg)
+        if allowed is not None:
+            what += f" from {list(allowed)}"
+        if self.low is not None or self.high is not None:
+            lo = "" if self.low is None else f"{'>' if self.open_low else '>='} {self.low:g}"
+            hi = "" if self.high is None else f"{'<' if self.open_high else '<='} {self.high:g}"
+            what += " " + " and ".join(x for x in (lo, hi) if x)
+        return what + (", or none" if self.nullable else "")
+
+    def allowed(self, cfg: Any = None) -> tuple[Any, ...] | None:
+        if self.choices_from and cfg is not None:
+            return tuple(v for o in self.choices_from for v in getattr(cfg, o))
+        return self.choices
+
+    def _in_range(self, v: float) -> bool:
+        if self.low is not None and (v <= self.low if self.open_low else v < self.low):
+            return False
+        return not (self.high is not None and (v >= self.high if self.open_high else v > self.high))
+
+    def check(self, name: str, value: Any, cfg: Any = None) -> None:
+        """Raise :class:`FvdidInputError` naming the option and its valid values."""
+
+        def bad(problem: str) -> FvdidInputError:
+            return FvdidInputError(
+                f"option {name!r} ({self.description}): {problem}; "
+                f"valid values: {self.valid_values(cfg)}"
+            )
+
+        if value is None:
+            if self.nullable:
+                return
+            raise bad("got none")
+        elems: list[Any]
+        if self.kind in ("strs", "floats"):
+            if isinstance(value, str) or not isinstance(value, tuple | list):
+                raise bad(f"got {value!r}")
+            elems = list(value)
+            dup = sorted({repr(v) for v in elems if elems.count(v) > 1})
+            if dup:
+                raise bad(f"{', '.join(dup)} given more than once")
+        else:
+            elems = [value]
+        base = {"strs": "str", "floats": "float"}.get(self.kind, self.kind)
+        for v in elems:
+            if not _is_kind(v, base):
+                raise bad(f"got {v!r}")
+            allowed = self.allowed(cfg)
+            if allowed is not None and v not in allowed:
+                raise bad(f"got {v!r}")
+            if base in ("int", "float") and not self._in_range(v):
+                raise bad(f"got {v!r}")
+
+
+def _is_kind(v: Any, kind: str) -> bool:
+    if kind == "int":
+        return isinstance(v, int) and not isinstance(v, bool)
+    if kind == "float":
+        return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+    if kind == "str":
+        return isinstance(v, str)
+    if kind == "bool":
+        return isinstance(v, bool)
+    return isinstance(v, Mapping)
+
+
+OPTIONS: dict[str, Option] = {
+    "seed": Option("int", "seed of the simulator, imputations and bootstraps", low=0),
+    "n_children": Option("int", "size of the simulated extract", low=1000),
+    "primary_outcome": Option("str", "the primary outcome", choices=OUTCOMES),
+    "secondary_outcomes": Option("strs", "outcomes of the secondary analyses", choices=OUTCOMES),
+    "child_covariates": Option("strs", "child covariates of the regressions",
+                               choices=CHILD_COVARIATES),
+    "categorical_covariates": Option("strs", "covariates entered as dummies",
+                                     choices_from=("child_covariates", "la_covariates")),
+    "la_covariates": Option("strs", "LA covariates of the regressions", choices=LA_COVARIATES),
+    "max_missing_share": Option("float", "covariates missing above this share are dropped",
+                                low=0, high=1, open_low=True, open_high=True),
+    "n_imputations": Option("int", "multiple imputations (0: complete cases)", low=0),
+    "sdc_threshold": Option("int", "minimum released cell count", low=1),
+    "sdc_round_base": Option("int", "rounding base of released counts (1: none)", low=1),
+    "sdc_dominance_n": Option("int", "N of the N-K dominance rule", low=1),
+    "sdc_dominance_k": Option("float", "K (%) of the N-K dominance rule", low=0, high=100,
+                              open_low=True),
+    "la_window": Option("int", "pre-period quarters of LA trend matching", low=2),
+    "la_k": Option("int", "neighbours ranked in LA matching", low=1),
+    "la_entry_lag": Option("int", "quarters left out before go-live in LA matching", low=0),
+    "cem_by": Option("str", "CEM strata within pair by", choices=("financial_year", "period")),
+    "time_fe": Option("str", "period of the time fixed effects within pair", choices=TIME_FE),
+    "cem_fallback_loss": Option("float", "share of treated children lost before CEM falls back "
+                                "to periods", low=0, high=1),
+    "cem_allow_unweighted": Option("bool", "estimate an outcome without CEM weights when CEM "
+                                   "cannot run for it (else the outcome is not estimated)"),
+    "boot_B": Option("int", "wild cluster bootstrap draws (0: none)", low=0),
+    "mdes_icc": Option("float", "intracluster correlation of the MDES table", low=0, high=1,
+                       open_high=True),
+    "mdes_power": Option("float", "power of the MDES table", low=0, high=1, open_low=True,
+                         open_high=True),
+    "cba_benefit_per_child": Option("float", "pounds saved per child not entering care", low=0,
+                                    nullable=True),
+    "cba_years": Option("int", "years of benefits", low=1),
+    "cba_discount_rate": Option("float", "discount rate", low=0, high=1, open_high=True),
+    "cba_costs_per_la": Option("floats", "programme cost per LA per year", low=0, nullable=True),
+    "alpha": Option("float", "significance level", low=0, high=1, open_low=True, open_high=True),
+    "progress": Option("bool", "show progress bars"),
+    "parity_in_appendix": Option("bool", "replay the parity cases into the appendix"),
+    "extras": Option("mapping", "further options of the stages (e.g. la_* of LA matching)"),
+}
+"""The options schema: name -> type, allowed values or range, description.
+
+:meth:`RunConfig.validate` checks every option against it (one row per field of
+:class:`RunConfig`)."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +238,9 @@ class RunConfig:
         LA trend matching: quarters in the window, neighbours ranked, quarters left out before go-live.
     cem_by, cem_fallback_loss
         CEM within pair × financial year; fall back to pair × period above this loss of treated.
+    cem_allow_unweighted
+        When CEM cannot run for an outcome (no stratum with both groups), estimate it without
+        CEM weights (said in every section) instead of stopping the run (the default).
     time_fe
         Period of the time fixed effects within each matched pair (default the referral
         quarter; see :func:`fvdid.stages.estimate.stack_pairs` and the README's note on the
@@ -110,6 +293,7 @@ class RunConfig:
     cem_by: Literal["financial_year", "period"] = "financial_year"
     time_fe: str = "referral_quarter"
     cem_fallback_loss: float = 0.2
+    cem_allow_unweighted: bool = False
     boot_B: int = 9999
     mdes_icc: float = 0.01566
     mdes_power: float = 0.8
@@ -121,6 +305,14 @@ class RunConfig:
     progress: bool = True
     parity_in_appendix: bool = True
     extras: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        for name in ("secondary_outcomes", "child_covariates", "categorical_covariates",
+                     "la_covariates", "cba_costs_per_la"):
+            v = getattr(self, name)
+            if isinstance(v, list):
+                object.__setattr__(self, name, tuple(v))
+        self.validate()
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> RunConfig:
@@ -138,28 +330,12 @@ class RunConfig:
                 if isinstance(v, list):
                     v = tuple(v)
                 clean[f.name] = v
-        cfg = cls(**clean)
-        cfg.validate()
-        return cfg
+        return cls(**clean)
 
     def validate(self) -> None:
-        """Raise :class:`FvdidInputError` on values outside their range."""
-        if self.n_children < 1_000:
-            raise FvdidInputError(f"n_children must be at least 1000, got {self.n_children}")
-        if not 0 < self.max_missing_share < 1:
-            raise FvdidInputError(
-                f"max_missing_share must be in (0, 1), got {self.max_missing_share}"
-            )
-        if self.sdc_threshold < 1:
-            raise FvdidInputError(f"sdc_threshold must be >= 1, got {self.sdc_threshold}")
-        if self.n_imputations < 0:
-            raise FvdidInputError(f"n_imputations must be >= 0, got {self.n_imputations}")
-        if not 0 < self.alpha < 1:
-            raise FvdidInputError(f"alpha must be in (0, 1), got {self.alpha}")
-        if self.primary_outcome not in OUTCOMES:
-            raise FvdidInputError(
-                f"primary_outcome must be one of {OUTCOMES}, got {self.primary_outcome!r}"
-            )
+        """Raise :class:`FvdidInputError` on a value of the wrong type or outside :data:`OPTIONS`."""
+        for name, opt in OPTIONS.items():
+            opt.check(name, getattr(self, name), self)
 
     def replace(self, **changes: Any) -> RunConfig:
         return dataclasses.replace(self, **changes)
@@ -185,3 +361,8 @@ def load_config(path: Path | None, **overrides: Any) -> RunConfig:
             raise FvdidInputError(f"configuration file {path} must hold a table of options")
     values.update({k: v for k, v in overrides.items() if v is not None})
     return RunConfig.from_mapping(values)
+
+
+_missing = sorted({f.name for f in dataclasses.fields(RunConfig)} ^ set(OPTIONS))
+if _missing:  # pragma: no cover - a field without a schema row (or the reverse) is a bug
+    raise RuntimeError(f"fvdid.config.OPTIONS and RunConfig disagree on {_missing}")

@@ -9,6 +9,7 @@ import pandas as pd
 
 __all__ = [
     "FvdidInputError",
+    "RowNames",
     "check_binary",
     "describe_rows",
     "require_columns",
@@ -53,3 +54,35 @@ def check_binary(data: pd.DataFrame, column: str, *, what: str = "data") -> np.n
             f"{describe_rows(s.index[bad])} hold {', '.join(vals)}"
         )
     return s.to_numpy(dtype=np.int8)
+
+
+class RowNames:
+    """How the rows of one table are named in error messages.
+
+    A CSV file's data row ``i`` (0-based position) is line ``i + 2`` of the file (line 1 is the
+    header), so rows read from a CSV are named by their line; rows of a Parquet or Stata file, or
+    of a frame built in memory, by their 1-based position.
+
+    Parameters
+    ----------
+    file
+        The file name (``"children.csv"``), or None for a frame built in memory.
+    """
+
+    def __init__(self, file: str | None = None) -> None:
+        self.file = file
+        self.lines = file is not None and file.lower().endswith(".csv")
+
+    def describe(self, positions: Iterable[int], limit: int = 5) -> str:
+        """``"2 rows (lines 5, 9 of children.csv)"`` for the 0-based ``positions``."""
+        pos = [int(p) for p in positions]
+        noun = "row" if len(pos) == 1 else "rows"
+        first = [p + 2 if self.lines else p + 1 for p in pos[:limit]]
+        shown = ", ".join(str(x) for x in first) + (", ..." if len(pos) > limit else "")
+        where = "line" if self.lines else "row"
+        where += "" if len(first) == 1 else "s"
+        if self.file is None:
+            return f"{len(pos):,} {noun} ({where} {shown}, counting from 1)"
+        if self.lines:
+            return f"{len(pos):,} {noun} ({where} {shown} of {self.file})"
+        return f"{len(pos):,} {noun} ({where} {shown} of {self.file}, counting from 1)"

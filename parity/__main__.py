@@ -6,6 +6,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from fvdid.errors import FvdidInputError
 from parity.report import run_all, summary_counts, write_report
 
 
@@ -16,7 +17,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--family", action="append", default=[], help="only these families")
     p.add_argument("--out", type=Path, default=None, help="write the report here")
     a = p.parse_args(argv)
-    results = run_all(a.mode, a.cases, a.family, progress=False)
+    try:
+        results = run_all(a.mode, a.cases, a.family, progress=False)
+    except FvdidInputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
     for r in results:
         line = f"{r.status:4s} {r.mode:6s} {r.case}"
         if r.status != "pass":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import html
 import json
 import platform
@@ -10,11 +11,47 @@ from pathlib import Path
 
 import pandas as pd
 
+from fvdid.errors import FvdidInputError
 from parity.case import Case
 from parity.registry import all_cases
 from parity.runner import CaseResult, Mode, run_case
 
-__all__ = ["report_frame", "run_all", "summary_counts", "write_report"]
+__all__ = ["report_frame", "run_all", "select_cases", "summary_counts", "write_report"]
+
+
+def select_cases(names: Sequence[str] = (), families: Sequence[str] = ()) -> list[Case]:
+    """The cases named (all when none) within the families named (all when none).
+
+    An unknown case or family raises :class:`fvdid.errors.FvdidInputError` listing the families
+    (and, for a case, the closest names).
+    """
+    everything = all_cases()
+    known_families = sorted({c.family for c in everything})
+    bad_families = sorted(set(families) - set(known_families))
+    if bad_families:
+        raise FvdidInputError(
+            f"unknown parity famil{'y' if len(bad_families) == 1 else 'ies'} {bad_families}; "
+            f"the families are {known_families}"
+        )
+    known_names = [c.name for c in everything]
+    unknown = sorted(set(names) - set(known_names))
+    if unknown:
+        close = sorted({m for n in unknown for m in difflib.get_close_matches(n, known_names, n=3)})
+        hint = f"; close matches: {close}" if close else ""
+        raise FvdidInputError(
+            f"unknown parity case(s) {unknown}{hint}; {len(known_names)} cases in the families "
+            f"{known_families} (see parity/cases/<family>.py)"
+        )
+    cases = [
+        c
+        for c in everything
+        if (not names or c.name in names) and (not families or c.family in families)
+    ]
+    if not cases:
+        raise FvdidInputError(
+            f"no parity case is named {sorted(names)} within the famil(ies) {sorted(families)}"
+        )
+    return cases
 
 
 def run_all(
@@ -23,14 +60,7 @@ def run_all(
     families: Sequence[str] = (),
     progress: bool = False,
 ) -> list[CaseResult]:
-    cases: list[Case] = [
-        c
-        for c in all_cases()
-        if (not names or c.name in names) and (not families or c.family in families)
-    ]
-    unknown = sorted(set(names) - {c.name for c in all_cases()})
-    if unknown:
-        raise KeyError(f"unknown parity case(s): {unknown}")
+    cases = select_cases(names, families)
     results = []
     if progress:
         from rich.progress import track

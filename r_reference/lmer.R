@@ -2,6 +2,9 @@
 #
 # args: formula (fixed part, "y ~ x1 + C(k)"; C(k) is factor(k), relabelled "C(k)[L]"),
 #       group (column), reml (TRUE/FALSE; absent = TRUE). lme4's default control throughout.
+#       vcov (optional: "CR0" | "CR1"; absent = vcov(fit)): clubSandwich::vcovCR(fit, cluster,
+#       type) with its default working model (inverse_var = TRUE); cluster (column; absent =
+#       the group, clubSandwich's default).
 
 fv_label <- function(x) sub("^factor\\(([^)]+)\\)(.*)$", "C(\\1)[\\2]", x)
 
@@ -12,9 +15,13 @@ fvdid_case <- function(path, args) {
   reml <- if (is.null(args$reml)) TRUE else isTRUE(args$reml)
   fit <- lme4::lmer(f, data = d, REML = reml)
   b <- lme4::fixef(fit)
-  V <- as.matrix(stats::vcov(fit))
+  V <- if (is.null(args$vcov)) as.matrix(stats::vcov(fit)) else {
+    cl <- if (is.null(args$cluster)) args$group else args$cluster
+    used <- stats::complete.cases(d[, all.vars(f), drop = FALSE])
+    as.matrix(clubSandwich::vcovCR(fit, cluster = d[used, cl], type = args$vcov))
+  }
   vc <- as.data.frame(lme4::VarCorr(fit))
-  list(
+  out <- list(
     coef = fv_q(unname(b), fv_label(names(b))),
     se = fv_q(unname(sqrt(diag(V))), fv_label(names(b))),
     varcomp = fv_q(vc$vcov, ifelse(vc$grp == "Residual", "Residual", vc$grp)),
@@ -23,4 +30,9 @@ fvdid_case <- function(path, args) {
     nobs = fv_q(stats::nobs(fit)),
     ngroups = fv_q(unname(lme4::ngrps(fit)))
   )
+  if (!is.null(args$vcov)) {
+    cl <- if (is.null(args$cluster)) args$group else args$cluster
+    out$n_clusters <- fv_q(length(unique(d[stats::complete.cases(d[, all.vars(f), drop = FALSE]), cl])))
+  }
+  out
 }

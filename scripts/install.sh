@@ -7,6 +7,9 @@ cd "$(dirname "$0")/.."
 
 R_DEBS=(r-base-core r-base-dev r-cran-jsonlite r-cran-data.table r-cran-sandwich r-cran-clubsandwich
         r-cran-plm r-cran-lme4 r-cran-aer r-cran-pscl r-cran-survival r-cran-mice)
+# For the appendix tests: headless Chromium (tests/test_browser.py) and pdflatex with booktabs
+# (tests/test_latex.py; booktabs is in texlive-latex-recommended, no texlive-latex-extra needed).
+TEST_DEBS=(chromium texlive-latex-recommended)
 SUDO=""
 if [ "$(id -u)" != "0" ] && command -v sudo >/dev/null 2>&1; then SUDO="sudo"; fi
 
@@ -24,6 +27,15 @@ if [ "$need_r" = 1 ]; then
   else
     echo "warning: no apt-get; live R parity will be skipped (replay still runs)" >&2
   fi
+fi
+
+need_test_debs=0
+command -v pdflatex >/dev/null 2>&1 || need_test_debs=1
+command -v chromium >/dev/null 2>&1 || need_test_debs=1
+if [ "$need_test_debs" = 1 ] && command -v apt-get >/dev/null 2>&1; then
+  echo "installing Chromium and pdflatex for the appendix tests (apt-get)..."
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${TEST_DEBS[@]}" >/dev/null
 fi
 
 PY=${PYTHON:-python3}

@@ -129,7 +129,7 @@ def test_bootstrap_bands(res: AttGtResult) -> None:
     width = ag.table["conf_high"] - ag.table["att"]
     np.testing.assert_allclose(width, ag.crit_val * ag.table["se"], rtol=CLOSED)
     an = aggte(res, "dynamic")
-    # B = 1000 (att_gt default n_boot): IQR-based SE relative sd about 3.7%; 20% band
+    # B = 1000 (att_gt default B): IQR-based SE relative sd about 3.7%; 20% band
     np.testing.assert_allclose(ag.table["se"], an.table["se"], rtol=0.2)
 
 

@@ -203,8 +203,8 @@ def test_unbalanced_panel_allowed() -> None:
 
 def test_bootstrap_reproducible_and_close_to_analytic() -> None:
     d = _panel()
-    a = _fit(d, bootstrap=True, n_boot=2000, cband=True, seed=11)
-    b = _fit(d, bootstrap=True, n_boot=2000, cband=True, seed=11)
+    a = _fit(d, bootstrap=True, B=2000, cband=True, seed=11)
+    b = _fit(d, bootstrap=True, B=2000, cband=True, seed=11)
     pd.testing.assert_frame_equal(a.table, b.table)
     an = _fit(d)
     # IQR-based SE with B=2000 has relative sd about 1.17/sqrt(2000) = 2.6%; 15% is a wide band
@@ -215,7 +215,7 @@ def test_bootstrap_reproducible_and_close_to_analytic() -> None:
 def test_cluster_bootstrap() -> None:
     d = _panel()
     d["cl"] = d["id"] % 25
-    res = _fit(d, bootstrap=True, n_boot=500, cluster="cl", seed=2)
+    res = _fit(d, bootstrap=True, B=500, cluster="cl", seed=2)
     assert np.all(np.isfinite(res.table["se"]))
     with pytest.warns(UserWarning, match="clustering"):
         att_gt(d, y="y", time="t", cohort="g", unit="id", cluster="cl")
@@ -277,3 +277,53 @@ def test_missing_column_and_bad_options() -> None:
         att_gt(d, y="y", time="t", cohort="g", unit="id", control="never")  # type: ignore[arg-type]
     with pytest.raises(FvdidInputError, match="unit"):
         att_gt(d, y="y", time="t", cohort="g")
+
+
+# --------------------------------------------------------------------------------------------
+# keyword aliases (issue 12): ``n_boot`` is the old name of ``B``
+# --------------------------------------------------------------------------------------------
+
+
+def test_n_boot_alias_gives_the_same_result_as_B() -> None:
+    d = _panel(n=200)
+    new = _fit(d, bootstrap=True, B=300, cband=True, seed=4)
+    old = _fit(d, bootstrap=True, n_boot=300, cband=True, seed=4)
+    # same seed and same number of draws: the two calls must be bit-identical
+    pd.testing.assert_series_equal(new.params, old.params, check_exact=True)
+    pd.testing.assert_series_equal(new.std_errors, old.std_errors, check_exact=True)
+    assert new.crit_val == old.crit_val
+    assert new.B == old.B == old.n_boot == 300
+    # B changes the result (the alias is not ignored): fewer draws give other bootstrap SEs
+    other = _fit(d, bootstrap=True, B=50, cband=True, seed=4)
+    assert not other.std_errors.equals(new.std_errors)
+
+
+def test_default_B_is_1000() -> None:
+    assert _fit(_panel(n=100)).B == 1000
+
+
+def test_B_and_n_boot_together_raise() -> None:
+    with pytest.raises(FvdidInputError, match=r"B= and its alias n_boot="):
+        _fit(_panel(n=100), bootstrap=True, B=100, n_boot=100)
+
+
+def test_B_below_two_is_rejected_under_either_name() -> None:
+    d = _panel(n=100)
+    with pytest.raises(FvdidInputError, match="B must be >= 2"):
+        _fit(d, bootstrap=True, B=1)
+    with pytest.raises(FvdidInputError, match="B must be >= 2"):
+        _fit(d, bootstrap=True, n_boot=1)
+
+
+def test_multiplier_bootstrap_alias() -> None:
+    from fvdid.att_gt import multiplier_bootstrap
+
+    inf = np.random.default_rng(0).normal(size=(50, 3))
+    a = multiplier_bootstrap(inf, B=99, alpha=0.05, rng=np.random.default_rng(1))
+    b = multiplier_bootstrap(inf, n_boot=99, alpha=0.05, rng=np.random.default_rng(1))
+    np.testing.assert_array_equal(a["draws"], b["draws"])
+    assert a["draws"].shape == (99, 3)
+    with pytest.raises(FvdidInputError, match="alias"):
+        multiplier_bootstrap(inf, B=99, n_boot=99, alpha=0.05, rng=np.random.default_rng(1))
+    with pytest.raises(FvdidInputError, match="needs B="):
+        multiplier_bootstrap(inf, alpha=0.05, rng=np.random.default_rng(1))

@@ -125,6 +125,21 @@ def test_confidence_interval_brackets_sign_level() -> None:
         assert inside.p_value > 0.05 >= outside.p_value
 
 
+def test_alpha_and_its_alias_sign_level() -> None:
+    d = _panel(seed=4, n_clusters=9)
+    fit = ols("y ~ x + z", d, vcov="CR1", cluster="g")
+    a = boottest(fit, "x", "g", data=d, B=999, seed=3, alpha=0.1)
+    b = boottest(fit, "x", "g", data=d, B=999, seed=3, sign_level=0.1)
+    c = boottest(fit, "x", "g", data=d, B=999, seed=3)
+    assert a.alpha == b.alpha == 0.1 and c.alpha == 0.05
+    assert a.conf_int == b.conf_int  # same draws (same seed), same level: the same interval
+    assert a.conf_int != c.conf_int  # a 90% interval is not the 95% one
+    with pytest.raises(FvdidInputError, match="not both"):
+        boottest(fit, "x", "g", data=d, B=999, alpha=0.05, sign_level=0.05)
+    with pytest.raises(FvdidInputError, match="alpha"):
+        boottest(fit, "x", "g", data=d, B=999, sign_level=1.5)
+
+
 # --------------------------------------------------------------------------------------------
 # invariances
 # --------------------------------------------------------------------------------------------

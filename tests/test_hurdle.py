@@ -120,3 +120,91 @@ def test_bad_input(data: pd.DataFrame) -> None:
         hurdle("yp ~ x1 | nope", data)
     with pytest.raises(FvdidInputError, match="dist"):
         hurdle("yp ~ x1", data, dist="geometric")  # type: ignore[arg-type]
+
+
+# --- robust covariance -------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def clustered(data: pd.DataFrame) -> pd.DataFrame:
+    rng = np.random.default_rng(8)
+    n = len(data)
+    return data.assign(g=rng.integers(0, 25, n), fw=rng.integers(1, 4, n), id=np.arange(n))
+
+
+def test_zero_block_is_the_clustered_logit(clustered: pd.DataFrame) -> None:
+    from fvdid.logit import logit
+
+    fit = hurdle("yp ~ x1 + x2 | x1", clustered, vcov="CR1", cluster="g")
+    lg = logit(
+        "pos ~ x1", clustered.assign(pos=(clustered.yp > 0).astype(int)), vcov="CR1", cluster="g"
+    )
+    n, k, kz = len(clustered), 5, 2
+    zero = fit.vcov.loc[["zero_(Intercept)", "zero_x1"], ["zero_(Intercept)", "zero_x1"]]
+    # both are G/(G-1) (n-1)/(n-k) times the same CR0 sum; k counts all coefficients of the
+    # hurdle (vcovCL's columns of estfun) but only the logit's in logit(); Newton to 1e-12 on
+    # both sides
+    expected = lg.vcov.to_numpy() * (n - kz) / (n - k)
+    np.testing.assert_allclose(zero.to_numpy(), expected, atol=1e-12, rtol=1e-9)
+
+
+def test_negbin_sandwich_from_numerical_scores(clustered: pd.DataFrame) -> None:
+    # meat: numerical per-row scores of the count coefficients at fixed theta (log theta is
+    # not among the scores, as pscl's estfun) and analytic logit scores; bread: vcov(fit)
+    from scipy import stats
+
+    fit = hurdle("yn ~ x1 + x2 | x1", clustered, dist="negbin", vcov="CR0", cluster="g")
+    model = hurdle("yn ~ x1 + x2 | x1", clustered, dist="negbin")
+    y = clustered.yn.to_numpy()
+    pos = y > 0
+    X = np.column_stack([np.ones(len(y)), clustered.x1, clustered.x2])
+    Z = np.column_stack([np.ones(len(y)), clustered.x1])
+    th = model.theta
+    b = model.params[["count_(Intercept)", "count_x1", "count_x2"]].to_numpy()
+    gam = model.params[["zero_(Intercept)", "zero_x1"]].to_numpy()
+
+    def ll_rows(beta: np.ndarray) -> np.ndarray:
+        mu = np.exp(X[pos] @ beta)
+        p = th / (th + mu)
+        return stats.nbinom.logpmf(y[pos], th, p) - np.log1p(-(p**th))
+
+    h = 1e-6
+    S = np.zeros((len(y), 5))
+    for j, e in enumerate(np.eye(3)):
+        S[pos, j] = (ll_rows(b + h * e) - ll_rows(b - h * e)) / (2 * h)
+    pz = 1 / (1 + np.exp(-(Z @ gam)))
+    S[:, 3:] = Z * (pos - pz)[:, None]
+    Sg = np.vstack([S[clustered.g.to_numpy() == c].sum(axis=0) for c in range(25)])
+    V = model.vcov.to_numpy()
+    # central differences with h = 1e-6: scores to ~1e-9
+    np.testing.assert_allclose(fit.vcov.to_numpy(), V @ (Sg.T @ Sg) @ V, atol=1e-8)
+    # the count-zero cross block is no longer zero; log_theta_se stays model-based
+    assert abs(fit.vcov.loc["count_x1", "zero_x1"]) > 1e-6
+    assert fit.log_theta_se == model.log_theta_se
+
+
+def test_integer_weights_equal_replicated_rows(clustered: pd.DataFrame) -> None:
+    w = hurdle("yn ~ x1 + x2", clustered, dist="negbin", weights="fw", vcov="CR0", cluster="g")
+    long = clustered.loc[clustered.index.repeat(clustered.fw)].reset_index(drop=True)
+    r = hurdle("yn ~ x1 + x2", long, dist="negbin", vcov="CR0", cluster="g")
+    # same likelihood and cluster sums; both Newton runs converged to 1e-12
+    pd.testing.assert_series_equal(w.params, r.params, atol=1e-9, rtol=0)
+    pd.testing.assert_frame_equal(w.vcov, r.vcov, atol=1e-10, rtol=0)
+
+
+def test_hc_factors_and_bad_input(clustered: pd.DataFrame) -> None:
+    f = "yp ~ x1 + x2"
+    hc0 = hurdle(f, clustered, vcov="HC0")
+    hc1 = hurdle(f, clustered, vcov="HC1")
+    own = hurdle(f, clustered, vcov="CR0", cluster="id")
+    n, k = len(clustered), 6
+    # the same matrix times a scalar: only rounding differs
+    pd.testing.assert_frame_equal(hc1.vcov, hc0.vcov * n / (n - k), atol=1e-14, rtol=1e-12)
+    pd.testing.assert_frame_equal(own.vcov, hc0.vcov, atol=1e-14, rtol=1e-12)
+    assert own.n_clusters == n and hc0.vcov_type == "HC0"
+    with pytest.raises(FvdidInputError, match="needs a cluster"):
+        hurdle(f, clustered, vcov="CR0")
+    with pytest.raises(FvdidInputError, match="only used with"):
+        hurdle(f, clustered, vcov="HC1", cluster="g")
+    with pytest.raises(FvdidInputError, match="nope"):
+        hurdle(f, clustered, vcov="CR1", cluster="nope")

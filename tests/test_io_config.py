@@ -14,15 +14,19 @@ from fvdid.io import load_extract, read_table, validate_children, validate_la_qu
 
 
 def _children(n: int = 30) -> pd.DataFrame:
+    """Children of Coventry (treated, live from 2021-05) and Warwickshire (comparator)."""
     rng = np.random.default_rng(0)
+    la = rng.choice(["E08000026", "E10000031"], n)
+    dates = pd.date_range("2021-02-01", periods=n, freq="7D")
+    treated = la == "E08000026"
     return pd.DataFrame(
         {
             "child_id": [f"C{i:05d}" for i in range(n)],
-            "la_code": rng.choice(["E08000026", "E10000031"], n),
-            "referral_date": pd.date_range("2021-02-01", periods=n, freq="7D").strftime("%Y-%m-%d"),
+            "la_code": la,
+            "referral_date": dates.strftime("%Y-%m-%d"),
             "financial_year": "2021/22",
-            "fv": rng.integers(0, 2, n),
-            "treated_la": rng.integers(0, 2, n).astype(bool),
+            "fv": (treated & (dates >= "2021-05-01")).astype(int),
+            "treated_la": treated,
             "age_at_referral": rng.integers(0, 18, n),
             "gender": rng.integers(0, 5, n),
             "ethnicity_major": rng.choice(["White", "Asian", None], n),
@@ -41,7 +45,7 @@ def _las() -> pd.DataFrame:
             "la_code": ["E08000026", "E10000031"],
             "la_name": ["Coventry", "Warwickshire"],
             "treated": [True, False],
-            "go_live": ["2022-03", None],
+            "go_live": ["2021-05", None],
             "partners_in_practice": [False, False],
         }
     )
@@ -76,7 +80,8 @@ def test_bad_values_name_column_rows_and_expectation(column: str, value: object,
     with pytest.raises(FvdidInputError) as err:
         validate_children(df)
     msg = str(err.value)
-    assert expected in msg and "2 rows" in msg and "3" in msg and "expected" in msg
+    # rows 3 and 7 of the frame, counted from 1
+    assert expected in msg and "2 rows (rows 4, 8, counting from 1)" in msg and "expected" in msg
 
 
 def test_missing_column_and_duplicates() -> None:

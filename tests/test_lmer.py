@@ -128,3 +128,48 @@ def test_bad_input() -> None:
         lmer("y ~ x", d.assign(g=1), group="g")
     with pytest.raises(FvdidInputError, match="not identified"):
         lmer("y ~ x", d.assign(g=np.arange(len(d))), group="g")
+
+
+# --- cluster-robust covariance ---------------------------------------------------------
+
+
+def _nested(seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    sizes = rng.integers(2, 12, 30)
+    g = np.repeat(np.arange(30), sizes)
+    n = len(g)
+    x = rng.normal(size=n)
+    y = 1.0 + 0.5 * x + 0.6 * rng.normal(size=30)[g] + (0.5 + 0.5 * np.abs(x)) * rng.normal(size=n)
+    return pd.DataFrame({"y": y, "x": x, "g": g, "region": g // 5})
+
+
+def test_cr_matches_dense_gls_sandwich() -> None:
+    d = _nested(4)
+    fit = lmer("y ~ x", d, group="g", vcov="CR0", cluster="region")
+    model = lmer("y ~ x", d, group="g")
+    X = np.column_stack([np.ones(len(d)), d.x])
+    Zm = (d.g.to_numpy()[:, None] == np.arange(30)[None, :]).astype(float)
+    Vinv = np.linalg.inv(np.eye(len(d)) + model.theta**2 * Zm @ Zm.T)  # dense, independent
+    B = np.linalg.inv(X.T @ Vinv @ X)
+    e = d.y.to_numpy() - X @ model.params.to_numpy()
+    u = X * (Vinv @ e)[:, None]  # rows of X' V^-1 e (V^-1 is block diagonal within regions)
+    U = np.vstack([u[d.region.to_numpy() == r].sum(axis=0) for r in range(6)])
+    # a dense inverse of a 200 x 200 matrix vs the closed form: rounding only
+    np.testing.assert_allclose(fit.vcov.to_numpy(), B @ U.T @ U @ B, atol=1e-12, rtol=1e-9)
+    pd.testing.assert_series_equal(fit.params, model.params, atol=0, rtol=0)
+    assert fit.n_clusters == 6 and fit.cluster == "region"
+
+
+def test_cr1_factor_default_cluster_and_bad_input() -> None:
+    d = _nested(5)
+    cr0 = lmer("y ~ x", d, group="g", vcov="CR0")
+    cr1 = lmer("y ~ x", d, group="g", vcov="CR1", cluster="g")
+    # clubSandwich's CR1 is G/(G-1) times CR0 (no (n-1)/(n-p)); same matrix times a scalar
+    pd.testing.assert_frame_equal(cr1.vcov, cr0.vcov * 30 / 29, atol=1e-14, rtol=1e-12)
+    assert cr0.cluster == "g" and cr0.n_clusters == 30
+    with pytest.raises(FvdidInputError, match="nested within the clusters"):
+        lmer("y ~ x", d.assign(half=np.arange(len(d)) % 2), group="g", vcov="CR1", cluster="half")
+    with pytest.raises(FvdidInputError, match="only used with"):
+        lmer("y ~ x", d, group="g", cluster="region")
+    with pytest.raises(FvdidInputError, match="vcov must be"):
+        lmer("y ~ x", d, group="g", vcov="HC1")  # type: ignore[arg-type]

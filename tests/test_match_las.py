@@ -730,3 +730,34 @@ def test_simulated_twins_are_found_and_decoys_never_appear() -> None:
         assert not res.ranking["comparator_la"].isin(decoys).any()
         # every decoy is excluded with a reason (PiP, or too little pre-period data)
         assert decoys <= set(res.excluded["la"])
+
+
+# --------------------------------------------------------------------------------------------
+# module layout (issue 12): one verb a module, old import paths kept
+# --------------------------------------------------------------------------------------------
+
+
+def test_verbs_live_in_their_modules_and_old_imports_still_work() -> None:
+    # importlib: ``import fvdid.match_las as m`` would bind the function fvdid.match_las
+    old = importlib.import_module("fvdid.match_las")
+    placebo_mod = importlib.import_module("fvdid.estimators.placebo")
+    trend_mod = importlib.import_module("fvdid.reporting.trend_plot")
+
+    assert old.placebo_tests is placebo_mod.placebo_tests is fvdid.placebo_tests
+    assert old.PlaceboResult is placebo_mod.PlaceboResult is fvdid.PlaceboResult
+    assert old.trend_plot is trend_mod.trend_plot is fvdid.trend_plot
+    assert old.match_las is fvdid.match_las
+    assert placebo_tests.__module__ == "fvdid.estimators.placebo"
+    assert trend_plot.__module__ == "fvdid.reporting.trend_plot"
+
+
+@pytest.mark.parametrize(
+    "module", ["fvdid.estimators.placebo", "fvdid.reporting.trend_plot", "fvdid.match_las"]
+)
+def test_each_module_imports_first_without_a_cycle(module: str) -> None:
+    import subprocess
+    import sys
+
+    code = f"import {module}; from fvdid.match_las import trend_plot, placebo_tests, PlaceboResult"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr

@@ -281,3 +281,29 @@ def test_one_million_rows_two_fe_cr1_is_fast() -> None:
     elapsed = time.perf_counter() - t0
     assert abs(fit.params["x"] - 1) < 0.01
     assert elapsed < 30  # generous: "a few seconds" on an idle machine, CI runners are shared
+
+
+def test_without_intercept_the_first_factor_keeps_every_level() -> None:
+    # As lm(y ~ factor(cat) - 1): one dummy per level, each coefficient the level's mean.
+    df = _panel()
+    fit = ols("y ~ C(cat) - 1", df)
+    assert list(fit.params.index) == ["C(cat)[T.p]", "C(cat)[T.q]", "C(cat)[T.r]"]
+    means = df.groupby("cat")["y"].mean()
+    for lev in ("p", "q", "r"):
+        # A mean computed two ways (QR least squares vs a sum): rounding only.
+        assert fit.params[f"C(cat)[T.{lev}]"] == pytest.approx(means[lev], abs=1e-12)
+    # With absorbed fixed effects the factor stays treatment coded (the FE hold the level).
+    fe = ols("y ~ x1 + C(cat) | unit", df)
+    assert "C(cat)[T.p]" not in fe.params.index and "C(cat)[T.q]" in fe.params.index
+
+
+def test_the_grammar_is_shared_with_the_likelihood_estimators() -> None:
+    # logit reads interactions and a*b as ols does, and rejects absorbed fixed effects.
+    from fvdid.logit import logit
+
+    df = _panel().assign(b=lambda d: (d["y"] > d["y"].median()).astype(float))
+    lg = logit("b ~ x1*x2", df)
+    assert list(lg.params.index) == ["(Intercept)", "x1", "x2", "x1:x2"]
+    assert list(ols("y ~ x1*x2", df).params.index) == list(lg.params.index)
+    with pytest.raises(FvdidInputError, match="fixed effects"):
+        logit("b ~ x1 | unit", df)

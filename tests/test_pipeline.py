@@ -145,19 +145,20 @@ def test_primary_regression_covers_the_truth_across_seeds() -> None:
     estimate must also have the sign of the truth and lie within half of it, a check on bias that
     a wide interval cannot pass by itself.
     """
-    from fvdid.pipeline import _analyse_outcome, _true_att, simulated_extract
+    from fvdid.pipeline import simulated_extract
     from fvdid.stages.la_matching import run_la_matching
+    from fvdid.stages.outcome import analyse_outcome, true_att
 
     warnings.filterwarnings("ignore")
     covered, ests, truths = 0, [], []
     for seed in range(6):
         cfg = RunConfig(seed=seed, n_children=40_000, n_imputations=2,
                         extras={"la_figures": False, "la_placebo": False})
-        ex, sim = simulated_extract(cfg)
+        ex, _ = simulated_extract(cfg)
         lam = run_la_matching(ex.la_quarter, ex.las, outcomes=[cfg.primary_outcome], config=cfg)
-        a = _analyse_outcome(cfg.primary_outcome, ex.children, ex.las, lam.pairs, cfg, bootstrap=False)
+        a = analyse_outcome(cfg.primary_outcome, ex.children, ex.las, lam.pairs, cfg, bootstrap=False)
         assert a.estimate is not None, a.notes
-        tr = _true_att(sim, a.prepared.analytic, cfg.primary_outcome)
+        tr = true_att(ex.truth, a.prepared.analytic, cfg.primary_outcome)
         covered += a.estimate.conf_low <= tr <= a.estimate.conf_high
         ests.append(a.estimate.estimate)
         truths.append(tr)

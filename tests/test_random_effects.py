@@ -95,3 +95,24 @@ def test_bad_input() -> None:
         random_effects("y ~ x1 | id", df, unit="id")
     with pytest.raises(FvdidInputError, match="missing"):
         random_effects("y ~ x1", df.assign(y=np.nan), unit="id")
+
+
+def test_balanced_time_dummies_use_the_rank_of_the_between_design() -> None:
+    # In a balanced panel the unit means of time dummies are all 1/T: they add nothing to the
+    # between regression, so its residual sum of squares and (with plm's rank-based df) its
+    # df are those of the model without them. Hence sigma2_unit + sigma2_idios / T, which is
+    # SSR_B / (T (N - rank)), must be the same with and without C(t). With N - k df instead
+    # (the old count) it differs by the factor (N - k) / (N - k - T + 1).
+    rng = np.random.default_rng(5)
+    N, T = 30, 5
+    d = pd.DataFrame({"id": np.repeat(np.arange(N), T), "t": np.tile(np.arange(T), N)})
+    u = rng.normal(0, 1.0, N)
+    d["x"] = rng.normal(size=len(d)) + 0.5 * u[d["id"]]
+    d["y"] = 1.0 + 0.7 * d["x"] + 0.3 * d["t"] + u[d["id"]] + rng.normal(0, 1.0, len(d))
+    plain = random_effects("y ~ x", d, unit="id", time="t")
+    timefe = random_effects("y ~ x + C(t)", d, unit="id", time="t")
+    assert plain.sigma2_unit > 0 and timefe.sigma2_unit > 0  # not truncated at 0
+    lhs = timefe.sigma2_unit + timefe.sigma2_idios / T
+    rhs = plain.sigma2_unit + plain.sigma2_idios / T
+    # Identical quadratic form and df; only floating-point summation order differs.
+    assert lhs == pytest.approx(rhs, rel=1e-12)

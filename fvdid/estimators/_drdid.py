@@ -258,7 +258,11 @@ def dr_panel(
     w: np.ndarray | None = None,
     ps_fitted: np.ndarray | None = None,
 ) -> tuple[float, np.ndarray]:
-    """Locally efficient doubly robust DiD for panel data (``DRDID::drdid_panel``)."""
+    """Locally efficient doubly robust DiD for panel data (``DRDID::drdid_panel``).
+
+    fvdid -> R: ``dy`` = ``y1 - y0``, ``D`` = ``D``, ``X`` = ``covariates`` (with the intercept),
+    ``w`` = ``i.weights`` (arrays, not column names).
+    """
     D, _n, X, w = _prep(D, X, w)
     ps, keep, lin_ps = _pscore(X, D, w, ps_fitted)
     beta, lin_or = _ols_lin_rep(X, dy, w, D == 0, "comparison group")
@@ -279,7 +283,11 @@ def ipw_panel(
     w: np.ndarray | None = None,
     ps_fitted: np.ndarray | None = None,
 ) -> tuple[float, np.ndarray]:
-    """Normalised (Hajek) IPW DiD for panel data (``DRDID::std_ipw_did_panel``)."""
+    """Normalised (Hajek) IPW DiD for panel data (``DRDID::std_ipw_did_panel``).
+
+    fvdid -> R: ``dy`` = ``y1 - y0``, ``D`` = ``D``, ``X`` = ``covariates`` (with the intercept),
+    ``w`` = ``i.weights`` (arrays, not column names).
+    """
     D, _n, X, w = _prep(D, X, w)
     ps, keep, lin_ps = _pscore(X, D, w, ps_fitted)
     w1 = keep * w * D
@@ -293,7 +301,11 @@ def ipw_panel(
 def reg_panel(
     dy: np.ndarray, D: np.ndarray, X: np.ndarray | None = None, w: np.ndarray | None = None
 ) -> tuple[float, np.ndarray]:
-    """Outcome-regression DiD for panel data (``DRDID::reg_did_panel``)."""
+    """Outcome-regression DiD for panel data (``DRDID::reg_did_panel``).
+
+    fvdid -> R: ``dy`` = ``y1 - y0``, ``D`` = ``D``, ``X`` = ``covariates`` (with the intercept),
+    ``w`` = ``i.weights`` (arrays, not column names).
+    """
     D, _n, X, w = _prep(D, X, w)
     beta, lin_or = _ols_lin_rep(X, dy, w, D == 0, "comparison group")
     fit = X @ beta
@@ -316,7 +328,11 @@ def ipw_rc(
     X: np.ndarray | None = None,
     w: np.ndarray | None = None,
 ) -> tuple[float, np.ndarray]:
-    """Normalised IPW DiD for repeated cross-sections (``DRDID::std_ipw_did_rc``)."""
+    """Normalised IPW DiD for repeated cross-sections (``DRDID::std_ipw_did_rc``).
+
+    fvdid -> R: ``y`` = ``y``, ``post`` = ``post``, ``D`` = ``D``, ``X`` = ``covariates`` (with the
+    intercept), ``w`` = ``i.weights`` (arrays, not column names).
+    """
     D, _n, X, w = _prep(D, X, w)
     post = np.asarray(post, dtype=float)
     ps, keep, lin_ps = _pscore(X, D, w)
@@ -339,7 +355,11 @@ def reg_rc(
     X: np.ndarray | None = None,
     w: np.ndarray | None = None,
 ) -> tuple[float, np.ndarray]:
-    """Outcome-regression DiD for repeated cross-sections (``DRDID::reg_did_rc``)."""
+    """Outcome-regression DiD for repeated cross-sections (``DRDID::reg_did_rc``).
+
+    fvdid -> R: ``y`` = ``y``, ``post`` = ``post``, ``D`` = ``D``, ``X`` = ``covariates`` (with the
+    intercept), ``w`` = ``i.weights`` (arrays, not column names).
+    """
     D, _n, X, w = _prep(D, X, w)
     post = np.asarray(post, dtype=float)
     b0, lin0 = _ols_lin_rep(X, y, w, (D == 0) & (post == 0), "comparison group, pre-period")
@@ -360,7 +380,11 @@ def dr_rc(
     X: np.ndarray | None = None,
     w: np.ndarray | None = None,
 ) -> tuple[float, np.ndarray]:
-    """Locally efficient doubly robust DiD for repeated cross-sections (``DRDID::drdid_rc``)."""
+    """Locally efficient doubly robust DiD for repeated cross-sections (``DRDID::drdid_rc``).
+
+    fvdid -> R: ``y`` = ``y``, ``post`` = ``post``, ``D`` = ``D``, ``X`` = ``covariates`` (with the
+    intercept), ``w`` = ``i.weights`` (arrays, not column names).
+    """
     D, _n, X, w = _prep(D, X, w)
     post = np.asarray(post, dtype=float)
     pre = 1.0 - post

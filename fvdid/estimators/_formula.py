@@ -1,23 +1,35 @@
-"""A small, standalone formula parser and design-matrix builder.
+"""The one formula grammar of fvdid's estimators, and its design-matrix builder.
 
 Grammar (a deliberately small subset of R's model formulae)::
 
-    formula := response "~" rhs
+    formula := response "~" rhs [ "|" fe ("+" fe)* ]
     rhs     := term ("+" term)*  [ "-" "1" ]
-    term    := column | "C(" column ")" | "1" | "0"
+    term    := factor (":" factor)* | factor ("*" factor)+ | "1" | "0"
+    factor  := column | "C(" column ")"
 
 * ``column`` is a numeric (or boolean, read as 0/1) column of the data, used as is.
 * ``C(g)`` is a categorical column, treatment coded with the first level (in sorted order) as the
   reference, as R's ``factor(g)`` with ``contr.treatment``. The dummy of level ``L`` is labelled
-  ``"C(g)[L]"``; R labels the same column ``"factor(g)L"``, and :func:`r_factor_label` converts
-  R's label into ours. Levels are printed as R prints them: integers (also integral floats)
-  without decimals, other values with ``str``.
-* ``0`` or ``- 1`` removes the intercept, labelled ``"(Intercept)"`` as in R.
+  ``"C(g)[L]"`` by the maximum-likelihood estimators and ``"C(g)[T.L]"`` by the linear models
+  (:func:`fvdid.ols`, :func:`fvdid.random_effects`; ``build_columns(dummy_label=)``); R labels
+  the same column ``"factor(g)L"``, and :func:`r_factor_label` converts R's label into the first
+  form. Levels are printed as R prints them: integers (also integral floats) without decimals,
+  booleans as ``TRUE`` / ``FALSE``, other values with ``str``.
+* ``a:b`` is the product of the columns (with a ``C()`` factor: the product with each of its
+  dummies, labelled ``"a:C(g)[L]"``); ``a*b`` is ``a + b + a:b``. Terms are ordered main effects
+  first, as R orders them; a repeated term is kept once, as R does.
+* ``0`` or ``- 1`` removes the intercept, labelled ``"(Intercept)"`` as in R. Without an
+  intercept (and without absorbed fixed effects) the first categorical main effect keeps all its
+  levels, as R's ``model.matrix``.
+* Columns after ``|`` are absorbed fixed effects; only :func:`fvdid.ols` accepts them
+  (``parse_formula(allow_fe=True)``), and the intercept is then absorbed too.
 
 Rows with a missing value in any column the formula (or ``extra`` columns) use are dropped and
 counted (``Design.n_dropped``); levels of ``C(g)`` are those present after the drop
-(R's ``drop.unused.levels = TRUE``). A rank-deficient design raises an error naming the
-collinear terms instead of silently dropping columns as R does (R reports ``NA`` for them).
+(R's ``drop.unused.levels = TRUE``). :func:`design_matrix` raises an error naming the collinear
+terms of a rank-deficient design instead of silently dropping columns as R does (R reports
+``NA`` for them); :func:`fvdid.ols`, which must check collinearity after absorbing the fixed
+effects, builds its columns with :func:`build_columns` and drops collinear terms with a note.
 
 The ``tidy()`` table of the maximum-likelihood estimators is :func:`fvdid._results.wald_table`.
 """
@@ -27,6 +39,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -36,22 +49,29 @@ from fvdid.errors import FvdidInputError, describe_rows, require_columns
 
 __all__ = [
     "Design",
+    "DummyLabel",
+    "Factor",
     "ParsedFormula",
     "Term",
+    "build_columns",
     "design_matrix",
     "level_label",
+    "numeric_column",
     "parse_formula",
     "r_factor_label",
+    "sorted_levels",
 ]
 
 _NAME = r"[A-Za-z_.][A-Za-z0-9_.]*"
 _CAT = re.compile(rf"^C\(\s*({_NAME})\s*\)$")
 _PLAIN = re.compile(rf"^{_NAME}$")
 
+DummyLabel = Literal["level", "T.level"]
+
 
 @dataclass(frozen=True)
-class Term:
-    """One right-hand-side term: a column used as numeric or as categorical (``C(col)``)."""
+class Factor:
+    """One column of a term, used as numeric or as categorical (``C(col)``)."""
 
     column: str
     categorical: bool
@@ -62,58 +82,125 @@ class Term:
 
 
 @dataclass(frozen=True)
+class Term:
+    """One right-hand-side term: a main effect (one factor) or an interaction ``a:b``."""
+
+    factors: tuple[Factor, ...]
+
+    @property
+    def column(self) -> str:
+        """The column of a main effect (the first factor's column for an interaction)."""
+        return self.factors[0].column
+
+    @property
+    def categorical(self) -> bool:
+        """Whether a main effect is ``C(col)`` (any factor of an interaction)."""
+        return any(f.categorical for f in self.factors)
+
+    @property
+    def columns(self) -> list[str]:
+        """Every column of the term."""
+        return list(dict.fromkeys(f.column for f in self.factors))
+
+    @property
+    def label(self) -> str:
+        return ":".join(f.label for f in self.factors)
+
+
+@dataclass(frozen=True)
 class ParsedFormula:
-    """The response, the terms in formula order, and whether an intercept is included."""
+    """The response, the terms (main effects first), the intercept and the absorbed FE."""
 
     response: str
     terms: tuple[Term, ...]
     intercept: bool
+    fe: tuple[str, ...] = ()
 
     @property
     def columns(self) -> list[str]:
         """Every data column the formula uses, response first, without duplicates."""
         cols = [self.response]
         for t in self.terms:
-            if t.column not in cols:
-                cols.append(t.column)
-        return cols
+            cols.extend(t.columns)
+        cols.extend(self.fe)
+        return list(dict.fromkeys(cols))
 
 
-def parse_formula(formula: str) -> ParsedFormula:
-    """Parse ``"y ~ a + b + C(g)"`` (see the module docstring for the grammar)."""
+def _parse_factor(text: str, formula: str) -> Factor:
+    text = text.strip()
+    m = _CAT.match(text)
+    if m:
+        return Factor(m.group(1), True)
+    if _PLAIN.match(text):
+        return Factor(text, False)
+    raise FvdidInputError(
+        f"formula term {text!r} not understood; use column names, C(column), interactions a:b "
+        f"or a*b, 0 or - 1 (formula {formula!r})"
+    )
+
+
+def parse_formula(formula: str, *, allow_fe: bool = False) -> ParsedFormula:
+    """Parse ``"y ~ a + b + C(g) + a:b | fe1 + fe2"`` (see the module docstring).
+
+    ``allow_fe`` admits absorbed fixed effects after ``|`` (only :func:`fvdid.ols` absorbs
+    them); every other estimator gets an error naming the formula.
+    """
     if not isinstance(formula, str) or formula.count("~") != 1:
-        raise FvdidInputError(f"formula must look like 'y ~ x1 + x2', got {formula!r}")
+        example = "y ~ x1 + x2 | fe1 + fe2" if allow_fe else "y ~ x1 + x2"
+        raise FvdidInputError(f"formula must look like {example!r}, got {formula!r}")
     lhs, rhs = (s.strip() for s in formula.split("~"))
     if not _PLAIN.match(lhs):
         raise FvdidInputError(f"formula response must be a single column name, got {lhs!r}")
+    parts = rhs.split("|")
+    if len(parts) > 2:
+        raise FvdidInputError(f"formula {formula!r}: at most one '|' (before the fixed effects)")
+    if len(parts) == 2 and not allow_fe:
+        raise FvdidInputError(
+            f"formula {formula!r}: this estimator takes no absorbed fixed effects ('|'); "
+            "write them as C(column) terms"
+        )
+    fe: list[str] = []
+    if len(parts) == 2:
+        for f in parts[1].split("+"):
+            f = f.strip()
+            if f in ("", "0"):
+                continue
+            if not _PLAIN.match(f):
+                raise FvdidInputError(
+                    f"formula {formula!r}: fixed effect {f!r} must be a plain column name"
+                )
+            fe.append(f)
+    # "- 1" removes the intercept; nothing else may be subtracted
+    reg = re.sub(r"-\s*1\b", "+ 0", parts[0].strip())
+    if "-" in reg:
+        raise FvdidInputError(f"formula {formula!r}: only '- 1' may be subtracted")
     intercept = True
-    rhs = rhs.replace(" ", "")
-    if rhs.endswith("-1"):
-        intercept = False
-        rhs = rhs[:-2]
     terms: list[Term] = []
-    for raw in rhs.split("+") if rhs else []:
+    for raw in reg.split("+"):
+        raw = raw.strip()
+        if raw == "":
+            raise FvdidInputError(f"formula {formula!r}: empty term")
         if raw == "1":
             continue
         if raw == "0":
             intercept = False
             continue
-        m = _CAT.match(raw)
-        if m:
-            term = Term(m.group(1), True)
-        elif _PLAIN.match(raw):
-            term = Term(raw, False)
-        else:
-            raise FvdidInputError(
-                f"formula term {raw!r} not understood; use column names, C(column), 0 or - 1 "
-                f"(formula {formula!r})"
-            )
-        if term in terms:
-            raise FvdidInputError(f"formula term {raw!r} appears twice in {formula!r}")
-        terms.append(term)
-    if not terms and not intercept:
+        if "*" in raw:  # a*b -> a + b + a:b (several factors: every sub-interaction)
+            facs = [_parse_factor(t, formula) for t in raw.split("*")]
+            for mask in range(1, 2 ** len(facs)):
+                sub = Term(tuple(f for i, f in enumerate(facs) if mask >> i & 1))
+                if sub not in terms:
+                    terms.append(sub)
+            continue
+        term = Term(tuple(_parse_factor(t, formula) for t in raw.split(":")))
+        if term not in terms:  # R keeps a repeated term once
+            terms.append(term)
+    terms.sort(key=lambda t: len(t.factors))  # main effects first, as R orders them
+    if fe:
+        intercept = False  # absorbed by the fixed effects
+    if not terms and not intercept and not fe:
         raise FvdidInputError(f"formula {formula!r} has no regressors")
-    return ParsedFormula(lhs, tuple(terms), intercept)
+    return ParsedFormula(lhs, tuple(terms), intercept, tuple(fe))
 
 
 def level_label(value: object) -> str:
@@ -125,6 +212,91 @@ def level_label(value: object) -> str:
     if isinstance(value, (float, np.floating)) and float(value).is_integer():
         return str(int(value))
     return str(value)
+
+
+def sorted_levels(values: pd.Series) -> list[Any]:
+    """The distinct values of ``values`` in sorted order (by ``str`` when types are mixed)."""
+    uniq = pd.unique(values)
+    try:
+        return sorted(uniq)
+    except TypeError:
+        return sorted(uniq, key=str)
+
+
+def numeric_column(frame: pd.DataFrame, col: str, *, what: str = "data") -> np.ndarray:
+    """``frame[col]`` as finite floats (booleans as 0/1), or an error naming column and rows."""
+    s = frame[col]
+    if s.dtype != bool and not pd.api.types.is_numeric_dtype(s):
+        raise FvdidInputError(
+            f"column {col!r} of {what} is not numeric (dtype {s.dtype}); "
+            f"write C({col}) to use it as categorical"
+        )
+    values = s.to_numpy(dtype=float)
+    bad = ~np.isfinite(values)
+    if bad.any():
+        raise FvdidInputError(
+            f"column {col!r} of {what} has infinite values in {describe_rows(frame.index[bad])}"
+        )
+    return values
+
+
+def build_columns(
+    parsed: ParsedFormula,
+    frame: pd.DataFrame,
+    *,
+    intercept: bool | None = None,
+    dummy_label: DummyLabel = "level",
+    what: str = "data",
+) -> tuple[np.ndarray, list[str], list[str]]:
+    """The design columns of ``parsed`` on complete rows ``frame``: ``(X, names, notes)``.
+
+    ``dummy_label`` chooses how the dummy of level ``L`` of ``C(g)`` is labelled:
+    ``"C(g)[L]"`` (``"level"``) or ``"C(g)[T.L]"`` (``"T.level"``, the linear models' labels).
+    Without an intercept and without absorbed fixed effects the first categorical main effect
+    keeps all its levels, as R's ``model.matrix``; every other ``C()`` is treatment coded.
+    """
+    use_intercept = parsed.intercept if intercept is None else intercept
+    n = len(frame)
+    cols: list[np.ndarray] = []
+    names: list[str] = []
+    notes: list[str] = []
+    if use_intercept:
+        cols.append(np.ones(n))
+        names.append("(Intercept)")
+    full_coding = not use_intercept and not parsed.fe
+    prefix = "T." if dummy_label == "T.level" else ""
+    cache: dict[tuple[Factor, bool], list[tuple[str, np.ndarray]]] = {}
+    for term in parsed.terms:
+        parts: list[list[tuple[str, np.ndarray]]] = []
+        for f in term.factors:
+            full = f.categorical and full_coding and len(term.factors) == 1
+            if f.categorical and len(term.factors) == 1:
+                full_coding = False
+            key = (f, full)
+            if key not in cache:
+                if f.categorical:
+                    s = frame[f.column]
+                    levels = sorted_levels(s)
+                    if len(levels) < 2 and not full:
+                        notes.append(f"C({f.column}) has a single level; it adds no column")
+                    vals = s.to_numpy()
+                    cache[key] = [
+                        (f"C({f.column})[{prefix}{level_label(v)}]", (vals == v).astype(float))
+                        for v in (levels if full else levels[1:])
+                    ]
+                else:
+                    cache[key] = [(f.column, numeric_column(frame, f.column, what=what))]
+            parts.append(cache[key])
+        combos: list[tuple[str, np.ndarray]] = [("", np.ones(n))]
+        for part in parts:
+            combos = [
+                (f"{lab}:{pl}" if lab else pl, col * pc) for lab, col in combos for pl, pc in part
+            ]
+        for lab, col in combos:
+            cols.append(col)
+            names.append(lab)
+    X = np.column_stack(cols) if cols else np.empty((n, 0))
+    return X, names, notes
 
 
 def r_factor_label(label: str) -> str:
@@ -139,7 +311,8 @@ class Design:
 
     ``X`` has one column per label in ``names``; ``index`` holds the data's labels of the kept
     rows and ``positions`` their positions in the data; ``n_dropped`` counts rows dropped for
-    missing values; ``frame`` holds the used columns of the kept rows.
+    missing values; ``frame`` holds the used columns of the kept rows; ``notes`` announces
+    ``C()`` terms with a single level (they add no column).
     """
 
     y: np.ndarray
@@ -149,6 +322,7 @@ class Design:
     positions: np.ndarray
     n_dropped: int
     frame: pd.DataFrame
+    notes: tuple[str, ...] = ()
 
 
 def design_matrix(
@@ -177,6 +351,8 @@ def design_matrix(
     parsed = parse_formula(formula) if isinstance(formula, str) else formula
     cols = parsed.columns + [c for c in extra if c is not None and c not in parsed.columns]
     require_columns(data, cols, what=what)
+    if parsed.fe:
+        raise FvdidInputError("design_matrix takes no absorbed fixed effects ('|')")
     use_intercept = parsed.intercept if intercept is None else intercept
     frame = data[cols]
     complete = frame.notna().all(axis=1).to_numpy()
@@ -185,41 +361,7 @@ def design_matrix(
     if len(frame) == 0:
         raise FvdidInputError(f"no complete rows in {what} for columns {cols}")
 
-    blocks: list[np.ndarray] = []
-    names: list[str] = []
-    full_coding = not use_intercept  # R: without an intercept the first factor keeps all levels
-    if use_intercept:
-        blocks.append(np.ones((len(frame), 1)))
-        names.append("(Intercept)")
-    for term in parsed.terms:
-        s = frame[term.column]
-        if term.categorical:
-            levels = sorted(pd.unique(s))
-            codes = pd.Categorical(s, categories=levels).codes
-            lab = [level_label(v) for v in levels]
-            keep = range(len(levels)) if full_coding else range(1, len(levels))
-            full_coding = False
-            for j in keep:
-                blocks.append((codes == j).astype(float)[:, None])
-                names.append(f"C({term.column})[{lab[j]}]")
-        else:
-            if s.dtype == bool:
-                values = s.to_numpy(dtype=float)
-            elif pd.api.types.is_numeric_dtype(s):
-                values = s.to_numpy(dtype=float)
-            else:
-                raise FvdidInputError(
-                    f"column {term.column!r} of {what} is not numeric (dtype {s.dtype}); "
-                    f"write C({term.column}) to use it as categorical"
-                )
-            if not np.all(np.isfinite(values)):
-                bad = frame.index[~np.isfinite(values)]
-                raise FvdidInputError(
-                    f"column {term.column!r} of {what} has infinite values in {describe_rows(bad)}"
-                )
-            blocks.append(values[:, None])
-            names.append(term.column)
-    X = np.hstack(blocks) if blocks else np.empty((len(frame), 0))
+    X, names, notes = build_columns(parsed, frame, intercept=use_intercept, what=what)
     ys = frame[parsed.response]
     if ys.dtype == bool:
         y = ys.to_numpy(dtype=float)
@@ -230,7 +372,9 @@ def design_matrix(
             f"response column {parsed.response!r} of {what} is not numeric (dtype {ys.dtype})"
         )
     _check_rank(X, names)
-    return Design(y, X, tuple(names), frame.index, np.flatnonzero(complete), n_dropped, frame)
+    return Design(
+        y, X, tuple(names), frame.index, np.flatnonzero(complete), n_dropped, frame, tuple(notes)
+    )
 
 
 def _check_rank(X: np.ndarray, names: Sequence[str]) -> None:

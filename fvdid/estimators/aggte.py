@@ -17,7 +17,9 @@ from scipy import stats
 
 from fvdid._results import ResultMixin
 from fvdid.errors import FvdidInputError
-from fvdid.estimators.att_gt import _SE_FLOOR, AttGtResult, _fmt, multiplier_bootstrap
+from fvdid.estimators._att_gt_inference import _SE_FLOOR, multiplier_bootstrap
+from fvdid.estimators._att_gt_prep import _fmt
+from fvdid.estimators.att_gt import AttGtResult
 
 __all__ = ["AggteResult", "aggte"]
 
@@ -197,6 +199,10 @@ def aggte(
 ) -> AggteResult:
     """Aggregate ATT(g,t) into an overall effect, an event study, or group / calendar effects.
 
+    fvdid -> R (``did::aggte`` 2.1.2): ``result`` = ``MP``, ``type`` = ``type``, ``bootstrap`` =
+    ``bstrap``, ``alpha`` = ``alp``, ``cband`` = ``cband``, ``na_rm`` = ``na.rm``; the number of
+    bootstrap draws ``B`` [``biters``] is the ``att_gt`` fit's.
+
     Parameters (R ``did::aggte`` 2.1.2 argument in brackets)
     ----------
     result
@@ -275,7 +281,7 @@ def aggte(
         if bstrap:
             return float(
                 multiplier_bootstrap(
-                    phi, n_boot=result.n_boot, alpha=alp, rng=rng, cluster=result.unit_cluster
+                    phi, B=result.B, alpha=alp, rng=rng, cluster=result.unit_cluster
                 )["se"][0]
             )
         return float(np.sqrt(np.mean(phi**2) / n))
@@ -289,7 +295,7 @@ def aggte(
         if not bstrap:
             notes.append("used the multiplier bootstrap to compute the simultaneous band")
         cv = multiplier_bootstrap(
-            infm, n_boot=result.n_boot, alpha=alp, rng=rng, cluster=result.unit_cluster
+            infm, B=result.B, alpha=alp, rng=rng, cluster=result.unit_cluster
         )["crit_val"]
         if np.isnan(cv) or np.isinf(cv):
             msg = "simultaneous critical value is NA; reporting pointwise intervals"

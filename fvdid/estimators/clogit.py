@@ -144,13 +144,15 @@ def clogit(
         The data; rows with a missing value in a used column or ``strata`` are dropped and
         counted in ``n_dropped``.
     strata
-        Matched-set column (R: ``+ strata(s)`` in the formula).
+        Matched-set column (R: ``+ strata(s)`` in the formula; the name is R's, since a
+        stratum is a grouping structure, not a unit).
     method
         ``"exact"`` (R's default), ``"efron"`` or ``"breslow"`` (R: ``"approximate"`` /
         ``"breslow"``) — R's ``method`` argument.
     tol, maxit
         Newton-Raphson stops when the relative change of the log-likelihood is below ``tol``
-        after a full step.
+        after a full step, at most ``maxit`` iterations. R: ``clogit(..., control =
+        coxph.control(eps = tol, iter.max = maxit))``.
 
     Raises
     ------

@@ -7,6 +7,18 @@ with ``optim(method = "BFGS")`` and takes the covariance from ``optim``'s finite
 Hessian; fvdid maximises each part by Newton-Raphson with the analytic Hessian, so the estimate
 is the same optimum reached more tightly, and the covariance is the exact inverse information.
 Coefficients are labelled as pscl labels them: ``"count_x"``, ``"zero_x"``.
+
+Robust covariance (``vcov="HC0" | "HC1" | "CR0" | "CR1"``) follows R's
+``sandwich::vcovCL(fit, cluster = ~g, ...)``: ``CR1`` is ``type = "HC1", cadjust = TRUE``,
+``CR0`` the unadjusted Liang-Zeger sum ``type = "HC0", cadjust = FALSE`` (vcovCL's ``"HC0"``
+with its default ``cadjust = TRUE`` is ``G/(G-1)`` times it) with pscl's
+``estfun.hurdle`` and ``bread.hurdle``: the scores are those of the count and zero coefficients
+only (never ``log(theta)``), and the bread is ``vcov(fit)``, whose count block is the
+coefficient block of the inverse Hessian in ``(beta, log theta)`` (so theta's estimation enters
+through the bread, not the meat). The meat sums the weighted scores of both parts by cluster;
+the factor for ``HC1``/``CR1`` is ``G/(G-1) * (n-1)/(n-k)`` with ``n`` all rows and ``k`` the
+number of count plus zero coefficients. ``log_theta_se`` stays model-based (as
+``fit$SE.logtheta``).
 """
 
 from __future__ import annotations
@@ -24,11 +36,14 @@ from scipy.special import digamma, expit, gammaln, polygamma
 from fvdid._results import ResultMixin, wald_table
 from fvdid.errors import FvdidInputError, describe_rows, require_columns
 from fvdid.estimators._formula import ParsedFormula, design_matrix, parse_formula
+from fvdid.estimators._sandwich import cluster_codes
 from fvdid.estimators.logit import fit_binary_logit
+from fvdid.estimators.tobit import check_vcov_args, score_sandwich
 
 __all__ = ["HurdleResult", "hurdle"]
 
 Dist = Literal["poisson", "negbin"]
+VcovType = Literal["model", "HC0", "HC1", "CR0", "CR1"]
 
 
 @dataclass(frozen=True)
@@ -39,7 +54,9 @@ class HurdleResult(ResultMixin):
     ``"zero_<term>"`` (R's ``coef(fit)``, ``vcov(fit)``: block diagonal, without log(theta)).
     For ``dist="negbin"``, ``theta`` is the count part's dispersion (R's ``fit$theta``) and
     ``log_theta_se`` the standard error of its log (R's ``fit$SE.logtheta``).
-    ``loglik`` is the sum of both parts (R's ``logLik(fit)``).
+    ``loglik`` is the sum of both parts (R's ``logLik(fit)``). ``vcov_type`` says which
+    covariance ``vcov`` holds (see :func:`hurdle`); ``n_clusters`` counts the clusters of
+    ``"CR0"``/``"CR1"``.
     """
 
     params: pd.Series
@@ -61,6 +78,8 @@ class HurdleResult(ResultMixin):
     loglik_zero: float
     formula: str
     notes: tuple[str, ...] = ()
+    vcov_type: str = "model"
+    n_clusters: int | None = None
 
     def tidy(self) -> pd.DataFrame:
         """Coefficient table; for negbin a ``"count_Log(theta)"`` row follows the count terms."""
@@ -76,9 +95,17 @@ class HurdleResult(ResultMixin):
 
 
 def _truncated_count(
-    params: np.ndarray, X: np.ndarray, y: np.ndarray, w: np.ndarray, dist: str
+    params: np.ndarray,
+    X: np.ndarray,
+    y: np.ndarray,
+    w: np.ndarray,
+    dist: str,
+    scores: bool = False,
 ) -> tuple[float, np.ndarray, np.ndarray]:
     """Log-likelihood, gradient, Hessian of the zero-truncated count part (positive ``y``).
+
+    With ``scores=True`` the second element is the matrix of weighted per-row scores of the
+    coefficients ``beta`` (not of ``log theta``) instead of the gradient.
 
     Per row, ``l = A - log(1 - p0)`` with ``A`` the log pmf and ``q = log p0`` the log
     probability of zero. Parameters: ``beta`` (and ``a = log theta`` for negbin).
@@ -121,9 +148,9 @@ def _truncated_count(
     ll = float(np.sum(w * (A - np.log(-np.expm1(q)))))
     g_e = w * (A_e + r * q_e)
     h_ee = w * (A_ee + r * q_ee + r * (1 + r) * q_e**2)
-    grad = X.T @ g_e
+    grad = X * g_e[:, None] if scores else X.T @ g_e
     hess_bb = (X * h_ee[:, None]).T @ X
-    if dist == "poisson":
+    if dist == "poisson" or scores:
         return ll, grad, hess_bb
     g_a = float(np.sum(w * (A_a + r * q_a)))
     h_aa = float(np.sum(w * (A_aa + r * q_aa + r * (1 + r) * q_a**2)))
@@ -182,6 +209,8 @@ def hurdle(
     zero_dist: Literal["binomial"] = "binomial",
     link: Literal["logit"] = "logit",
     weights: str | None = None,
+    vcov: VcovType = "model",
+    cluster: str | None = None,
     tol: float = 1e-12,
     maxit: int = 200,
 ) -> HurdleResult:
@@ -201,6 +230,17 @@ def hurdle(
         The hurdle part (R: ``zero.dist``, ``link``); binomial with logit link.
     weights
         Column of positive case weights (R: ``weights``).
+    vcov
+        ``"model"``: inverse information of each part (R: ``vcov(fit)``). ``"HC0"``/``"HC1"``:
+        sandwich with each row its own cluster (R: ``sandwich::sandwich(fit)``; HC1 multiplies
+        it by ``n/(n-k)``, as ``sandwich::vcovCL(fit, type = "HC1")``). ``"CR0"``/``"CR1"``:
+        cluster-robust (R: ``sandwich::vcovCL(fit, cluster = ~g, type = "HC0", cadjust =
+        FALSE)`` for CR0, ``type = "HC1"`` (``cadjust = TRUE``) for CR1, which multiplies the CR0
+        sum by ``G/(G-1) * (n-1)/(n-k)``). ``k`` counts the count and zero coefficients;
+        see the module docstring for what the sandwich covers with ``dist="negbin"``.
+    cluster
+        Cluster column for ``"CR0"``/``"CR1"`` (R: ``cluster = ~g``); it must have no missing
+        value on the rows used.
     tol, maxit
         Newton-Raphson stops when a full step changes the log-likelihood by less than ``tol``
         (relative) or moves the parameters by less than ``tol``.
@@ -209,15 +249,16 @@ def hurdle(
     ------
     FvdidInputError
         Missing columns, negative or non-integer counts (naming the rows), no zero or no
-        positive count, or a rank-deficient design.
+        positive count, a rank-deficient design, or inconsistent ``vcov`` / ``cluster``.
     """
+    check_vcov_args(vcov, cluster, ("model", "HC0", "HC1", "CR0", "CR1"))
     if dist not in ("poisson", "negbin"):
         raise FvdidInputError(f"dist must be 'poisson' or 'negbin', got {dist!r}")
     if zero_dist != "binomial" or link != "logit":
         raise FvdidInputError("only zero_dist='binomial' with link='logit' is implemented")
     count_f, zero_f = _split_formula(formula)
     extra = [t.column for t in zero_f.terms] + ([weights] if weights else [])
-    require_columns(data, count_f.columns + extra, what="data")
+    require_columns(data, count_f.columns + extra + ([cluster] if cluster else []), what="data")
     # one model frame for both parts: a row missing in either part is dropped from both (as R)
     dc = design_matrix(count_f, data, extra=extra)
     dz = design_matrix(
@@ -286,6 +327,17 @@ def hurdle(
     V = np.zeros((kx + kz, kx + kz))
     V[:kx, :kx] = V_count[:kx, :kx]
     V[kx:, kx:] = (V_zero + V_zero.T) / 2
+    n_clusters = None
+    if vcov != "model":
+        codes = None
+        if cluster is not None:
+            codes = cluster_codes(data.iloc[dc.positions], cluster)
+            n_clusters = int(codes.max()) + 1
+        scores = np.zeros((len(y), kx + kz))
+        scores[pos, :kx] = _truncated_count(par, Xp, yp, wp, dist, scores=True)[1]
+        # zero part: d/d gamma of w [pos log p + (1 - pos) log(1 - p)] = w (pos - p) z
+        scores[:, kx:] = Z * (w * (pos - pz))[:, None]
+        V = score_sandwich(V, scores, vcov, codes)
     est = np.concatenate([par[:kx], gamma])
     se = np.sqrt(np.diag(V))
     converged = conv_z and conv_c
@@ -315,4 +367,6 @@ def hurdle(
         loglik_zero=ll_zero,
         formula=formula,
         notes=tuple(notes),
+        vcov_type=vcov,
+        n_clusters=n_clusters,
     )

@@ -31,14 +31,14 @@ import pandas as pd
 
 from fvdid._results import ResultMixin
 from fvdid.errors import FvdidInputError, check_binary, describe_rows, require_columns
-from fvdid.estimators.cem import (
-    _as_float,
-    _check_options,
-    _coarsen,
-    _combine,
-    _is_numeric,
-    _nclass_scott,
-    _r_pretty,
+from fvdid.estimators._cem_coarsen import (
+    as_float,
+    check_options,
+    coarsen,
+    combine,
+    is_numeric,
+    nclass_scott,
+    r_pretty,
 )
 
 __all__ = ["ImbalanceResult", "default_l1_breaks", "l1_imbalance"]
@@ -97,15 +97,15 @@ def default_l1_breaks(data: pd.DataFrame, covariates: Sequence[str]) -> dict[str
     out: dict[str, list[float]] = {}
     for col in covariates:
         s = data[col]
-        if not _is_numeric(s):
+        if not is_numeric(s):
             continue
-        x = _as_float(s)
+        x = as_float(s)
         x = x[~np.isnan(x)]
         if x.size == 0:
             raise FvdidInputError(
                 f"covariate {col!r} is missing in all {len(s)} rows; expected at least one value"
             )
-        out[col] = [float(b) for b in _r_pretty(float(x.min()), float(x.max()), _nclass_scott(x), 1)]
+        out[col] = [float(b) for b in r_pretty(float(x.min()), float(x.max()), nclass_scott(x), 1)]
     return out
 
 
@@ -144,7 +144,7 @@ def l1_imbalance(
     if not covariates:
         raise FvdidInputError("no covariates given; expected at least one column")
     require_columns(data, covariates)
-    _check_options(data, treatment, covariates, breaks, grouping)
+    check_options(data, treatment, covariates, breaks, grouping)
     n = len(data)
     if weights is None:
         w = np.ones(n)
@@ -176,8 +176,8 @@ def l1_imbalance(
                 f"column {treatment!r} has no unit with value {lev} and positive weight; "
                 "expected both groups"
             )
-    codes, used = _coarsen(sub, covariates, used_breaks, grouping, notes, what="breaks")
-    cells = _combine(codes, len(sub))
+    codes, used = coarsen(sub, covariates, used_breaks, grouping, notes, what="breaks")
+    cells = combine(codes, len(sub))
     n_cells = int(cells.max()) + 1
     present = np.bincount(cells * 2 + gk, minlength=2 * n_cells).reshape(n_cells, 2) > 0
     common = int(present.all(axis=1).sum())

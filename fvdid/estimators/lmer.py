@@ -15,20 +15,33 @@ GLS ``b``, ``r2 = (y - X b)' V^{-1} (y - X b)`` (lme4's penalised residual sum o
 with ``log|V| = sum_j log(1 + n_j theta^2)``. The deviance is minimised over ``theta >= 0`` with
 ``scipy.optimize.minimize_scalar`` (bounded Brent), then polished by root-finding on its
 analytic derivative: function values alone locate a flat minimum only to ~sqrt(machine eps).
+
+Cluster-robust covariance of the fixed effects (``vcov="CR0" | "CR1"``) follows R's
+``clubSandwich::vcovCR(fit, cluster = g, type = "CR0" | "CR1")`` on the lmerMod fit, with the
+fitted marginal covariance as working model (clubSandwich's default ``inverse_var = TRUE``):
+``B = (X' V^{-1} X)^{-1}``, meat ``sum_c u_c u_c'`` with ``u_c = X_c' V_c^{-1} (y_c - X_c b)``
+(the GLS score of cluster ``c``, marginal residuals), and ``B meat B``; CR1 multiplies by
+``G/(G-1)`` only (clubSandwich's CR1; no ``(n-1)/(n-p)`` factor as in sandwich's HC1). The
+grouping of the random intercept must be nested within the clusters (clubSandwich refuses
+otherwise); ``cluster`` defaults to the group itself (clubSandwich's default). Variance
+components are left model-based. clubSandwich does not support lmer models with prior weights,
+so fvdid's lmer has no ``weights`` argument.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import pandas as pd
 from scipy import linalg, optimize, stats
 
 from fvdid._results import ResultMixin, wald_table
-from fvdid.errors import FvdidInputError, require_columns
+from fvdid.errors import FvdidInputError, describe_rows, require_columns
 from fvdid.estimators._formula import design_matrix, parse_formula
+from fvdid.estimators._sandwich import cluster_codes, cluster_meat
 
 __all__ = ["LmerResult", "lmer"]
 
@@ -47,6 +60,8 @@ class LmerResult(ResultMixin):
     ``criterion`` is the REML criterion (``REMLcrit()``) or, with ``reml=False``, the deviance
     (``deviance()``); ``loglik = -criterion / 2`` (R's ``logLik()``).
     ``singular`` flags ``theta == 0`` (R's ``isSingular()``).
+    ``vcov_type`` says which covariance ``vcov`` holds (``"model"``, ``"CR0"``, ``"CR1"``),
+    ``cluster`` / ``n_clusters`` the clustering of a cluster-robust one.
     """
 
     params: pd.Series
@@ -67,6 +82,9 @@ class LmerResult(ResultMixin):
     group: str
     formula: str
     notes: tuple[str, ...] = ()
+    vcov_type: str = "model"
+    cluster: str | None = None
+    n_clusters: int | None = None
 
     def tidy(self) -> pd.DataFrame:
         """Fixed-effect table (z statistics, normal p-values and intervals)."""
@@ -144,6 +162,8 @@ def lmer(
     *,
     group: str,
     reml: bool = True,
+    vcov: Literal["model", "CR0", "CR1"] = "model",
+    cluster: str | None = None,
     tol: float = 1e-12,
 ) -> LmerResult:
     """Fit a linear mixed model with a random intercept per ``group``.
@@ -156,20 +176,35 @@ def lmer(
         The data; rows with a missing value in a used column or ``group`` are dropped and
         counted in ``n_dropped``.
     group
-        Grouping column of the random intercept (R: ``(1 | group)``).
+        Grouping column of the random intercept (R: ``(1 | group)``; the name is lme4's
+        term, since the group is a grouping structure, not necessarily the panel unit).
     reml
         Restricted maximum likelihood (R: ``REML = TRUE``, the default) or ML.
+    vcov
+        Covariance of the fixed effects: ``"model"`` (R: ``vcov(fit)``) or cluster-robust
+        ``"CR0"`` / ``"CR1"`` (R: ``clubSandwich::vcovCR(fit, cluster = d$g, type = "CR0" /
+        "CR1")``; CR1 is ``G/(G-1)`` times CR0). See the module docstring.
+    cluster
+        Cluster column for ``"CR0"``/``"CR1"`` (R: ``cluster = d$g``); every ``group`` must lie
+        within one cluster. ``None`` clusters by ``group``. It must have no missing value on the
+        rows used.
     tol
-        Tolerance on ``theta`` of the final root-finding step.
+        Tolerance on ``theta`` of the final root-finding step. No R argument corresponds
+        (lme4's optimiser tolerances, ``lmerControl(optCtrl = )``, act on its own optimiser).
 
     Raises
     ------
     FvdidInputError
         Missing columns, fewer than two groups, or no more observations than groups
-        (lme4: ``check.nobs.vs.nlev``).
+        (lme4: ``check.nobs.vs.nlev``), a bad ``vcov`` / ``cluster``, or groups that are not
+        nested within the clusters.
     """
+    if vcov not in ("model", "CR0", "CR1"):
+        raise FvdidInputError(f"vcov must be 'model', 'CR0' or 'CR1', got {vcov!r}")
+    if cluster is not None and vcov == "model":
+        raise FvdidInputError(f"cluster={cluster!r} is only used with vcov='CR0' or 'CR1'")
     parsed = parse_formula(formula)
-    require_columns(data, [*parsed.columns, group], what="data")
+    require_columns(data, [*parsed.columns, group, *([cluster] if cluster else [])], what="data")
     design = design_matrix(parsed, data, extra=[group])
     X, y = design.X, design.y
     codes, _ = pd.factorize(design.frame[group], sort=True)
@@ -227,8 +262,34 @@ def lmer(
     sigma2 = float(s["r2"]) / float(s["dof"])
     V = sigma2 * linalg.cho_solve(s["cf"], np.eye(p))
     V = (V + V.T) / 2
-    names = list(design.names)
     beta = np.asarray(s["beta"])
+    n_clusters = None
+    if vcov != "model":
+        clus = group if cluster is None else cluster
+        ccodes = cluster_codes(data.iloc[design.positions], clus)
+        n_clusters = int(ccodes.max()) + 1
+        # cluster of each group; a group spread over several clusters is not nested
+        per_group = pd.Series(ccodes).groupby(codes).nunique()
+        if (per_group > 1).any():
+            spread = per_group.index[per_group.to_numpy() > 1]
+            rows = design.index[np.isin(codes, spread)]
+            raise FvdidInputError(
+                f"groups of {group!r} must be nested within the clusters of {clus!r}; "
+                f"{len(spread)} group(s) span several clusters ({describe_rows(rows)})"
+            )
+        gclus = np.zeros(G, dtype=np.int64)
+        gclus[codes] = ccodes
+        # GLS score of group j: X_j' V_j^{-1} e_j = X_j' e_j - c_j s_j (1' e_j)
+        e = y - X @ beta
+        Xe = np.vstack([np.bincount(codes, weights=X[:, k] * e, minlength=G) for k in range(p)]).T
+        se_sum = np.bincount(codes, weights=e, minlength=G)
+        U = Xe - prof.sX * (np.asarray(s["c"]) * se_sum)[:, None]
+        B = linalg.cho_solve(s["cf"], np.eye(p))
+        V = B @ cluster_meat(U, gclus) @ B
+        if vcov == "CR1":
+            V = V * n_clusters / (n_clusters - 1)
+        V = (V + V.T) / 2
+    names = list(design.names)
     se = np.sqrt(np.diag(V))
     crit = float(s["dev"])
     notes: list[str] = []
@@ -256,4 +317,7 @@ def lmer(
         group=group,
         formula=formula,
         notes=tuple(notes),
+        vcov_type=vcov,
+        cluster=None if vcov == "model" else (group if cluster is None else cluster),
+        n_clusters=n_clusters,
     )

@@ -11,273 +11,27 @@ identity ``H = P_D + P_{M_D X}``.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 import scipy.linalg as sla
-import scipy.sparse as sp
 from scipy import stats
 
 from fvdid._results import ResultMixin, coef_table, t_intervals
 from fvdid.errors import FvdidInputError, describe_rows
+from fvdid.estimators._cr2 import cr2
+from fvdid.estimators._design import Absorber
+from fvdid.estimators._formula import build_columns, numeric_column, parse_formula
 from fvdid.estimators._sandwich import cluster_codes, cluster_meat, small_sample_factor
 
 __all__ = ["OLSDesign", "OLSResult", "ols"]
 
 VcovType = Literal["iid", "HC1", "CR1", "CR2"]
 
-# Largest number of non-leading fixed-effect levels for which the projection is solved exactly
-# through a dense Schur complement; beyond it alternating projections are used.
-_SCHUR_MAX_LEVELS = 2000
-# CR2 needs a dense generalised inverse of D'WD over all fixed-effect levels.
-_CR2_MAX_FE_LEVELS = 5000
-# clubSandwich::matrix_power sets eigenvalues <= 1e-12 to zero before taking powers.
-_CLUBSANDWICH_EIG_TOL = 1e-12
 # lm()'s rank detection (qr tolerance 1e-7) applied to the within-transformed regressors.
 _COLLINEAR_TOL = 1e-7
-
-
-# --------------------------------------------------------------------------------------------
-# formula parsing
-# --------------------------------------------------------------------------------------------
-
-_NAME = r"[A-Za-z_.][A-Za-z0-9_.]*"
-_CAT_RE = re.compile(rf"^C\(\s*({_NAME})\s*\)$")
-_NAME_RE = re.compile(rf"^{_NAME}$")
-
-
-@dataclass(frozen=True)
-class _Factor:
-    column: str
-    categorical: bool
-
-
-@dataclass(frozen=True)
-class _Formula:
-    y: str
-    terms: tuple[tuple[_Factor, ...], ...]
-    intercept: bool
-    fe: tuple[str, ...]
-
-    @property
-    def columns(self) -> list[str]:
-        cols = [self.y]
-        for term in self.terms:
-            cols.extend(f.column for f in term)
-        cols.extend(self.fe)
-        return list(dict.fromkeys(cols))
-
-
-def _parse_factor(text: str, formula: str) -> _Factor:
-    text = text.strip()
-    m = _CAT_RE.match(text)
-    if m:
-        return _Factor(m.group(1), True)
-    if _NAME_RE.match(text):
-        return _Factor(text, False)
-    raise FvdidInputError(
-        f"formula {formula!r}: cannot read the term {text!r}; expected a column name, "
-        "C(column) or an interaction a:b"
-    )
-
-
-def _parse_formula(formula: str) -> _Formula:
-    if not isinstance(formula, str) or formula.count("~") != 1:
-        raise FvdidInputError(f"formula must look like 'y ~ x1 + x2 | fe1 + fe2', got {formula!r}")
-    lhs, rhs = (s.strip() for s in formula.split("~"))
-    if not _NAME_RE.match(lhs):
-        raise FvdidInputError(f"formula {formula!r}: the outcome {lhs!r} must be a column name")
-    parts = rhs.split("|")
-    if len(parts) > 2:
-        raise FvdidInputError(f"formula {formula!r}: at most one '|' (before the fixed effects)")
-    reg = parts[0].strip()
-    fe: list[str] = []
-    if len(parts) == 2:
-        for f in parts[1].split("+"):
-            f = f.strip()
-            if f in ("", "0"):
-                continue
-            if not _NAME_RE.match(f):
-                raise FvdidInputError(
-                    f"formula {formula!r}: fixed effect {f!r} must be a plain column name"
-                )
-            fe.append(f)
-    intercept = True
-    terms: list[tuple[_Factor, ...]] = []
-    # "- 1" / "-1" removes the intercept
-    reg_clean = re.sub(r"-\s*1\b", "+ 0", reg)
-    if "-" in reg_clean:
-        raise FvdidInputError(f"formula {formula!r}: only '- 1' may be subtracted")
-    for raw in reg_clean.split("+"):
-        raw = raw.strip()
-        if raw == "":
-            raise FvdidInputError(f"formula {formula!r}: empty term")
-        if raw == "1":
-            continue
-        if raw == "0":
-            intercept = False
-            continue
-        if "*" in raw:  # a*b -> a + b + a:b (two or more factors: all sub-interactions)
-            facs = [_parse_factor(t, formula) for t in raw.split("*")]
-            n = len(facs)
-            for mask in range(1, 2**n):
-                sub = tuple(facs[i] for i in range(n) if mask >> i & 1)
-                if sub not in terms:
-                    terms.append(sub)
-            continue
-        term = tuple(_parse_factor(t, formula) for t in raw.split(":"))
-        if term not in terms:
-            terms.append(term)
-    # order terms by interaction order, as R does (main effects first), stable otherwise
-    terms.sort(key=len)
-    if fe:
-        intercept = False  # absorbed by the fixed effects
-    return _Formula(lhs, tuple(terms), intercept, tuple(fe))
-
-
-def _level_label(v: Any) -> str:
-    if isinstance(v, (float, np.floating)) and float(v).is_integer():
-        return str(int(v))
-    return str(v)
-
-
-def _sorted_levels(values: pd.Series) -> list[Any]:
-    uniq = pd.unique(values)
-    try:
-        return sorted(uniq)
-    except TypeError:
-        return sorted(uniq, key=str)
-
-
-# --------------------------------------------------------------------------------------------
-# fixed-effect absorption
-# --------------------------------------------------------------------------------------------
-
-
-def _dummy_matrix(codes: list[np.ndarray], levels: list[int], n: int) -> sp.csr_matrix:
-    blocks = [
-        sp.csr_matrix((np.ones(n), (np.arange(n), c)), shape=(n, L))
-        for c, L in zip(codes, levels)
-    ]
-    return sp.hstack(blocks, format="csr")
-
-
-def _pinv_psd(S: np.ndarray) -> tuple[np.ndarray, int]:
-    """Moore–Penrose inverse of a symmetric PSD matrix and its numerical rank."""
-    if S.size == 0:
-        return S.copy(), 0
-    lam, V = np.linalg.eigh(S)
-    tol = max(lam.max(), 0.0) * 1e-10
-    keep = lam > tol
-    inv = (V[:, keep] / lam[keep]) @ V[:, keep].T
-    return inv, int(keep.sum())
-
-
-class _Absorber:
-    """Exact W-orthogonal projection off the span of the fixed-effect dummies."""
-
-    def __init__(self, codes: list[np.ndarray], w: np.ndarray):
-        n = len(w)
-        self.n = n
-        self.w = w
-        levels = [int(c.max()) + 1 for c in codes]
-        # FE with the most levels is the "diagonal" block; the rest go into the Schur complement
-        lead = int(np.argmax(levels))
-        rest = [i for i in range(len(codes)) if i != lead]
-        self.codes = codes
-        self.levels = levels
-        self.lead = lead
-        self.rest = rest
-        self.c1 = codes[lead]
-        self.A = np.bincount(self.c1, weights=w, minlength=levels[lead])
-        self.L_rest = int(sum(levels[i] for i in rest))
-        self.method = "within" if not rest else "schur"
-        if rest and self.L_rest > _SCHUR_MAX_LEVELS:
-            self.method = "alternating"
-        if self.method == "schur":
-            DR = _dummy_matrix([codes[i] for i in rest], [levels[i] for i in rest], n)
-            self.DR = DR
-            D1t_w = sp.csr_matrix((w, (self.c1, np.arange(n))), shape=(levels[lead], n))
-            C = (D1t_w @ DR).tocsr()  # L1 x L_rest
-            self.C = C
-            DRtWDR = (DR.T @ sp.diags(w) @ DR).toarray()
-            CtAinvC = (C.T @ sp.diags(1.0 / self.A) @ C).toarray()
-            S = DRtWDR - CtAinvC
-            S = (S + S.T) / 2
-            self.Sinv, rank = _pinv_psd(S)
-            self.n_fe = levels[lead] + rank
-        elif self.method == "within":
-            self.n_fe = levels[lead]
-        else:
-            self.n_fe = self._rank_alternating()
-
-    def _rank_alternating(self) -> int:
-        # rank of D = sum of levels minus redundancies; for two FE the redundancies are the
-        # connected components of the bipartite level graph. For more FE this is a lower bound
-        # of the redundancies (documented).
-        from scipy.sparse.csgraph import connected_components
-
-        total = sum(self.levels)
-        if len(self.levels) == 2:
-            a, b = self.codes
-            g = sp.csr_matrix(
-                (np.ones(self.n), (a, b)), shape=(self.levels[0], self.levels[1])
-            )
-            big = sp.bmat([[None, g], [g.T, None]])
-            ncomp, _ = connected_components(big, directed=False)
-            return total - ncomp
-        return total - (len(self.levels) - 1)
-
-    def _project_once(self, M: np.ndarray) -> np.ndarray:
-        w = self.w
-        L1 = self.levels[self.lead]
-        if self.method == "within":
-            sums = np.column_stack(
-                [np.bincount(self.c1, weights=w * M[:, j], minlength=L1) for j in range(M.shape[1])]
-            )
-            return M - (sums / self.A[:, None])[self.c1]
-        if self.method == "schur":
-            WM = w[:, None] * M
-            b1 = np.column_stack(
-                [np.bincount(self.c1, weights=WM[:, j], minlength=L1) for j in range(M.shape[1])]
-            )
-            bR = np.asarray(self.DR.T @ WM)
-            aR = self.Sinv @ (bR - self.C.T @ (b1 / self.A[:, None]))
-            a1 = (b1 - self.C @ aR) / self.A[:, None]
-            return M - a1[self.c1] - np.asarray(self.DR @ aR)
-        # alternating projections
-        out = M.copy()
-        scale = np.maximum(np.abs(M).max(axis=0), 1.0)
-        sums_w = [np.bincount(c, weights=w, minlength=L) for c, L in zip(self.codes, self.levels)]
-        for _ in range(100_000):
-            prev = out.copy()
-            for c, L, sw in zip(self.codes, self.levels, sums_w):
-                s = np.column_stack(
-                    [np.bincount(c, weights=w * out[:, j], minlength=L) for j in range(out.shape[1])]
-                )
-                out -= (s / sw[:, None])[c]
-            if np.all(np.abs(out - prev).max(axis=0) <= 1e-14 * scale):
-                return out
-        raise RuntimeError("alternating projections did not converge")  # pragma: no cover
-
-    def project(self, M: np.ndarray) -> np.ndarray:
-        """Return ``M - D (D'WD)^- D'W M`` to machine precision (with iterative refinement)."""
-        if M.shape[1] == 0:
-            return M.copy()
-        out = self._project_once(M)
-        if self.method != "schur":
-            return out
-        scale = np.maximum(np.abs(M).max(axis=0), 1.0)
-        for _ in range(3):
-            again = self._project_once(out)
-            corr = np.abs(out - again).max(axis=0)
-            out = again
-            if np.all(corr <= 1e-15 * scale):
-                break
-        return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -368,193 +122,6 @@ class OLSResult(ResultMixin):
 # --------------------------------------------------------------------------------------------
 
 
-def _numeric(data: pd.DataFrame, col: str) -> np.ndarray:
-    s = data[col]
-    if s.dtype == bool:
-        return s.to_numpy(dtype=float)
-    if not pd.api.types.is_numeric_dtype(s):
-        raise FvdidInputError(
-            f"column {col!r} is used as a numeric regressor but has dtype {s.dtype}; "
-            f"wrap it in C({col}) to treat it as categorical"
-        )
-    arr = s.to_numpy(dtype=float)
-    bad = ~np.isfinite(arr)
-    if bad.any():
-        raise FvdidInputError(
-            f"column {col!r} has infinite values in {describe_rows(data.index[bad])}"
-        )
-    return arr
-
-
-def _build_design(pf: _Formula, data: pd.DataFrame) -> tuple[np.ndarray, list[str], list[str]]:
-    cols: list[np.ndarray] = []
-    labels: list[str] = []
-    notes: list[str] = []
-    n = len(data)
-    if pf.intercept:
-        cols.append(np.ones(n))
-        labels.append("(Intercept)")
-    cache: dict[_Factor, list[tuple[str, np.ndarray]]] = {}
-    for term in pf.terms:
-        parts: list[list[tuple[str, np.ndarray]]] = []
-        for f in term:
-            if f not in cache:
-                if f.categorical:
-                    s = data[f.column]
-                    lv = _sorted_levels(s)
-                    if len(lv) < 2:
-                        notes.append(f"C({f.column}) has a single level; it adds no column")
-                    vals = s.to_numpy()
-                    cache[f] = [
-                        (f"C({f.column})[T.{_level_label(v)}]", (vals == v).astype(float))
-                        for v in lv[1:]
-                    ]
-                else:
-                    cache[f] = [(f.column, _numeric(data, f.column))]
-            parts.append(cache[f])
-        combos: list[tuple[str, np.ndarray]] = [("", np.ones(n))]
-        for part in parts:
-            combos = [
-                (f"{lab}:{pl}" if lab else pl, col * pc) for lab, col in combos for pl, pc in part
-            ]
-        for lab, col in combos:
-            cols.append(col)
-            labels.append(lab)
-    X = np.column_stack(cols) if cols else np.empty((n, 0))
-    return X, labels, notes
-
-
-def _cr2(
-    Xt: np.ndarray,
-    w: np.ndarray,
-    resid: np.ndarray,
-    Minv: np.ndarray,
-    gcodes: np.ndarray,
-    fe_codes: list[np.ndarray],
-) -> tuple[np.ndarray, np.ndarray]:
-    """clubSandwich CR2 vcov and Satterthwaite df for the coefficients of ``Xt``.
-
-    ``Xt`` holds the within-transformed regressors; ``Minv = (Xt' W Xt)^{-1}``. The full model is
-    ``U = [X, D]``; with ``F = Xt Minv Xt' + D (D'WD)^+ D'`` the hat matrix is ``H = F W`` and
-    clubSandwich's adjustment for cluster j is ``A_j = [(I-H)(I-H)']_{jj}^{-1/2}`` (which reduces
-    to ``(I - H_jj)^{-1/2}`` without weights, the ``inverse_var`` branch).
-    """
-    n, k = Xt.shape
-    levels = [int(c.max()) + 1 for c in fe_codes]
-    L = int(sum(levels))
-    if L > _CR2_MAX_FE_LEVELS:
-        raise FvdidInputError(
-            f"CR2 with {L} fixed-effect levels is not supported (limit {_CR2_MAX_FE_LEVELS}); "
-            "use vcov='CR1' or fewer absorbed levels"
-        )
-    if L:
-        D = _dummy_matrix(fe_codes, levels, n)
-        DtWD = (D.T @ sp.diags(w) @ D).toarray()
-        GD, _ = _pinv_psd((DtWD + DtWD.T) / 2)
-        DtW2D = (D.T @ sp.diags(w * w) @ D).toarray()
-        DtW2X = np.asarray(D.T @ ((w * w)[:, None] * Xt))
-    else:
-        D = sp.csr_matrix((n, 0))
-        GD = np.zeros((0, 0))
-        DtW2D = np.zeros((0, 0))
-        DtW2X = np.zeros((0, k))
-    XtW2X = Xt.T @ ((w * w)[:, None] * Xt)
-    # M = blockdiag(Minv, GD) is (U'WU)^- in the basis Ut = [Xt, D]; N = M (Ut'W^2 Ut) M
-    K = k + L
-    Mfull = np.zeros((K, K))
-    Mfull[:k, :k] = Minv
-    Mfull[k:, k:] = GD
-    UW2U = np.zeros((K, K))
-    UW2U[:k, :k] = XtW2X
-    UW2U[k:, :k] = DtW2X
-    UW2U[:k, k:] = DtW2X.T
-    UW2U[k:, k:] = DtW2D
-    N = Mfull @ UW2U @ Mfull
-
-    G = int(gcodes.max()) + 1
-    order = np.argsort(gcodes, kind="stable")
-    bounds = np.searchsorted(gcodes[order], np.arange(G + 1))
-    comps = np.zeros((G, k))
-    Vlist: list[np.ndarray] = []
-    idx_list: list[np.ndarray] = []
-    for j in range(G):
-        idx = order[bounds[j] : bounds[j + 1]]
-        idx_list.append(idx)
-        Xj = Xt[idx]
-        wj = w[idx]
-        Dj = D[idx]
-        present = np.unique(Dj.indices) if L else np.zeros(0, dtype=int)
-        cols = np.concatenate([np.arange(k), k + present])
-        Uj = np.hstack([Xj, Dj[:, present].toarray()]) if L else Xj
-        Mp = Mfull[np.ix_(cols, cols)]
-        Np = N[np.ix_(cols, cols)]
-        nj = len(idx)
-        r = Uj.shape[1]
-        if nj <= max(2 * r, 64):
-            Hjj = (Uj @ Mp @ Uj.T) * wj[None, :]
-            Gj = np.eye(nj) - Hjj - Hjj.T + Uj @ Np @ Uj.T
-            Gj = (Gj + Gj.T) / 2
-            lam, V = np.linalg.eigh(Gj)
-            f = np.zeros_like(lam)
-            pos = lam > _CLUBSANDWICH_EIG_TOL
-            f[pos] = lam[pos] ** -0.5
-            Aj = (V * f) @ V.T
-
-            def apply_A(v: np.ndarray, Aj: np.ndarray = Aj) -> np.ndarray:
-                return Aj @ v
-        else:
-            # G_j = I + Z Kmat Z' with Z = [U_j, W_j U_j]: invert the square root on span(Z)
-            Z = np.hstack([Uj, wj[:, None] * Uj])
-            Kmat = np.block([[Np, -Mp], [-Mp, np.zeros_like(Mp)]])
-            Q, T = np.linalg.qr(Z)
-            B = T @ Kmat @ T.T
-            lam, V = np.linalg.eigh((B + B.T) / 2)
-            ev = 1.0 + lam
-            f = np.full_like(ev, -1.0)
-            pos = ev > _CLUBSANDWICH_EIG_TOL
-            f[pos] = ev[pos] ** -0.5 - 1.0
-            QV = Q @ V
-
-            def apply_A(v: np.ndarray, QV: np.ndarray = QV, f: np.ndarray = f) -> np.ndarray:
-                return v + QV @ (f[:, None] * (QV.T @ v)) if v.ndim == 2 else v + QV @ (
-                    f * (QV.T @ v)
-                )
-
-        comps[j] = Xj.T @ (wj * apply_A(resid[idx]))
-        # v_j for every coefficient: A_j W_j X_j Minv (n_j x k)
-        Vlist.append(apply_A(wj[:, None] * (Xj @ Minv)))
-    vcov = Minv @ (comps.T @ comps) @ Minv
-
-    # Satterthwaite degrees of freedom (clubSandwich get_GH / get_P_array / Satterthwaite)
-    Amat = np.zeros((k, K, G))  # per coefficient: Ut_j' v_j
-    Bmat = np.zeros((k, K, G))  # per coefficient: Ut_j' W_j v_j
-    vnorm = np.zeros((k, G))
-    for j in range(G):
-        idx = idx_list[j]
-        Vj = Vlist[j]
-        wj = w[idx]
-        Xj = Xt[idx]
-        a_x = Xj.T @ Vj  # k x k
-        b_x = Xj.T @ (wj[:, None] * Vj)
-        Amat[:, :k, j] = a_x.T
-        Bmat[:, :k, j] = b_x.T
-        if L:
-            Dj = D[idx]
-            Amat[:, k:, j] = np.asarray(Dj.T @ Vj).T
-            Bmat[:, k:, j] = np.asarray(Dj.T @ (wj[:, None] * Vj)).T
-        vnorm[:, j] = (Vj**2).sum(axis=0)
-    df = np.empty(k)
-    for i in range(k):
-        A_i = Amat[i]
-        B_i = Bmat[i]
-        MA = Mfull @ A_i
-        cross = B_i.T @ MA
-        P = A_i.T @ N @ A_i - cross - cross.T
-        P[np.diag_indices(G)] += vnorm[i]
-        df[i] = np.trace(P) ** 2 / np.sum(P**2)
-    return vcov, df
-
-
 def ols(
     formula: str,
     data: pd.DataFrame,
@@ -574,7 +141,9 @@ def ols(
         treatment-coded dummies (reference = first sorted level; labels ``"C(col)[T.level]"``,
         where R's ``lm`` says ``"factor(col)level"``), interactions ``a:b`` (products of the
         columns; with a ``C()`` factor the product with each of its dummies) and ``a*b``
-        (``a + b + a:b``). ``- 1`` or ``+ 0`` drops the intercept. Columns after ``|`` are
+        (``a + b + a:b``). ``- 1`` or ``+ 0`` drops the intercept (without ``|`` the first
+        ``C()`` main effect then keeps all its levels, as in ``lm``). The grammar is the one
+        of every estimator, :mod:`fvdid.estimators._formula`. Columns after ``|`` are
         absorbed fixed effects (no intercept is then reported). ``"y ~ 1 | fe"`` fits the
         fixed effects only.
     data
@@ -596,9 +165,10 @@ def ols(
         Cluster column (R: ``cluster = ~cluster`` / ``cluster = data$cluster``). Required for
         CR1/CR2; an error otherwise.
     alpha
-        Level of the confidence intervals in ``tidy()``.
+        Level of the confidence intervals in ``tidy()``. R: ``confint(fit, level = 1 - alpha)``
+        (``clubSandwich::conf_int(..., level = 1 - alpha)`` for CR2).
     ssc_k
-        ``"all"`` (default, as ``vcovCL`` on the dummy ``lm``): ``k`` in the HC1/CR1 factor
+        No R argument (it chooses between two R conventions): ``"all"`` (default, as ``vcovCL`` on the dummy ``lm``): ``k`` in the HC1/CR1 factor
         counts the absorbed fixed-effect parameters; ``"nonfe"``: only the reported
         coefficients (closer to fixest when the FE are nested in the clusters).
 
@@ -616,7 +186,7 @@ def ols(
         raise FvdidInputError(f"vcov must be one of 'iid', 'HC1', 'CR1', 'CR2'; got {vcov!r}")
     if ssc_k not in ("all", "nonfe"):
         raise FvdidInputError(f"ssc_k must be 'all' or 'nonfe'; got {ssc_k!r}")
-    pf = _parse_formula(formula)
+    pf = parse_formula(formula, allow_fe=True)
     used = pf.columns
     extra = [c for c in (weights, cluster) if c is not None]
     missing = [c for c in [*used, *extra] if c not in data.columns]
@@ -664,8 +234,8 @@ def ols(
     if len(d) == 0:
         raise FvdidInputError("no rows left after dropping missing values and zero weights")
     n = len(d)
-    y = _numeric(d, pf.y)
-    X, labels, bnotes = _build_design(pf, d)
+    y = numeric_column(d, pf.response)
+    X, labels, bnotes = build_columns(pf, d, dummy_label="T.level")
     notes.extend(bnotes)
     w = d[weights].to_numpy(dtype=float) if weights is not None else np.ones(n)
 
@@ -686,7 +256,7 @@ def ols(
                 f"{n_singletons} observations are singletons of a fixed effect; kept (as lm with "
                 "factor dummies does; fixest would drop them)"
             )
-        absorber = _Absorber(fe_codes, w)
+        absorber = Absorber(fe_codes, w)
         YX = absorber.project(np.column_stack([y, X]))
         yt, Xt = YX[:, 0], YX[:, 1:]
         n_fe = absorber.n_fe
@@ -769,7 +339,7 @@ def ols(
             dfs = np.full(k, float(n_clusters - 1))
         else:
             if k:
-                V, dfs = _cr2(Xt, w, resid, Minv, gcodes, fe_codes)
+                V, dfs = cr2(Xt, w, resid, Minv, gcodes, fe_codes)
             else:
                 V, dfs = np.zeros((0, 0)), np.zeros(0)
     se = np.sqrt(np.diag(V))

@@ -19,8 +19,8 @@ from scipy import stats
 
 from fvdid._results import ResultMixin, coef_table, t_intervals
 from fvdid.errors import FvdidInputError, describe_rows
+from fvdid.estimators._formula import build_columns, numeric_column, parse_formula
 from fvdid.estimators._sandwich import cluster_codes, cluster_meat, small_sample_factor
-from fvdid.estimators.ols import _build_design, _numeric, _parse_formula
 
 __all__ = ["RandomEffectsResult", "random_effects"]
 
@@ -102,13 +102,15 @@ def random_effects(
         Cluster column for CR1; default ``unit`` (plm's ``cluster = "group"``). plm itself can
         only cluster by the unit or the time index; other columns use the same formula.
     alpha
-        Level of the normal-theory intervals in ``tidy()`` (plm reports z intervals).
+        Level of the normal-theory intervals in ``tidy()`` (plm reports z intervals). R:
+        ``confint(fit, level = 1 - alpha)``.
 
     Notes
     -----
     ``sigma2_idios = SSR_within / (n - N - K_w)``; ``sigma2_unit`` from the between regression
-    on unit means (balanced: ``SSR_B/(N-K-1) - sigma2_idios/T``; unbalanced: plm's trace
-    formula). Negative ``sigma2_unit`` is set to 0, as plm does. ``theta_i = 1 -
+    on unit means (balanced: ``SSR_B/(N-r_B) - sigma2_idios/T``, ``r_B`` the rank of the
+    between design, as plm: with time dummies in a balanced panel their unit means are constant
+    and ``r_B < k``; unbalanced: plm's trace formula). Negative ``sigma2_unit`` is set to 0, as plm does. ``theta_i = 1 -
     sqrt(sigma2_idios / (T_i sigma2_unit + sigma2_idios))``. p-values use the t distribution
     with ``n - k`` df, as ``summary(plm)``.
     """
@@ -118,7 +120,7 @@ def random_effects(
         raise FvdidInputError(f"vcov must be 'iid' or 'CR1'; got {vcov!r}")
     if "|" in formula:
         raise FvdidInputError("random_effects takes no absorbed fixed effects ('|' in formula)")
-    pf = _parse_formula(formula)
+    pf = parse_formula(formula)
     if not pf.intercept:
         raise FvdidInputError("random_effects needs the intercept (no '- 1')")
     if vcov == "CR1" and cluster is None:
@@ -149,8 +151,8 @@ def random_effects(
                 f"{describe_rows(d.index[dup])}"
             )
     n = len(d)
-    y = _numeric(d, pf.y)
-    X, labels, bnotes = _build_design(pf, d)
+    y = numeric_column(d, pf.response)
+    X, labels, bnotes = build_columns(pf, d, dummy_label="T.level")
     notes.extend(bnotes)
     codes, uniq = pd.factorize(d[unit], sort=True)
     codes = codes.astype(np.int64)
@@ -161,11 +163,6 @@ def random_effects(
         n_t = d[time].nunique()
         balanced = bool(Ti[0] == n_t)
     k = X.shape[1]  # includes the intercept
-    if N <= k:
-        raise FvdidInputError(
-            f"{N} units but {k} coefficients (incl. intercept): the between regression of the "
-            "Swamy–Arora estimator is not estimable"
-        )
 
     # within model: columns that vary within units
     YX = np.column_stack([y, X])
@@ -181,26 +178,33 @@ def random_effects(
     _, e_w = _ols(Xw[:, varying], yw)
     quad_w = float(e_w @ e_w)
 
-    # "Between" model: unit means expanded to every observation (OLS weights T_i per unit)
+    # "Between" model: unit means expanded to every observation (OLS weights T_i per unit).
+    # Its residual df come from the RANK of the between design, as in plm: in a balanced panel
+    # the unit means of time dummies are constant, collinear with the intercept, and N - k
+    # would overstate the parameters estimated.
+    xb = means[:, 1:]
+    rank_b = int(np.linalg.matrix_rank(np.sqrt(Ti)[:, None] * xb))
+    if N <= rank_b:
+        raise FvdidInputError(
+            f"{N} units but {rank_b} estimable between-regression coefficients (incl. "
+            "intercept): the between regression of the Swamy–Arora estimator is not estimable"
+        )
     Zb = means[codes, 1:]
     yb = means[codes, 0]
-    beta_b, _ = _ols(Zb, yb)
-    u_b = means[:, 0] - means[:, 1:] @ beta_b  # per unit: ybar_i - xbar_i' beta_B
+    beta_b, _ = _ols(Zb, yb)  # minimum-norm solution; the residuals are unique
+    u_b = means[:, 0] - xb @ beta_b  # per unit: ybar_i - xbar_i' beta_B
     quad_b = float(np.sum(Ti * u_b**2))
-    K = k - 1  # regressors excluding the intercept
-
+    m_w = n - N - Kw
+    m_id_nu = N - rank_b
     if balanced:
-        T = Ti[0]
-        m_w = n - N - Kw
-        m_id_nu = N - K - 1
-        m_id_eta = T * m_id_nu
+        m_id_eta = Ti[0] * m_id_nu
     else:
-        m_w = n - N - Kw
-        m_id_nu = N - K - 1
-        xb = means[:, 1:]
         ZbZb = (Ti[:, None] * xb).T @ xb
         ZsZ = (Ti[:, None] ** 2 * xb).T @ xb
-        m_id_eta = n - float(np.trace(np.linalg.solve(ZbZb, ZsZ)))
+        if rank_b == k:
+            m_id_eta = n - float(np.trace(np.linalg.solve(ZbZb, ZsZ)))
+        else:  # generalised inverse on the estimable span
+            m_id_eta = n - float(np.trace(np.linalg.pinv(ZbZb, hermitian=True) @ ZsZ))
     if m_w <= 0:
         raise FvdidInputError("no within-unit degrees of freedom for the idiosyncratic variance")
     s2_idios = quad_w / m_w

@@ -116,7 +116,8 @@ def rubin(
         first fit (mice takes ``df.residual`` of the first model); for ``(params, vcov)``
         pairs without ``dfcom``, infinity (mice then warns "Infinite sample size assumed").
     alpha
-        Level of the intervals in ``tidy()``.
+        Level of the intervals in ``tidy()``. R: ``summary(pool(fit), conf.int = TRUE,
+        conf.level = 1 - alpha)``.
 
     Notes
     -----

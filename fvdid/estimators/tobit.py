@@ -3,6 +3,18 @@
 Reference: ``AER::tobit(y ~ x1 + x2, left = 0, right = Inf, data = d)``. The parameters are the
 coefficients and ``log(sigma)`` (survreg's ``"Log(scale)"``); the covariance matrix is the inverse
 of the observed information in ``(beta, log sigma)``, as survreg reports.
+
+Robust covariance (``vcov="HC0" | "HC1" | "CR0" | "CR1"``) follows R's
+``sandwich::vcovCL(fit, cluster = ~g, ...)``: ``CR1`` is ``type = "HC1", cadjust = TRUE``,
+``CR0`` the unadjusted Liang-Zeger sum ``type = "HC0", cadjust = FALSE`` (vcovCL's ``"HC0"``
+with its default ``cadjust = TRUE`` is ``G/(G-1)`` times it) on the survreg fit
+(``HC*``: every row its own cluster): bread = the model covariance above, meat =
+``sum_g s_g s_g'`` with ``s_g`` the summed per-row scores of all ``k + 1`` parameters, including
+``Log(scale)``; ``HC1``/``CR1`` multiply by ``G/(G-1) * (n-1)/(n-(k+1))`` (``n`` rows, ``k + 1``
+parameters, as vcovCL counts the columns of ``estfun``). With weights the score of every
+parameter is weighted. sandwich 3.0-2's ``estfun.survreg`` weights the coefficient scores but
+not the ``Log(scale)`` score (whose weighted sum, not the plain one, is zero at the optimum);
+fvdid weights both, and the parity case builds R's reference with the weighted column.
 """
 
 from __future__ import annotations
@@ -10,6 +22,7 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -17,10 +30,13 @@ from scipy import linalg, stats
 from scipy.special import log_ndtr
 
 from fvdid._results import ResultMixin, wald_table
-from fvdid.errors import FvdidInputError, require_columns
+from fvdid.errors import FvdidInputError, describe_rows, require_columns
 from fvdid.estimators._formula import design_matrix, parse_formula
+from fvdid.estimators._sandwich import cluster_codes, cluster_meat, small_sample_factor
 
-__all__ = ["TobitResult", "tobit"]
+__all__ = ["TobitResult", "VcovType", "tobit"]
+
+VcovType = Literal["model", "HC0", "HC1", "CR0", "CR1"]
 
 _LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
 
@@ -32,7 +48,9 @@ class TobitResult(ResultMixin):
     ``params`` / ``std_errors`` / ``pvalues`` hold the regression coefficients (R's ``coef()``);
     ``vcov`` also has the row and column ``"Log(scale)"`` (R's ``vcov()``); ``scale`` is sigma,
     ``log_scale`` and ``log_scale_se`` its log and that log's standard error. ``n_left`` /
-    ``n_right`` count censored rows; ``loglik`` is R's ``logLik()``.
+    ``n_right`` count censored rows; ``loglik`` is R's ``logLik()`` (the weighted sum with
+    weights). ``vcov_type`` says which covariance ``vcov`` holds (see :func:`tobit`);
+    ``n_clusters`` is the number of clusters for ``"CR0"``/``"CR1"``.
     """
 
     params: pd.Series
@@ -53,6 +71,9 @@ class TobitResult(ResultMixin):
     loglik: float
     formula: str
     notes: tuple[str, ...] = ()
+    vcov_type: str = "model"
+    n_clusters: int | None = None
+    weights: str | None = None
 
     def tidy(self) -> pd.DataFrame:
         """Coefficient table with a final ``"Log(scale)"`` row, as ``summary(tobit_fit)``."""
@@ -62,9 +83,19 @@ class TobitResult(ResultMixin):
 
 
 def _pieces(
-    theta: np.ndarray, X: np.ndarray, y: np.ndarray, left: np.ndarray, right: np.ndarray
+    theta: np.ndarray,
+    X: np.ndarray,
+    y: np.ndarray,
+    left: np.ndarray,
+    right: np.ndarray,
+    w: np.ndarray,
+    scores: bool = False,
 ) -> tuple[float, np.ndarray, np.ndarray]:
-    """Log-likelihood, gradient and Hessian in ``(beta, log sigma)``."""
+    """Weighted log-likelihood, gradient and Hessian in ``(beta, log sigma)``.
+
+    With ``scores=True`` the second element is the ``n x (k+1)`` matrix of weighted per-row
+    scores (whose column sums are the gradient) instead of the gradient.
+    """
     k = X.shape[1]
     beta, tau = theta[:k], theta[k]
     sigma = math.exp(tau)
@@ -90,17 +121,50 @@ def _pieces(
         d1[right] = -lam
         d2[right] = -lam * (zr + lam)
     # z = (y - x'b) exp(-tau): dz/db = -x / sigma, dz/dtau = -z
-    grad_b = X.T @ (-d1 / sigma)
-    grad_t = float(np.sum(-d1 * z)) - float(unc.sum())
-    h_bb = (X * (d2 / sigma**2)[:, None]).T @ X
-    h_bt = X.T @ ((d2 * z + d1) / sigma)
-    h_tt = float(np.sum(d2 * z**2 + d1 * z))
-    grad = np.append(grad_b, grad_t)
+    s_b = w * (-d1 / sigma)
+    s_t = w * (-d1 * z - unc)
+    h_bb = (X * (w * d2 / sigma**2)[:, None]).T @ X
+    h_bt = X.T @ (w * (d2 * z + d1) / sigma)
+    h_tt = float(np.sum(w * (d2 * z**2 + d1 * z)))
+    if scores:
+        grad = np.column_stack([X * s_b[:, None], s_t])
+    else:
+        grad = np.append(X.T @ s_b, float(np.sum(s_t)))
     hess = np.zeros((k + 1, k + 1))
     hess[:k, :k] = h_bb
     hess[:k, k] = hess[k, :k] = h_bt
     hess[k, k] = h_tt
-    return float(ll_i.sum()), grad, hess
+    return float(np.sum(w * ll_i)), grad, hess
+
+
+def check_vcov_args(vcov: str, cluster: str | None, allowed: tuple[str, ...]) -> None:
+    """Raise :class:`FvdidInputError` unless ``vcov`` / ``cluster`` make a valid pair."""
+    if vcov not in allowed:
+        raise FvdidInputError(f"vcov must be one of {list(allowed)}, got {vcov!r}")
+    if vcov.startswith("CR") and cluster is None:
+        raise FvdidInputError(f"vcov={vcov!r} needs a cluster column (cluster=...)")
+    if cluster is not None and not vcov.startswith("CR"):
+        raise FvdidInputError(f"cluster={cluster!r} is only used with vcov='CR0' or 'CR1'")
+
+
+def score_sandwich(
+    bread: np.ndarray,
+    scores: np.ndarray,
+    vcov: str,
+    codes: np.ndarray | None,
+) -> np.ndarray:
+    """``sandwich::vcovCL`` product ``c * bread @ meat @ bread`` from per-row ``scores``.
+
+    ``bread`` is the model covariance (inverse information) of the parameters that the columns
+    of ``scores`` belong to; ``codes`` are cluster codes (``None``: each row its own cluster).
+    ``c`` is 1 (``HC0``/``CR0``) or ``G/(G-1) * (n-1)/(n-k)`` with ``k`` the number of score
+    columns (``HC1``/``CR1``; ``n/(n-k)`` for ``HC1``).
+    """
+    meat = cluster_meat(scores, codes)
+    n, k = scores.shape
+    n_clusters = None if codes is None else int(codes.max()) + 1
+    V = small_sample_factor(vcov, n, k, n_clusters) * bread @ meat @ bread  # type: ignore[arg-type]
+    return (V + V.T) / 2
 
 
 def tobit(
@@ -109,6 +173,9 @@ def tobit(
     *,
     left: float = 0.0,
     right: float = np.inf,
+    weights: str | None = None,
+    vcov: VcovType = "model",
+    cluster: str | None = None,
     tol: float = 1e-12,
     maxit: int = 200,
 ) -> TobitResult:
@@ -123,6 +190,23 @@ def tobit(
     left, right
         Censoring points (R: ``left``, ``right``): rows with ``y <= left`` are left-censored,
         rows with ``y >= right`` right-censored; ``-np.inf`` / ``np.inf`` for none.
+    weights
+        Column of positive case weights (R: ``weights = w``, survreg's case weights): each row's
+        log-likelihood counts ``w`` times. Rows with a missing weight are dropped and counted.
+    vcov
+        ``"model"``: inverse observed information (R: ``vcov(fit)``). ``"HC0"``/``"HC1"``:
+        heteroskedasticity-robust sandwich, each row its own cluster (R:
+        ``sandwich::sandwich(fit)``; HC1 multiplies it by ``n/(n-k-1)``, which is
+        ``sandwich::vcovCL(fit, type = "HC1")`` without a cluster. vcovCL's ``"HC0"`` without a
+        cluster keeps its ``G/(G-1) = n/(n-1)`` factor and is not fvdid's ``"HC0"``).
+        ``"CR0"``/``"CR1"``: cluster-robust (R: ``sandwich::vcovCL(fit, cluster = ~g,
+        type = "HC0", cadjust = FALSE)`` for CR0, ``type = "HC1", cadjust = TRUE`` for CR1,
+        which multiplies the CR0 sum by
+        ``G/(G-1) * (n-1)/(n-k-1)``). ``k + 1`` counts ``Log(scale)``, whose variance is made
+        robust too.
+    cluster
+        Cluster column for ``"CR0"``/``"CR1"`` (R: ``cluster = ~g``); it must have no missing
+        value on the rows used.
     tol, maxit
         Newton-Raphson stops when a full step changes the log-likelihood by less than ``tol``
         (relative) or moves the parameters by less than ``tol``.
@@ -130,8 +214,10 @@ def tobit(
     Raises
     ------
     FvdidInputError
-        Missing columns, ``left >= right``, or no uncensored row.
+        Missing columns, ``left >= right``, no uncensored row, non-positive weights, or
+        inconsistent ``vcov`` / ``cluster``.
     """
+    check_vcov_args(vcov, cluster, ("model", "HC0", "HC1", "CR0", "CR1"))
     left = float(left)
     right = float(right)
     if not left < right:
@@ -139,9 +225,19 @@ def tobit(
     if math.isinf(left) and math.isinf(right):
         warnings.warn("tobit with no censoring point is a normal linear model", stacklevel=2)
     parsed = parse_formula(formula)
-    require_columns(data, parsed.columns, what="data")
-    design = design_matrix(parsed, data)
+    require_columns(data, parsed.columns + [c for c in (weights, cluster) if c], what="data")
+    design = design_matrix(parsed, data, extra=[weights] if weights else [])
     X, y = design.X, design.y.copy()
+    if weights is not None:
+        w = design.frame[weights].to_numpy(dtype=float)
+        wbad = ~(w > 0) | ~np.isfinite(w)
+        if wbad.any():
+            raise FvdidInputError(
+                f"weights column {weights!r} must be positive and finite; "
+                f"{describe_rows(design.index[wbad])} are not"
+            )
+    else:
+        w = np.ones(len(y))
     names = list(design.names)
     is_left = y <= left
     is_right = y >= right
@@ -156,11 +252,12 @@ def tobit(
     k = X.shape[1]
     # start: least squares on the uncensored rows (all rows when there are too few)
     rows = ~(is_left | is_right) if n_unc > k + 1 else np.ones(len(y), bool)
-    b0 = linalg.lstsq(X[rows], y[rows])[0]
+    sw = np.sqrt(w[rows])
+    b0 = linalg.lstsq(X[rows] * sw[:, None], y[rows] * sw)[0]
     resid = y[rows] - X[rows] @ b0
     s0 = max(float(np.sqrt(np.mean(resid**2))), 1e-3 * (float(np.std(y)) + 1e-12))
     theta = np.append(b0, math.log(s0))
-    ll, grad, hess = _pieces(theta, X, y, is_left, is_right)
+    ll, grad, hess = _pieces(theta, X, y, is_left, is_right, w)
     converged = False
     n_iter = 0
     for n_iter in range(1, maxit + 1):  # noqa: B007
@@ -171,10 +268,10 @@ def tobit(
             lam = abs(np.min(linalg.eigvalsh(-hess))) + 1.0
             step = linalg.solve(-hess + lam * np.eye(k + 1), grad)
         t = 1.0
-        new = _pieces(theta + step, X, y, is_left, is_right)
+        new = _pieces(theta + step, X, y, is_left, is_right, w)
         while not new[0] >= ll - 1e-12 * abs(ll) and t > 1e-10:
             t *= 0.5
-            new = _pieces(theta + t * step, X, y, is_left, is_right)
+            new = _pieces(theta + t * step, X, y, is_left, is_right, w)
         theta = theta + t * step
         rel = abs(new[0] - ll) / (abs(new[0]) + 0.1)
         small = np.max(np.abs(t * step)) <= tol * (1 + np.max(np.abs(theta)))
@@ -190,6 +287,14 @@ def tobit(
         notes.append("did not converge")
     V = linalg.inv(-hess)
     V = (V + V.T) / 2
+    n_clusters = None
+    if vcov != "model":
+        codes = None
+        if cluster is not None:
+            codes = cluster_codes(data.iloc[design.positions], cluster)
+            n_clusters = int(codes.max()) + 1
+        scores = _pieces(theta, X, y, is_left, is_right, w, scores=True)[1]
+        V = score_sandwich(V, scores, vcov, codes)
     all_names = [*names, "Log(scale)"]
     se_all = np.sqrt(np.diag(V))
     beta = theta[:k]
@@ -213,4 +318,7 @@ def tobit(
         loglik=ll,
         formula=formula,
         notes=tuple(notes),
+        vcov_type=vcov,
+        n_clusters=n_clusters,
+        weights=weights,
     )

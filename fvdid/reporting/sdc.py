@@ -220,7 +220,8 @@ def acro_check(
 
     ACRO applies the same SRS rules (threshold, dominance, zeros) with suppression on, and writes
     the outputs, their checks and a session summary in the form output checkers read. Returns a
-    summary (outputs and their statuses) or None when ``acro`` is not installed.
+    summary (outputs, their statuses and ACRO's reason for each: the checks it ran and what it
+    recommends, with its mitigation) or None when ``acro`` is not installed.
     """
     try:
         from acro import ACRO
@@ -235,10 +236,24 @@ def acro_check(
     finally:
         logging.disable(logging.NOTSET)
     doc = json.loads((out_dir / "results.json").read_text())
-    statuses = {
-        k: v.get("status", "") for k, v in doc.get("results", {}).items() if not k.startswith("2ndary")
-    }
-    return {"acro_version": doc.get("version", ""), "outputs": statuses, "folder": str(out_dir)}
+    kept = {k: v for k, v in doc.get("results", {}).items() if not k.startswith("2ndary")}
+    statuses = {k: v.get("status", "") for k, v in kept.items()}
+
+    def reason(v: dict[str, Any]) -> str:
+        # ACRO's summary: "<Kind> : \n <Check>: <text>. Variables defining table are: [...]",
+        # and its exception ("Suppression automatically applied where needed").
+        import re
+
+        text = re.sub(r"\s+", " ", str(v.get("summary", ""))).strip()
+        text = re.sub(r"\[((?:'[^']*'(?:,\s*)?)+)\]",
+                      lambda m: ", ".join(x.strip(" '") for x in m.group(1).split(",")), text)
+        text = re.sub(r"^(\w+) : ", r"\1: ", text).replace(":  ", ": ")
+        exc = str(v.get("exception", "")).strip()
+        return " ".join(t if t.endswith(".") else t + "." for t in (text, exc) if t) or "no reason given"
+
+    reasons = {k: reason(v) for k, v in kept.items()}
+    return {"acro_version": doc.get("version", ""), "outputs": statuses, "reasons": reasons,
+            "folder": str(out_dir)}
 
 
 def _acro_session(

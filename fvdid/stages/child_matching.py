@@ -39,11 +39,14 @@ from fvdid._results import ResultMixin
 from fvdid.errors import FvdidInputError, describe_rows, require_columns
 from fvdid.estimators.cem import cem
 from fvdid.estimators.imbalance import l1_imbalance
+from fvdid.reporting.appendix import AppendixTable, Section
+from fvdid.reporting.release import released_cem
 
 __all__ = [
     "PROTOCOL_COVARIATES",
     "ChildMatchResult",
     "balance_plot",
+    "cem_section",
     "coarsen_children",
     "match_children",
 ]
@@ -413,8 +416,12 @@ def match_children(
         if tr.any() and (~tr).any():
             before = l1_imbalance(d, "treated", covs)
             row["l1_before"], row["lcs_before"] = before.l1, before.lcs
-            if (matched[m] & tr).any():
-                after = l1_imbalance(d, "treated", covs, weights=w[m])
+            kept = w[m] > 0
+            # L1 over the covariates observed among the matched rows (a covariate missing in
+            # every matched row has no distribution to compare).
+            obs = [c for c in covs if d.loc[kept, c].notna().any()]
+            if (matched[m] & tr).any() and obs:
+                after = l1_imbalance(d, "treated", obs, weights=w[m])
                 row["l1_after"], row["lcs_after"] = after.l1, after.lcs
         summaries.append(row)
     pair_tab = pd.DataFrame(summaries)
@@ -450,3 +457,20 @@ def balance_plot(result: ChildMatchResult) -> Figure:
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
     return fig
+
+
+def cem_section(analyses: Mapping[str, Any], primary_outcome: str, cfg: Any) -> Section | None:
+    """The appendix section of CEM (None when CEM ran for no outcome)."""
+    pa = analyses[primary_outcome]
+    if pa.cem_pairs is None:
+        return None
+    tabs = tuple(AppendixTable(f"cem_{o}", f"CEM within matched pairs: {o}", released_cem(a.cem_pairs, cfg))
+                 for o, a in analyses.items() if a.cem_pairs is not None)
+    figs = () if pa.balance_figure is None else (
+        ("cem_balance", f"Covariate balance before and after CEM ({pa.outcome})", pa.balance_figure),)
+    return Section(
+        "Individual-level matching (CEM)",
+        ("Coarsening: gender (4 codes), age 0–3 / 4–12 / 13+, major ethnic group, disability, FSM, "
+         "UASC, prior CPP; exact on matched pair × financial year, falling back to pair × period "
+         f"when more than {cfg.cem_fallback_loss:.0%} of treated children would be lost.",),
+        tabs, figs)

@@ -16,14 +16,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from fvdid._results import ResultMixin
 from fvdid.errors import FvdidInputError
+from fvdid.reporting.appendix import AppendixTable, Section
 
-__all__ = ["CBAResult", "cba"]
+__all__ = ["CBAResult", "cba", "cost_benefit", "cost_benefit_section"]
 
 
 @dataclass(frozen=True)
@@ -125,3 +127,29 @@ def cba(
         npsv = pv_b - pv_c
     return CBAResult(True, "", ate, p_value, children_per_la_year, unmon, benefit_per_child,
                      discount_rate, years, pv_b, pv_c, bcr, npsv, by_year)
+
+
+def cost_benefit(analytic: pd.DataFrame, estimate: float, p_value: float, cfg: Any) -> CBAResult:
+    """The protocol's cost-benefit sums for the primary effect (per treatment LA and year)."""
+    from fvdid.stages.power import matched_sample
+
+    d = matched_sample(analytic)
+    years = max(d["financial_year"].nunique(), 1)
+    treated = d[d["treated_la"].astype(bool)]
+    per_la_year = len(treated) / max(treated["la_code"].nunique(), 1) / years
+    return cba(ate=estimate, p_value=p_value, children_per_la_year=per_la_year,
+               benefit_per_child=cfg.cba_benefit_per_child, years=cfg.cba_years,
+               discount_rate=cfg.cba_discount_rate, costs_per_la=cfg.cba_costs_per_la, alpha=cfg.alpha)
+
+
+def cost_benefit_section(c: CBAResult) -> Section:
+    """The appendix section of the cost-benefit analysis."""
+    return Section(
+        "Cost-benefit analysis",
+        ("Un-monetised benefit per LA = ATE × children in the sample per treatment LA per year; "
+         "monetised with the benefit per child not entering care and a discount factor per year; "
+         "computed only when the primary effect is statistically significant."
+         + (f" Not computed: {c.reason}." if not c.computed else ""),),
+        (AppendixTable("cba", "Cost-benefit analysis", c.tidy().assign(value=lambda t: t["value"].map(
+            lambda v: f"{v:,.4g}" if isinstance(v, float) else str(v)))),),
+    )

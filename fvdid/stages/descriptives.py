@@ -8,14 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
 from fvdid._results import ResultMixin
+from fvdid.reporting.appendix import AppendixTable, Section
 from fvdid.reporting.sdc import SDCTable, magnitude_table, share_table, suppress_counts
 from fvdid.stages.prepare import GROUPS, group_labels
 
-__all__ = ["Descriptives", "describe_groups"]
+__all__ = ["Descriptives", "describe_groups", "descriptives_section"]
 
 
 
@@ -105,3 +107,20 @@ def describe_groups(
         dominance_n=dominance_n, dominance_k=dominance_k, secondary=False,
     )
     return Descriptives(suppress_counts(counts, threshold), shares, means)
+
+
+def descriptives_section(analytic: pd.DataFrame, cfg: Any) -> Section:
+    """The appendix section of descriptive statistics (primary outcome's analytic sample)."""
+    desc = describe_groups(
+        analytic,
+        binary=["disabled", "fsm", "uasc", "prior_cpp", "looked_after_18m", "cpp_12m"],
+        continuous=["age_at_referral", "days_cpp_cin_18m", "unauth_absence_rate"],
+        categorical=["gender", "ethnicity_major"], threshold=cfg.sdc_threshold,
+        dominance_n=cfg.sdc_dominance_n, dominance_k=cfg.sdc_dominance_k)
+    return Section(
+        "Descriptive statistics",
+        ("Treatment LAs against their matched comparison LAs, analytic sample of the primary outcome.",),
+        (AppendixTable("children_by_year", "Children by financial year and group", desc.counts.display().reset_index()),
+         AppendixTable("shares", "Share of children (%)", desc.shares.display("{:.1f}").reset_index()),
+         AppendixTable("means", "Means of continuous variables", desc.means.display("{:.2f}").reset_index())),
+    )

@@ -19,12 +19,13 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from scipy import stats
 
 from fvdid._results import ResultMixin
+from fvdid.reporting.appendix import AppendixTable, Section
+from fvdid.reporting.sdc import dof_ok
 from fvdid.stages.prepare import Prepared
 
-__all__ = ["STACKED_FE", "OutcomeEstimate", "estimate_outcome", "regression_formula", "stack_pairs"]
+__all__ = ["STACKED_FE", "OutcomeEstimate", "estimate_outcome", "primary_section", "regression_formula", "stack_pairs"]
 
 BINARY = {"looked_after_18m", "cpp_12m", "kinship_first_placement", "reunified_18m"}
 
@@ -73,12 +74,36 @@ def stack_pairs(
     return out
 
 
+NAN = float("nan")
+
+#: Inference methods of the linear (interaction-weighted) estimate, as ``tidy()`` labels them.
+METHODS = {
+    "CR1_tG-1": "CR1, t(G−1)",
+    "CR2_satterthwaite": "CR2 (Bell–McCaffrey), Satterthwaite df",
+    "WCR_webb": "wild cluster bootstrap, restricted (WCR), Webb weights",
+    "WCU_webb": "wild cluster bootstrap, unrestricted (WCU), Webb weights",
+}
+
+
 @dataclass(frozen=True)
 class OutcomeEstimate(ResultMixin):
-    """The FV coefficient of one outcome's regression, with its inference.
+    """The effect of FV on one outcome, with every inference method side by side.
 
-    ``estimate`` is the linear model's coefficient on ``fv`` (percentage points / 100 for binary
-    outcomes), pooled over imputations; ``p_value`` uses t(G-1) with the CR1 standard error.
+    The headline (``estimate``, ``std_error``, ``df``, ``p_value``, ``conf_low``,
+    ``conf_high``) is the model the protocol's rule selects (footnote 21, ``headline_model``):
+    for a binary outcome whose comparison baseline lies outside 5–95 %, the logit's average
+    marginal effect among FV children (proportion scale; ``estimate_pp`` in percentage points),
+    with the delta-method CR1 standard error and t(G−1); otherwise the linear model's
+    interaction-weighted estimate (:mod:`fvdid.stages.headline`: pair × period cell effects
+    averaged with the cells' shares of FV children), CR1 with t(G−1), Rubin-pooled over the
+    imputations. When the rule's logit cannot be fitted the headline falls back to the linear
+    model and ``headline_note`` says why.
+
+    Beside it: the linear interaction-weighted estimate (``linear_*``) with CR2 / Satterthwaite
+    (``cr2_*``) and the wild cluster bootstrap (``boot_*`` restricted, ``wcu_*`` unrestricted),
+    the pooled single ``fv`` coefficient (``pooled_*``, a check: it weights pairs and periods by
+    the variance of ``fv``), and the logit's log-odds ratio (``logit_*``) and AME
+    (``logit_ame*``). CR2 and the bootstraps use the first completed data set.
     """
 
     outcome: str
@@ -95,68 +120,75 @@ class OutcomeEstimate(ResultMixin):
     baseline_rate: float
     protocol_model: str
     weighted: bool
-    boot_p_value: float = float("nan")
-    boot_conf_low: float = float("nan")
-    boot_conf_high: float = float("nan")
-    cr2_std_error: float = float("nan")
-    cr2_df: float = float("nan")
-    cr2_p_value: float = float("nan")
-    logit_estimate: float = float("nan")
-    logit_std_error: float = float("nan")
-    logit_p_value: float = float("nan")
+    headline_model: str = "linear"
+    headline_note: str = ""
+    estimate_pp: float = NAN
+    linear_estimate: float = NAN
+    linear_std_error: float = NAN
+    linear_df: float = NAN
+    linear_p_value: float = NAN
+    linear_conf_low: float = NAN
+    linear_conf_high: float = NAN
+    pooled_estimate: float = NAN
+    pooled_std_error: float = NAN
+    pooled_df: float = NAN
+    pooled_p_value: float = NAN
+    pooled_conf_low: float = NAN
+    pooled_conf_high: float = NAN
+    boot_p_value: float = NAN
+    boot_conf_low: float = NAN
+    boot_conf_high: float = NAN
+    wcu_p_value: float = NAN
+    wcu_conf_low: float = NAN
+    wcu_conf_high: float = NAN
+    cr2_std_error: float = NAN
+    cr2_df: float = NAN
+    cr2_p_value: float = NAN
+    cr2_conf_low: float = NAN
+    cr2_conf_high: float = NAN
+    logit_estimate: float = NAN
+    logit_std_error: float = NAN
+    logit_p_value: float = NAN
+    logit_ame: float = NAN
+    logit_ame_std_error: float = NAN
+    logit_ame_p_value: float = NAN
+    logit_ame_conf_low: float = NAN
+    logit_ame_conf_high: float = NAN
+    n_fv_estimand: float = NAN
+    n_fv_unidentified: float = NAN
     df_resid: int = 0
     notes: tuple[str, ...] = ()
     table: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
 
-    def tidy(self) -> pd.DataFrame:
-        rows: list[dict[str, Any]] = [
-            {
-                "inference": "CR1, t(G-1)" + (", Rubin-pooled" if self.n_imputations > 1 else ""),
-                "estimate": self.estimate,
-                "std_error": self.std_error,
-                "df": self.df,
-                "p_value": self.p_value,
-                "conf_low": self.conf_low,
-                "conf_high": self.conf_high,
-            },
+    def inference(self) -> pd.DataFrame:
+        """Every estimator × inference method: estimate, std_error, df, p_value, interval."""
+        rows = [
+            ("headline", f"{self.headline_model}: CR1, t(G−1)", self.estimate, self.std_error, self.df,
+             self.p_value, self.conf_low, self.conf_high),
+            ("linear, interaction-weighted", METHODS["CR1_tG-1"], self.linear_estimate,
+             self.linear_std_error, self.linear_df, self.linear_p_value, self.linear_conf_low,
+             self.linear_conf_high),
+            ("linear, interaction-weighted", METHODS["CR2_satterthwaite"], self.linear_estimate,
+             self.cr2_std_error, self.cr2_df, self.cr2_p_value, self.cr2_conf_low, self.cr2_conf_high),
+            ("linear, interaction-weighted", METHODS["WCR_webb"], self.linear_estimate, NAN, NAN,
+             self.boot_p_value, self.boot_conf_low, self.boot_conf_high),
+            ("linear, interaction-weighted", METHODS["WCU_webb"], self.linear_estimate, NAN, NAN,
+             self.wcu_p_value, self.wcu_conf_low, self.wcu_conf_high),
+            ("linear, pooled fv coefficient", METHODS["CR1_tG-1"], self.pooled_estimate,
+             self.pooled_std_error, self.pooled_df, self.pooled_p_value, self.pooled_conf_low,
+             self.pooled_conf_high),
+            ("logit, AME among FV children", METHODS["CR1_tG-1"] + " (delta method)", self.logit_ame,
+             self.logit_ame_std_error, float(self.n_clusters - 1), self.logit_ame_p_value,
+             self.logit_ame_conf_low, self.logit_ame_conf_high),
+            ("logit, log-odds ratio", METHODS["CR1_tG-1"], self.logit_estimate, self.logit_std_error,
+             float(self.n_clusters - 1), self.logit_p_value, NAN, NAN),
         ]
-        if np.isfinite(self.cr2_std_error):
-            rows.append(
-                {
-                    "inference": "CR2, Satterthwaite df",
-                    "estimate": self.estimate,
-                    "std_error": self.cr2_std_error,
-                    "df": self.cr2_df,
-                    "p_value": self.cr2_p_value,
-                    "conf_low": np.nan,
-                    "conf_high": np.nan,
-                }
-            )
-        if np.isfinite(self.boot_p_value):
-            rows.append(
-                {
-                    "inference": "wild cluster bootstrap (WCR, Webb)",
-                    "estimate": self.estimate,
-                    "std_error": np.nan,
-                    "df": np.nan,
-                    "p_value": self.boot_p_value,
-                    "conf_low": self.boot_conf_low,
-                    "conf_high": self.boot_conf_high,
-                }
-            )
-        if np.isfinite(self.logit_estimate):
-            rows.append(
-                {
-                    "inference": "logit (log-odds), CR1, t(G-1); pair x year dummies",
-                    "estimate": self.logit_estimate,
-                    "std_error": self.logit_std_error,
-                    "df": float(self.n_clusters - 1),
-                    "p_value": self.logit_p_value,
-                    "conf_low": np.nan,
-                    "conf_high": np.nan,
-                }
-            )
-        return pd.DataFrame(rows)
+        cols = ["estimator", "inference", "estimate", "std_error", "df", "p_value", "conf_low", "conf_high"]
+        out = pd.DataFrame(rows, columns=cols)
+        return out[out["estimate"].notna() & (out["std_error"].notna() | out["p_value"].notna())].reset_index(drop=True)
+
+    def tidy(self) -> pd.DataFrame:
+        return self.inference()
 
 
 def regression_formula(
@@ -177,6 +209,35 @@ def _complete_sets(prep: Prepared) -> list[pd.DataFrame]:
     return list(prep.imputed) if prep.imputed else [prep.analytic]
 
 
+def _pp(outcome: str, value: float) -> float:
+    """The effect in percentage points: binary outcomes × 100; the absence rate is a percentage."""
+    if outcome in BINARY:
+        return 100.0 * value
+    if outcome == "unauth_absence_rate":
+        return value
+    return NAN
+
+
+def _logit_rhs(d0: pd.DataFrame, first: Any, covariates: Sequence[str], categorical: Sequence[str],
+               treatment: str, fixed_effects: Sequence[str]) -> tuple[pd.DataFrame, list[str]]:
+    """The logit's full-rank design: fixed effects as dummies, only estimable covariates.
+
+    A covariate constant within LA is collinear with the LA effects; in the stacked design
+    LA-within-pair enters as a treatment-LA-within-pair indicator (pair_la and the time dummies
+    both span the pair intercepts) and time as pair × financial year (with a rare outcome,
+    pair × quarter cells without any event separate and the incidental parameters multiply).
+    """
+    cat = set(categorical)
+    kept = [c for c in covariates if any(t == c or t.startswith(f"C({c})[") for t in first.params.index)]
+    rhs = [treatment, *(f"C({c})" if c in cat else c for c in kept)]
+    if tuple(fixed_effects) == STACKED_FE:
+        pid = d0["pair_id"].astype(str)
+        d0 = d0.assign(pair_tla=np.where(d0["treated_la"].astype(bool), pid, "0"),
+                       pair_fy=pid + ":" + d0["financial_year"].astype(str))
+        return d0, [*rhs, "C(pair_fy)", "C(pair_tla)"]
+    return d0, [*rhs, *(f"C({c})" for c in fixed_effects)]
+
+
 def estimate_outcome(
     prep: Prepared,
     *,
@@ -186,17 +247,19 @@ def estimate_outcome(
     treatment: str = "fv",
     fixed_effects: Sequence[str] = ("la_code", "financial_year"),
     alpha: float = 0.05,
-    cr2: bool = False,
+    cr2: bool = True,
     wild_bootstrap_B: int = 0,
     logit_check: bool | Literal["always"] = True,
     seed: int = 0,
 ) -> OutcomeEstimate:
-    """Fit the protocol's regression of ``prep.outcome`` and return the FV effect.
+    """Estimate the effect of FV on ``prep.outcome``: the headline and every check beside it.
 
     Parameters
     ----------
     prep
-        The prepared analytic sample (and imputations).
+        The prepared analytic sample (and imputations). In the stacked matched-pair design
+        (``fixed_effects == STACKED_FE``) the linear estimate is interaction-weighted over
+        pair × period cells; otherwise it is the single ``treatment`` coefficient.
     categorical
         Covariates entered as dummies.
     weights
@@ -206,13 +269,25 @@ def estimate_outcome(
     cr2
         Also compute CR2 / Satterthwaite on the first completed data set.
     wild_bootstrap_B
-        Wild cluster bootstrap draws on the first completed data set (0: none).
+        Wild cluster bootstrap draws (WCR and WCU, Webb weights) on the first completed data set
+        (0: none).
     logit_check
         Fit the logit for binary outcomes whose baseline rate lies outside 5-95 % (the
         protocol's rule, footnote 21); ``"always"`` fits it for every binary outcome.
+    seed
+        Seed of the bootstraps.
     """
     from fvdid.estimators.ols import ols
-    from fvdid.estimators.rubin import rubin
+    from fvdid.stages import attempt
+    from fvdid.stages.headline import (
+        THETA,
+        Pooled,
+        cell_design,
+        event_year_cells,
+        pool_term,
+        t_inference,
+    )
+    from fvdid.stages.logit_ame import logit_ame
 
     formula = regression_formula(
         prep.outcome,
@@ -222,119 +297,119 @@ def estimate_outcome(
         fixed_effects=fixed_effects,
     )
     sets = _complete_sets(prep)
-    fits = [
-        ols(formula, d, weights=weights, vcov="CR1", cluster=cluster, alpha=alpha) for d in sets
-    ]
+    fits = [ols(formula, d, weights=weights, vcov="CR1", cluster=cluster, alpha=alpha) for d in sets]
     first = fits[0]
     notes = list(first.notes)
     G = int(first.n_clusters or 0)
-    if len(fits) > 1:
-        # Rubin's rules on the FV coefficient alone: imputations of a small outcome sample can
-        # leave a covariate level empty in one completed data set, so the full coefficient
-        # vectors need not match; the FV coefficient is always estimated. The complete-data
-        # df is G - 1, the reference of the cluster-robust t test.
-        pooled = rubin(
-            [(f.params[[treatment]], f.vcov.loc[[treatment], [treatment]]) for f in fits],
-            dfcom=G - 1,
-        )
-        est = float(pooled.params[treatment])
-        se = float(pooled.std_errors[treatment])
-        df = float(min(float(pooled.df[treatment]), G - 1))
-    else:
-        est = float(first.params[treatment])
-        se = float(first.std_errors[treatment])
-        df = float(G - 1)
-    tq = stats.t.ppf(1 - alpha / 2, df)
-    p = float(2 * stats.t.sf(abs(est / se), df))
+    pooled = pool_term(fits, treatment, G, alpha)
+    kw: dict[str, Any] = {f"pooled_{k}": getattr(pooled, k)
+                          for k in ("estimate", "std_error", "df", "p_value", "conf_low", "conf_high")}
     d0 = sets[0]
-    ctrl = d0[(d0[treatment] == 0)]
-    baseline = float(ctrl[prep.outcome].mean())
+    baseline = float(d0.loc[d0[treatment] == 0, prep.outcome].mean())
     protocol_model = "linear" if 0.05 <= baseline <= 0.95 or prep.outcome not in BINARY else "logit"
-    kw: dict[str, Any] = {}
+
+    # The linear model: interaction-weighted over pair x period cells in the stacked design.
+    lin_fit, lin_data, lin_formula, term = first, d0, formula, treatment
+    linear = pooled
+    if tuple(fixed_effects) == STACKED_FE:
+        designs = [cell_design(event_year_cells(d, treatment=treatment), cell="pair_event_year",
+                               treatment=treatment, weights=weights) for d in sets]
+        rhs = formula.split("~", 1)[1].split("|", 1)
+        covs = [t.strip() for t in rhs[0].split("+") if t.strip() and t.strip() != treatment]
+        lin_formula = f"{prep.outcome} ~ {' + '.join([*designs[0].terms, *covs])} | {rhs[1].strip()}"
+        iw = [ols(f"{prep.outcome} ~ {' + '.join([*cd.terms, *covs])} | {rhs[1].strip()}", cd.data,
+                  weights=weights, vcov="CR1", cluster=cluster, alpha=alpha) for cd in designs]
+        linear = pool_term(iw, THETA, G, alpha)
+        lin_fit, lin_data, term = iw[0], designs[0].data, THETA
+        kw.update(n_fv_estimand=float(designs[0].cells["n_fv"].sum()),
+                  n_fv_unidentified=designs[0].n_fv_unidentified)
+        if designs[0].n_fv_unidentified > 0:
+            notes.append(f"{designs[0].n_fv_unidentified:.0f} FV rows in periods without comparison "
+                         "children identify no effect and are left out of the estimand")
+    kw.update({f"linear_{k}": getattr(linear, k)
+               for k in ("estimate", "std_error", "df", "p_value", "conf_low", "conf_high")})
     if cr2:
-        f2 = ols(formula, d0, weights=weights, vcov="CR2", cluster=cluster, alpha=alpha)
-        kw.update(
-            cr2_std_error=float(f2.std_errors[treatment]),
-            cr2_df=float(f2.df[treatment]),
-            cr2_p_value=float(f2.pvalues[treatment]),
-        )
+        f2 = ols(lin_formula if term == THETA else formula, lin_data, weights=weights, vcov="CR2",
+                 cluster=cluster, alpha=alpha)
+        se2, df2 = float(f2.std_errors[term]), float(f2.df[term])
+        p2, lo2, hi2 = t_inference(linear.estimate, se2, df2, alpha)
+        kw.update(cr2_std_error=se2, cr2_df=df2, cr2_p_value=p2, cr2_conf_low=lo2, cr2_conf_high=hi2)
     if wild_bootstrap_B > 0:
         from fvdid.estimators.boottest import boottest
 
-        bt = boottest(
-            first,
-            treatment,
-            cluster,
-            data=d0,
-            B=wild_bootstrap_B,
-            weights_type="webb",
-            fixef_k="full",
-            seed=seed,
-            sign_level=alpha,
-        )
-        kw.update(boot_p_value=float(bt.p_value))
-        if bt.conf_int is not None:
-            kw.update(boot_conf_low=float(bt.conf_int[0]), boot_conf_high=float(bt.conf_int[1]))
-    if logit_check and prep.outcome in BINARY and (protocol_model == "logit" or logit_check == "always"):
-        try:
-            from fvdid.estimators.logit import SeparationError, logit
+        for prefix, impose in (("boot", True), ("wcu", False)):
+            bt = boottest(lin_fit, term, cluster, data=lin_data, B=wild_bootstrap_B,
+                          weights_type="webb", fixef_k="full", seed=seed, alpha=alpha,
+                          impose_null=impose)
+            kw[f"{prefix}_p_value"] = float(bt.p_value)
+            if bt.conf_int is not None:
+                kw[f"{prefix}_conf_low"], kw[f"{prefix}_conf_high"] = (float(bt.conf_int[0]),
+                                                                     float(bt.conf_int[1]))
 
-            # The logit takes the fixed effects as dummies, so it needs a full-rank design:
-            # only the covariates the linear fit could estimate (a covariate constant within LA
-            # is collinear with the LA effects), and, in the stacked design, LA-within-pair as
-            # a treatment-LA-within-pair indicator (pair_la and the time dummies both span the
-            # pair intercepts). Time enters as pair x financial year: with a rare outcome,
-            # pair x quarter cells without any event separate and the incidental parameters
-            # multiply.
-            cat = set(categorical)
-            kept = [c for c in prep.covariates
-                    if any(t == c or t.startswith(f"C({c})[") for t in first.params.index)]
-            rhs = [treatment, *(f"C({c})" if c in cat else c for c in kept)]
-            dl = d0
-            if tuple(fixed_effects) == STACKED_FE:
-                pid = d0["pair_id"].astype(str)
-                dl = d0.assign(pair_tla=np.where(d0["treated_la"].astype(bool), pid, "0"),
-                               pair_fy=pid + ":" + d0["financial_year"].astype(str))
-                rhs += ["C(pair_fy)", "C(pair_tla)"]
-            else:
-                rhs += [f"C({c})" for c in fixed_effects]
-            lr = None
-            for _ in range(3):
-                try:
-                    lr = logit(f"{prep.outcome} ~ {' + '.join(rhs)}", dl, weights=weights,
-                               vcov="CR1", cluster=cluster)
-                    break
-                except SeparationError as sep:
-                    # As Stata's logit: rows whose outcome a term predicts perfectly carry no
-                    # information for the other coefficients; leave them out and say so.
-                    dl = dl.drop(index=sep.rows)
-                    notes.append(f"logit: {len(sep.rows)} rows predicted perfectly by {sep.terms} "
-                                 "left out (quasi-separation)")
-            if lr is None:
-                raise RuntimeError("quasi-separation persists after leaving out perfectly predicted rows")
-            le, ls = float(lr.params[treatment]), float(lr.std_errors[treatment])
-            # Same few-cluster reference as the linear model: t(G-1), not glm's normal.
-            kw.update(logit_estimate=le, logit_std_error=ls,
-                      logit_p_value=float(2 * stats.t.sf(abs(le / ls), G - 1)))
-        except Exception as exc:  # report, never hide: a logit that fails is a finding
-            notes.append(f"logit check failed: {type(exc).__name__}: {exc}")
+    # The protocol's logit, and its AME among FV children.
+    lg = None
+    if logit_check and prep.outcome in BINARY and (protocol_model == "logit" or logit_check == "always"):
+        dl, lrhs = _logit_rhs(d0, first, prep.covariates, categorical, treatment, fixed_effects)
+        lg = attempt(notes, "logit", lambda: logit_ame(dl, prep.outcome, lrhs, treatment=treatment,
+                                                       weights=weights, cluster=cluster,
+                                                       n_clusters=G, alpha=alpha))
+        if lg is not None:
+            notes.extend(lg.notes)
+            kw.update(logit_estimate=lg.log_odds, logit_std_error=lg.log_odds_std_error,
+                      logit_p_value=lg.log_odds_p_value, logit_ame=lg.ame,
+                      logit_ame_std_error=lg.ame_std_error, logit_ame_p_value=lg.p_value,
+                      logit_ame_conf_low=lg.conf_low, logit_ame_conf_high=lg.conf_high)
+    head = linear
+    headline_model, headline_note = "linear", ""
+    if protocol_model == "logit":
+        if lg is not None:
+            headline_model = "logit"
+            head = Pooled(lg.ame, lg.ame_std_error, lg.df, lg.p_value, lg.conf_low, lg.conf_high)
+        else:
+            headline_note = ("the protocol's rule selects the logit, which could not be fitted "
+                             "(see the notes); the headline falls back to the linear model")
+            notes.append(headline_note)
     return OutcomeEstimate(
         outcome=prep.outcome,
         formula=formula,
-        estimate=est,
-        std_error=se,
-        df=df,
-        p_value=p,
-        conf_low=est - tq * se,
-        conf_high=est + tq * se,
+        estimate=float(head.estimate),
+        std_error=float(head.std_error),
+        df=float(head.df),
+        p_value=float(head.p_value),
+        conf_low=float(head.conf_low),
+        conf_high=float(head.conf_high),
         nobs=int(first.nobs),
         n_clusters=G,
         n_imputations=len(sets) if prep.imputed else 0,
         baseline_rate=baseline,
         protocol_model=protocol_model,
         weighted=weights is not None,
+        headline_model=headline_model,
+        headline_note=headline_note,
+        estimate_pp=_pp(prep.outcome, float(head.estimate)),
         df_resid=int(first.df_resid),
         notes=tuple(notes),
         table=first.tidy(),
         **kw,
     )
+
+
+def primary_section(primary: OutcomeEstimate, protocol_literal: OutcomeEstimate | None,
+                    truth: float | None, cfg: Any) -> Section:
+    """The appendix section of the primary analysis."""
+    paras = [f"Model (stacked matched pairs; pair_la = LA within pair, pair_time = {cfg.time_fe} within "
+             f"pair): {primary.formula}; CEM-weighted: {primary.weighted}; errors clustered by LA "
+             f"(G = {primary.n_clusters}); {primary.n_imputations} imputations pooled by Rubin's rules.",
+             f"Baseline rate among comparison observations: {primary.baseline_rate:.2%}; the protocol's "
+             f"5–95 % rule selects the {primary.protocol_model} model (the logit is reported as well)."]
+    if truth is not None:
+        paras.append(f"Simulated data: the true average effect among FV children is {truth:+.4f}.")
+    if not dof_ok(primary.df_resid, cfg.sdc_threshold):
+        paras.append("Residual degrees of freedom below the disclosure threshold: estimates withheld.")
+    tabs = [AppendixTable("primary", f"Effect of FV on {cfg.primary_outcome}", primary.tidy())]
+    if protocol_literal is not None:
+        tabs.append(AppendixTable(
+            "primary_pooled_fy",
+            "The protocol's literal specification: pooled LA and financial-year fixed effects, CEM weights",
+            protocol_literal.tidy()))
+    return Section("Primary analysis", tuple(paras), tuple(tabs))

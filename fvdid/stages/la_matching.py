@@ -36,11 +36,12 @@ from fvdid.estimators.match_las import (
     placebo_tests,
     trend_plot,
 )
+from fvdid.reporting.appendix import AppendixTable, Section
 
 if TYPE_CHECKING:  # pragma: no cover - typing only
     from matplotlib.figure import Figure
 
-__all__ = ["LAMatchingOptions", "LAMatchingStage", "run_la_matching"]
+__all__ = ["LAMatchingOptions", "LAMatchingStage", "la_matching_section", "not_matched", "run_la_matching"]
 
 REASON_NO_EXTRACT = "no child-level records (in_extract = False)"
 
@@ -184,6 +185,7 @@ def run_la_matching(
     *,
     outcomes: str | Sequence[str],
     config: Any = None,
+    figures: bool | None = None,
 ) -> LAMatchingStage:
     """Run LA matching, trend plots and placebo tests for ``outcomes``.
 
@@ -199,8 +201,12 @@ def run_la_matching(
     config
         A :class:`fvdid.config.RunConfig`, a mapping of ``la_*`` options, an
         :class:`LAMatchingOptions`, or None (protocol defaults).
+    figures
+        Draw the trend and placebo plots (None: the ``la_figures`` option decides).
     """
     opts = LAMatchingOptions.from_config(config)
+    if figures is not None:
+        opts = dataclasses.replace(opts, la_figures=figures)
     outs = [outcomes] if isinstance(outcomes, str) else list(outcomes)
     require_columns(las, ["la_code", "treated", "go_live"], what="las")
     require_columns(la_quarter, ["la", "quarter", *outs], what="la_quarter")
@@ -327,3 +333,32 @@ def _extract_check(
         "treated_la", "outcome", "nearest_any", "distance_any", "nearest_any_in_extract",
         "nearest_in_extract", "distance_in_extract", "rank_in_extract_among_all",
     ])
+
+
+def not_matched(lam: LAMatchingStage) -> tuple[str, ...]:
+    """One sentence per treatment LA × outcome left out for want of an acceptable comparator."""
+    return tuple(
+        f"Not done (no_acceptable_match): {r.outcome} for treatment LA {r.treated_la}: {r.reason}; "
+        "that LA is left out of the outcome's analysis."
+        for r in lam.dropped.itertuples(index=False))
+
+
+def la_matching_section(lam: LAMatchingStage, cfg: Any) -> Section:
+    """The appendix section of LA matching: chosen comparators, rankings, exclusions, placebos."""
+    rk = lam.result.ranking
+    top = rk[rk["rank"] <= 3] if "rank" in rk.columns else rk
+    figs = tuple((name, name.replace("_", " "), fig) for name, fig in lam.figures.items())
+    plac = [AppendixTable(f"placebo_{o}", f"Placebo tests (fake go-live dates): {o}", pr.table)
+            for o, pr in lam.placebo.items()]
+    return Section(
+        "Matching local authorities on pre-period trends",
+        (f"Window: {cfg.la_window} quarters ending {cfg.la_entry_lag} quarters before go-live; "
+         f"the {cfg.la_k} nearest comparators ranked per treatment LA and outcome; matching with replacement.",
+         *not_matched(lam), *lam.notes),
+        (AppendixTable("la_chosen", "Chosen comparators", lam.result.chosen),
+         AppendixTable("la_ranking_top3", "Nearest three comparators per treatment LA and outcome", top),
+         AppendixTable("la_excluded", "LAs excluded as comparators", lam.excluded),
+         AppendixTable("la_dropped", "Treatment LAs dropped for an outcome (no acceptable match)", lam.dropped),
+         *plac),
+        figs,
+    )

@@ -13,15 +13,18 @@ categorical and binary covariates under missingness at random within cells.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from fvdid._results import ResultMixin
+from fvdid.reporting.appendix import AppendixTable, Section
+from fvdid.reporting.release import released_flow
 
-__all__ = ["GROUPS", "Prepared", "flow_row", "group_labels", "impute_hot_deck", "prepare"]
+__all__ = ["GROUPS", "Prepared", "data_section", "flow_row", "group_labels", "impute_hot_deck", "prepare"]
 
 OUTCOME_SAMPLE = {
     # outcome -> (column that must be 1 for the child to be in the outcome's sample, description)
@@ -220,3 +223,24 @@ def impute_hot_deck(
             out[k][c] = col
             out[k].attrs.setdefault("imputed_from_whole_column", {})[c] = int(empty.sum())
     return out
+
+
+def data_section(source: str, input_hash: str, treated: Sequence[str], analyses: Mapping[str, Any],
+                 primary_outcome: str, cfg: Any) -> Section:
+    """The appendix section of the data: input, treatment LAs, flow of children, missingness."""
+    thr = cfg.sdc_threshold
+    pa = analyses[primary_outcome]
+    missing = pa.prepared.missing
+    return Section(
+        "Data and flow of children",
+        (f"Input: {source} (sha256 {input_hash[:16]}…).",
+         f"Treatment LAs: {', '.join(treated)}.",
+         f"Every exclusion is counted by group; counts below {thr} are suppressed and shown as [c], "
+         f"the others rounded to the nearest {cfg.sdc_round_base} so that differences of published "
+         "counts do not reveal a small cell (ONS SRS output rules); '-' marks a structural zero."),
+        (*(AppendixTable(f"flow_{o}", f"Flow of children: {o}", released_flow(a.flow, cfg))
+           for o, a in analyses.items()),
+         AppendixTable("missing", "Covariate missingness (primary sample) and the protocol's rule",
+                       missing.assign(missing_share=missing["missing_share"].map(
+                           lambda v: "" if pd.isna(v) else f"{v:.1%}")))),
+    )

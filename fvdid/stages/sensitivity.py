@@ -23,11 +23,12 @@ from typing import Any
 import pandas as pd
 
 from fvdid._results import ResultMixin
+from fvdid.reporting.appendix import AppendixTable, Section
 from fvdid.stages import attempt
 from fvdid.stages.estimate import STACKED_FE, OutcomeEstimate, estimate_outcome, stack_pairs
 from fvdid.stages.prepare import prepare
 
-__all__ = ["SensitivityResult", "la_panel", "run_sensitivity"]
+__all__ = ["SensitivityResult", "la_panel", "run_sensitivity", "sensitivity_section"]
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,7 @@ def run_sensitivity(
     alpha: float = 0.05,
     event_bins: int = 6,
     time_fe: str = "referral_quarter",
+    figures: bool = True,
 ) -> SensitivityResult:
     """Run the protocol's sensitivity analyses of ``outcome``.
 
@@ -112,7 +114,7 @@ def run_sensitivity(
     """
     notes: list[str] = []
     rows: list[dict[str, Any]] = []
-    figures: dict[str, Any] = {}
+    figures_out: dict[str, Any] = {}
     trail = las.loc[las.get("trailblazer", pd.Series(False, index=las.index)).astype(bool), "la_code"].tolist()
     m = max(n_imputations, 1)
 
@@ -126,7 +128,7 @@ def run_sensitivity(
                 imputed=tuple(stack_pairs(d, pairs, time=time_fe) for d in prep.imputed))
         fe = STACKED_FE if stacked else ("la_code", "financial_year")
         e = attempt(notes, label, lambda: estimate_outcome(
-            prep, categorical=categorical, treatment=treatment, alpha=alpha, logit_check=False,
+            prep, categorical=categorical, treatment=treatment, alpha=alpha, logit_check=False, cr2=False,
             fixed_effects=fe))
         if e is not None:
             rows.append(_row(label, e))
@@ -206,7 +208,8 @@ def run_sensitivity(
         bacon_twfe = float(res_b.twfe)
         from fvdid.estimators.bacon import bacon_plot
 
-        figures["bacon_scatter"] = bacon_plot(res_b)
+        if figures:
+            figures_out["bacon_scatter"] = bacon_plot(res_b)
     cs_aggs = None
     cs_dyn = None
     pre_p = float("nan")
@@ -226,7 +229,7 @@ def run_sensitivity(
                         "conf_low": a.overall_conf_low, "conf_high": a.overall_conf_high})
             if typ == "dynamic":
                 dyn = a.table
-                fig = a.plot() if hasattr(a, "plot") else None
+                fig = a.plot() if figures and hasattr(a, "plot") else None
         return pd.DataFrame(out), dyn, float(r.wald_pvalue) if r.wald_pvalue is not None else float("nan"), fig
 
     # did's announcements (dropped units, small groups, a singular pre-test) go to the appendix's
@@ -238,11 +241,24 @@ def run_sensitivity(
     if cs_out is not None:
         cs_aggs, cs_dyn, pre_p, fig = cs_out
         if fig is not None:
-            figures["event_study"] = fig
+            figures_out["event_study"] = fig
     return SensitivityResult(
         estimates=pd.DataFrame(rows), bacon_summary=bacon_summary, bacon_twfe=bacon_twfe,
         cs_aggregations=cs_aggs, cs_dynamic=cs_dyn, cs_pretest_pvalue=pre_p, event_time=event_tab,
-        panel_notes=tuple(panel_notes), notes=tuple(notes), figures=figures,
+        panel_notes=tuple(panel_notes), notes=tuple(notes), figures=figures_out,
     )
 
 
+def sensitivity_section(sens: SensitivityResult) -> Section:
+    """The appendix section of the sensitivity analyses."""
+    st = [AppendixTable("sensitivity", "Sensitivity analyses of the primary outcome", sens.estimates)]
+    if sens.event_time is not None:
+        st.append(AppendixTable("event_time", "Differential time effects (FV × quarters since go-live)", sens.event_time))
+    if sens.bacon_summary is not None:
+        st.append(AppendixTable("bacon", f"Goodman-Bacon decomposition (LA × quarter panel; TWFE = {sens.bacon_twfe:.5f})", sens.bacon_summary))
+    if sens.cs_aggregations is not None:
+        st.append(AppendixTable("cs_aggte", f"Callaway–Sant'Anna aggregations (pre-trend Wald p = {sens.cs_pretest_pvalue:.3g})", sens.cs_aggregations))
+    if sens.cs_dynamic is not None:
+        st.append(AppendixTable("cs_dynamic", "Callaway–Sant'Anna event study", sens.cs_dynamic))
+    figs = tuple((k, k.replace("_", " "), v) for k, v in sens.figures.items())
+    return Section("Sensitivity analyses", (*sens.panel_notes, *sens.notes), tuple(st), figs)

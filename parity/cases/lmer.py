@@ -14,8 +14,15 @@ __all__ = ["CASES"]
 
 
 def _fvdid_lmer(data: pd.DataFrame, args: Mapping[str, Any]) -> dict[str, Quantity]:
-    fit = lmer(args["formula"], data, group=args["group"], reml=args.get("reml", True))
-    return {
+    fit = lmer(
+        args["formula"],
+        data,
+        group=args["group"],
+        reml=args.get("reml", True),
+        vcov=args.get("vcov", "model"),
+        cluster=args.get("cluster"),
+    )
+    out: dict[str, Quantity] = {
         "coef": fit.params,
         "se": fit.std_errors,
         "varcomp": {args["group"]: fit.group_var, "Residual": fit.sigma2},
@@ -24,6 +31,9 @@ def _fvdid_lmer(data: pd.DataFrame, args: Mapping[str, Any]) -> dict[str, Quanti
         "nobs": fit.nobs,
         "ngroups": fit.n_groups,
     }
+    if fit.n_clusters is not None:
+        out["n_clusters"] = fit.n_clusters
+    return out
 
 
 _COUNTS = Tol.exact("rows and groups used")
@@ -52,6 +62,15 @@ _TOL = {
     ),
     "nobs": _COUNTS,
     "ngroups": _COUNTS,
+}
+_ROBUST = {
+    **_TOL,
+    "se": Tol(
+        1e-8,
+        "closed-form GLS sandwich given theta; theta ~2e-8 apart (lme4's BOBYQA stop) moves "
+        "it by observed max 1.8e-10, 1e-8 a ~50x margin",
+    ),
+    "n_clusters": _COUNTS,
 }
 
 CASES = [
@@ -87,5 +106,27 @@ CASES = [
         tolerances=_TOL,
         r_packages=("lme4",),
         description="as lmer_unbalanced_reml by maximum likelihood (REML = FALSE)",
+    ),
+    Case(
+        name="lmer_cr1_region",
+        family="lmer",
+        dataset="fixtures:robust/lmer_nested.csv",
+        args={"formula": "y ~ x1 + z", "group": "school", "vcov": "CR1", "cluster": "region"},
+        fvdid=_fvdid_lmer,
+        key="term",
+        tolerances=_ROBUST,
+        r_packages=("lme4", "clubSandwich"),
+        description="schools nested in 12 regions, clustered by region: clubSandwich::vcovCR CR1",
+    ),
+    Case(
+        name="lmer_cr0_group",
+        family="lmer",
+        dataset="fixtures:robust/lmer_nested.csv",
+        args={"formula": "y ~ x1 + z", "group": "school", "vcov": "CR0"},
+        fvdid=_fvdid_lmer,
+        key="term",
+        tolerances=_ROBUST,
+        r_packages=("lme4", "clubSandwich"),
+        description="clustered by the random-intercept group (clubSandwich's default), CR0",
     ),
 ]

@@ -1,0 +1,209 @@
+"""The headline effect: an interaction-weighted estimate over pair × period cells.
+
+Why not the pooled coefficient. In the stacked matched-pair design a single ``fv`` coefficient
+weights each pair and period by the conditional variance of ``fv`` there, not by its number of
+FV children; with effects that grow over event time and pairs of very different sizes that
+average is not the effect on FV children (issue 19: on the simulator it is attenuated by about a
+third). Here ``fv`` is interacted with every pair × period cell holding FV children (the cell
+effects are those of Sun & Abraham's 2021 interaction-weighted estimator, within the stacked
+design of Cengiz et al. 2019), and the cell effects are averaged with the cells' shares of the
+(CEM-weighted) FV children — the ATT among matched FV children.
+
+The average is estimated as a *single coefficient* of a reparametrised but identical regression,
+so every inference method applies to it unchanged (CR1 with t(G−1), CR2 with its own
+Satterthwaite df, the wild cluster bootstrap, randomization inference on its t statistic). With
+cell effects β_c, weights w_c (Σ w_c = 1) and a reference cell r::
+
+    Σ_c β_c D_c = θ · D_r / w_r + Σ_{c≠r} β_c · (D_c − (w_c / w_r) D_r),   θ = Σ_c w_c β_c
+
+A cell whose period has no comparison child with positive weight identifies no effect: its FV
+children are left out of the estimand and counted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from fvdid._results import ResultMixin
+
+__all__ = ["THETA", "CellDesign", "Pooled", "cell_design", "event_year_cells", "fv_estimand", "pool_term", "t_inference"]
+
+THETA = "fv_att"
+"""Name of the regressor whose coefficient is the FV-child-weighted average of the cell effects."""
+
+
+@dataclass(frozen=True)
+class CellDesign(ResultMixin):
+    """The reparametrised cell regressors of one stacked sample.
+
+    Attributes
+    ----------
+    data
+        The stacked sample with the regressors added (:data:`THETA` and ``fvcell_<k>``).
+    terms
+        The regressors, :data:`THETA` first.
+    cells
+        One row per identified cell: ``cell``, ``n_fv`` (weighted FV children), ``weight``.
+    n_fv_unidentified
+        FV rows (weighted) in periods without comparison children, left out of the estimand.
+    """
+
+    data: pd.DataFrame
+    terms: tuple[str, ...]
+    cells: pd.DataFrame
+    n_fv_unidentified: float
+
+    def tidy(self) -> pd.DataFrame:
+        return self.cells
+
+
+def _cell_keys(data: pd.DataFrame, cell: str | Sequence[str]) -> pd.Series:
+    cols = [cell] if isinstance(cell, str) else list(cell)
+    if len(cols) == 1:
+        return data[cols[0]].astype(str)
+    return data[cols].astype(str).agg("|".join, axis=1)
+
+
+def _identified(data: pd.DataFrame, period: str, treatment: str, w: np.ndarray) -> np.ndarray:
+    """FV rows with positive weight whose period (within pair) also holds comparison children."""
+    fv = data[treatment].to_numpy() == 1
+    per = data[period]
+    with_comparison = per[(w > 0) & ~fv].unique()
+    return fv & (w > 0) & per.isin(with_comparison).to_numpy()
+
+
+def fv_estimand(
+    data: pd.DataFrame,
+    *,
+    period: str = "pair_time",
+    treatment: str = "fv",
+    weights: str | None = "weight",
+    unit: str = "child_id",
+) -> pd.Series:
+    """The FV children the interaction-weighted estimate averages over, with their weights.
+
+    FV rows with positive weight in periods (within pair) that also hold comparison children;
+    the result maps ``unit`` (child) to its total weight. The simulator's truth of the headline
+    is the weighted mean of these children's true effects.
+    """
+    w = data[weights].to_numpy(dtype=float) if weights else np.ones(len(data))
+    keep = _identified(data, period, treatment, w)
+    return pd.Series(w[keep], index=data[unit].to_numpy()[keep]).groupby(level=0).sum()
+
+
+def cell_design(
+    data: pd.DataFrame,
+    *,
+    cell: str | Sequence[str] = "pair_time",
+    period: str = "pair_time",
+    treatment: str = "fv",
+    weights: str | None = "weight",
+) -> CellDesign:
+    """Add the reparametrised cell regressors of the interaction-weighted estimator to ``data``.
+
+    Parameters
+    ----------
+    data
+        The stacked sample (one row per pair × child) with ``treatment`` and the cell column(s).
+    cell
+        The column(s) defining a cell of FV rows (pair × period by default; the pipeline uses
+        pair × event year, :func:`event_year_cells`).
+    period
+        The period of the time fixed effects within pair: FV rows in a period without a
+        comparison child identify no effect and are left out of the estimand (counted).
+    treatment
+        The 0/1 FV indicator.
+    weights
+        Row weights (CEM weights); rows with weight 0 count for nothing. None: all 1.
+    """
+    w = data[weights].to_numpy(dtype=float) if weights else np.ones(len(data))
+    fv = data[treatment].to_numpy() == 1
+    ident = _identified(data, period, treatment, w)
+    key = _cell_keys(data, cell).to_numpy()
+    n_fv = pd.Series(w[ident], index=key[ident]).groupby(level=0).sum()
+    if n_fv.empty:
+        from fvdid.stages import DataCondition
+
+        raise DataCondition("insufficient_data", "no period within a pair holds both FV and comparison children")
+    cells = pd.DataFrame({"cell": n_fv.index, "n_fv": n_fv.to_numpy()})
+    cells["weight"] = cells["n_fv"] / cells["n_fv"].sum()
+    r = int(cells["weight"].to_numpy().argmax())
+    ref, w_r = cells.loc[r, "cell"], float(cells.loc[r, "weight"])
+    in_ref = (ident & (key == ref)).astype(float)
+    new: dict[str, np.ndarray] = {THETA: in_ref / w_r}
+    terms = [THETA]
+    for k, row in enumerate(cells.itertuples(index=False)):
+        if k != r:
+            new[f"fvcell_{k}"] = (ident & (key == row.cell)).astype(float) - (row.weight / w_r) * in_ref
+            terms.append(f"fvcell_{k}")
+    # FV rows of unidentified periods: a dummy per period absorbs them (no effect on theta).
+    un = fv & (w > 0) & ~ident
+    per = data[period].to_numpy()
+    for k, c in enumerate(pd.unique(per[un])):
+        new[f"fvcell_u{k}"] = (un & (per == c)).astype(float)
+        terms.append(f"fvcell_u{k}")
+    return CellDesign(data.assign(**new), tuple(terms), cells, float(w[un].sum()))
+
+
+def event_year_cells(data: pd.DataFrame, *, treatment: str = "fv", event_time: str = "event_time_q",
+                     name: str = "pair_event_year") -> pd.DataFrame:
+    """Add ``name``: pair × year since go-live (event quarters 0–3, 4–7, ...) for FV rows."""
+    e = pd.to_numeric(data[event_time], errors="coerce") if event_time in data else None
+    if e is None:
+        return data.assign(**{name: data["pair_time"].astype(str)})
+    ey = np.floor(e.to_numpy(dtype=float) / 4)
+    lab = np.where(data[treatment].to_numpy() == 1,
+                   data["pair_id"].astype(str).to_numpy() + ":e" + pd.Series(ey).astype("Int64").astype(str).to_numpy(),
+                   "")
+    return data.assign(**{name: lab})
+
+
+@dataclass(frozen=True)
+class Pooled:
+    """One coefficient pooled over the completed data sets (Rubin's rules), CR1 with t(G−1)."""
+
+    estimate: float
+    std_error: float
+    df: float
+    p_value: float
+    conf_low: float
+    conf_high: float
+
+
+def pool_term(fits: Sequence[Any], term: str, n_clusters: int, alpha: float) -> Pooled:
+    """Pool ``term`` over fits by Rubin's rules (complete-data df G − 1) and form its t interval.
+
+    With one fit, the fit's CR1 standard error with t(G − 1).
+    """
+    from fvdid.estimators.rubin import rubin
+
+    if len(fits) > 1:
+        # Rubin's rules on the one coefficient: imputations of a small outcome sample can leave a
+        # covariate level empty in one completed data set, so the full coefficient vectors need
+        # not match; the FV coefficient is always estimated.
+        pooled = rubin([(f.params[[term]], f.vcov.loc[[term], [term]]) for f in fits],
+                       dfcom=n_clusters - 1)
+        est = float(pooled.params[term])
+        se = float(pooled.std_errors[term])
+        df = float(min(float(pooled.df[term]), n_clusters - 1))
+    else:
+        est, se, df = float(fits[0].params[term]), float(fits[0].std_errors[term]), float(n_clusters - 1)
+    if not (se > 0 and df > 0):
+        return Pooled(est, se, df, float("nan"), float("nan"), float("nan"))
+    q = float(stats.t.ppf(1 - alpha / 2, df))
+    p = float(2 * stats.t.sf(abs(est / se), df))
+    return Pooled(est, se, df, p, est - q * se, est + q * se)
+
+
+def t_inference(est: float, se: float, df: float, alpha: float) -> tuple[float, float, float]:
+    """(p-value, lower, upper) of a t test and interval; NaN where se or df is not positive."""
+    if not (se > 0 and df > 0):
+        return float("nan"), float("nan"), float("nan")
+    q = float(stats.t.ppf(1 - alpha / 2, df))
+    return float(2 * stats.t.sf(abs(est / se), df)), est - q * se, est + q * se

@@ -1,0 +1,127 @@
+"""The protocol's logit for a rare binary outcome, and its average marginal effect among FV children.
+
+Protocol footnote 21: the linear model when the baseline rate lies within 5–95 %, otherwise the
+logit. The logit's coefficient is a log-odds ratio; to be comparable with the linear model and
+monetisable it is reported as the average marginal effect (AME) of FV among the FV children,
+``mean_i [Λ(η_i) − Λ(η_i − β_fv)]`` over the FV rows (CEM-weighted): the effect on their
+probability, in percentage points. Its standard error is the delta method on the logit's
+cluster-robust (CR1, by LA) covariance, referred to t(G − 1) like the linear model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from scipy.special import expit
+
+from fvdid._results import ResultMixin
+from fvdid.stages import DataCondition
+from fvdid.stages.headline import t_inference
+
+__all__ = ["LogitAME", "logit_ame"]
+
+
+@dataclass(frozen=True)
+class LogitAME(ResultMixin):
+    """The logit's FV log-odds ratio and its AME among FV children (proportion scale)."""
+
+    log_odds: float
+    log_odds_std_error: float
+    log_odds_p_value: float
+    ame: float
+    ame_std_error: float
+    df: float
+    p_value: float
+    conf_low: float
+    conf_high: float
+    nobs: int
+    formula: str
+    notes: tuple[str, ...] = ()
+
+    def tidy(self) -> pd.DataFrame:
+        return pd.DataFrame([
+            {"quantity": "AME among FV children", "estimate": self.ame, "std_error": self.ame_std_error,
+             "df": self.df, "p_value": self.p_value, "conf_low": self.conf_low, "conf_high": self.conf_high},
+            {"quantity": "log-odds ratio", "estimate": self.log_odds, "std_error": self.log_odds_std_error,
+             "df": self.df, "p_value": self.log_odds_p_value, "conf_low": np.nan, "conf_high": np.nan},
+        ])
+
+
+def logit_ame(
+    data: pd.DataFrame,
+    outcome: str,
+    rhs: Sequence[str],
+    *,
+    treatment: str = "fv",
+    weights: str | None = "weight",
+    cluster: str = "la_code",
+    n_clusters: int,
+    alpha: float = 0.05,
+    max_separation_rounds: int = 3,
+) -> LogitAME:
+    """Fit the logit ``outcome ~ rhs`` (CR1 by ``cluster``) and the AME of ``treatment``.
+
+    Parameters
+    ----------
+    data
+        The completed, stacked sample.
+    outcome
+        The 0/1 outcome.
+    rhs
+        Right-hand-side terms, ``treatment`` first (fixed effects as ``C(...)`` dummies).
+    treatment, weights, cluster
+        Columns of the FV indicator, the CEM weights and the LA.
+    n_clusters
+        G, for the t(G − 1) reference.
+    alpha
+        Level of the interval.
+    max_separation_rounds
+        Rounds of leaving out rows that a term predicts perfectly (as Stata's logit) before the
+        quasi-separation is reported as a data condition.
+    """
+    from fvdid.estimators._formula import design_matrix
+    from fvdid.estimators.logit import SeparationError, logit
+
+    formula = f"{outcome} ~ {' + '.join(rhs)}"
+    notes: list[str] = []
+    d = data
+    fit = None
+    for _ in range(max_separation_rounds):
+        try:
+            fit = logit(formula, d, weights=weights, vcov="CR1", cluster=cluster)
+            break
+        except SeparationError as sep:
+            d = d.drop(index=sep.rows)
+            notes.append(f"logit: {len(sep.rows)} rows predicted perfectly by {sep.terms} "
+                         "left out (quasi-separation)")
+    if fit is None:
+        raise DataCondition("separation", "quasi-separation persists after leaving out perfectly "
+                            f"predicted rows {max_separation_rounds} times")
+    des = design_matrix(formula, d, extra=[c for c in (weights, cluster) if c])
+    names = list(des.names)
+    beta = fit.params.reindex(names).to_numpy(dtype=float)
+    if np.isnan(beta).any():
+        raise DataCondition("singular_design", "the logit dropped terms of its design")
+    V = fit.vcov.loc[names, names].to_numpy(dtype=float)
+    j = names.index(treatment)
+    w = des.frame[weights].to_numpy(dtype=float) if weights else np.ones(len(des.frame))
+    fv = (des.X[:, j] == 1) & (w > 0)
+    if not fv.any():
+        raise DataCondition("insufficient_data", "no FV child with positive weight in the logit's sample")
+    X1 = des.X[fv]
+    wf = w[fv] / w[fv].sum()
+    eta = X1 @ beta
+    p1, p0 = expit(eta), expit(eta - beta[j])
+    ame = float(wf @ (p1 - p0))
+    X0 = X1.copy()
+    X0[:, j] = 0.0
+    grad = (wf * p1 * (1 - p1)) @ X1 - (wf * p0 * (1 - p0)) @ X0
+    se = float(np.sqrt(max(grad @ V @ grad, 0.0)))
+    df = float(n_clusters - 1)
+    p, lo, hi = t_inference(ame, se, df, alpha)
+    b, bse = float(beta[j]), float(np.sqrt(V[j, j]))
+    bp = t_inference(b, bse, df, alpha)[0]
+    return LogitAME(b, bse, bp, ame, se, df, p, lo, hi, int(fit.nobs), formula, (*notes, *fit.notes))

@@ -1,0 +1,60 @@
+"""Stage ``parity``: replay of every parity case against its golden file, for the appendix.
+
+The appendix shows one summary row per case; the comparisons of every case are collapsed under
+it and written in full to ``parity.html`` beside the appendix.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from fvdid.reporting.appendix import AppendixTable, Section
+
+__all__ = ["parity_by_case", "parity_section", "parity_summary"]
+
+
+def parity_summary() -> pd.DataFrame:
+    """The parity report frame (case × quantity × |diff| × tolerance × pass), replay mode."""
+    from parity.report import report_frame, run_all
+
+    return report_frame(run_all("replay"))
+
+
+def _status(s: pd.Series) -> str:
+    vals = set(s)
+    return "fail" if "fail" in vals else "pass" if vals <= {"pass"} else "skip" if vals <= {"skip"} else "pass/skip"
+
+
+def parity_by_case(frame: pd.DataFrame) -> pd.DataFrame:
+    """One row per case: family, comparisons, how many failed, the largest |difference|, status."""
+    rows = []
+    for case, g in frame.groupby("case", sort=False):
+        compared = g[g["quantity"].astype(str) != ""]
+        diffs = pd.to_numeric(compared["max_abs_diff"], errors="coerce").to_numpy(dtype=float)
+        diffs = diffs[np.isfinite(diffs)]
+        rows.append({
+            "case": case, "family": g["family"].iloc[0],
+            "quantities compared": len(compared),
+            "failed": int((compared["pass"] == "fail").sum()),
+            "largest |difference|": float(diffs.max()) if len(diffs) else np.nan,
+            "status": _status(g["pass"]),
+            "reason": "; ".join(sorted({str(r) for r in g["reason"] if str(r)} if g["pass"].ne("pass").any() else set())),
+        })
+    return pd.DataFrame(rows, columns=["case", "family", "quantities compared", "failed",
+                                       "largest |difference|", "status", "reason"])
+
+
+def parity_section(frame: pd.DataFrame) -> Section:
+    """The appendix section of the parity report."""
+    n_fail = int((frame["pass"] == "fail").sum())
+    cases = parity_by_case(frame)
+    n_case_fail = int((cases["status"] == "fail").sum())
+    return Section(
+        "Parity with the R references",
+        (f"Replay of every parity case against its golden file: {len(cases):,} cases, "
+         f"{len(frame):,} comparisons; {n_fail:,} comparisons in {n_case_fail:,} cases fail. "
+         "`fvdid parity --live` re-runs them against R.",),
+        (AppendixTable("parity_cases", "Parity by case (replay)", cases),
+         AppendixTable("parity", "Parity report (replay): every comparison", frame,
+                       collapsed=True, page="parity")))
