@@ -236,9 +236,13 @@ def analyse(
     for o in outcomes[1:]:
         analyses[o] = analyse_outcome(o, ex.children, ex.las, pairs[o], cfg, bootstrap=True,
                                       absence_terms=ex.absence_terms)
-    secondary = {o: a.estimate for o, a in analyses.items()
+    sec = {o: a.estimate for o, a in analyses.items()
                  if o != cfg.primary_outcome and a.estimate is not None}
-    hb = hochberg_family(secondary)
+    family = [o for o in cfg.secondary_outcomes if o != cfg.primary_outcome] if secondary else []
+    why = {o: "absent from the extract (children or la_quarter)" for o in family if o not in analyses}
+    why.update({o: "; ".join(a.notes) or "not estimated" for o, a in analyses.items() if a.estimate is None})
+    notes += [f"secondary outcome {o} not estimated: {r}" for o, r in why.items()]
+    hb = hochberg_family(sec, family, why)
     step(STAGES[4])
     sens = None if not sensitivity else attempt(notes, "sensitivity analyses", lambda: run_sensitivity(
         ex.children, ex.la_quarter, ex.las, outcome=cfg.primary_outcome, pairs=pairs[cfg.primary_outcome],
@@ -249,7 +253,7 @@ def analyse(
     truth, truth_all = _truths(ex, analyses)
     treated = tuple(ex.las.loc[ex.las["treated"].astype(bool), "la_code"])
     return Analysis(
-        cfg, ex.source, ex.input_hash, treated, lam, analyses, primary, secondary, hb, sens,
+        cfg, ex.source, ex.input_hash, treated, lam, analyses, primary, sec, hb, sens,
         mdes=mdes_table(pa, float(primary.baseline_rate), cfg),
         cba=cost_benefit(pa, primary.estimate, primary.p_value, cfg), truth=truth,
         truth_all_fv=truth_all, notes=tuple(notes))
@@ -322,7 +326,8 @@ def _sections(an: Analysis, parity: pd.DataFrame | None, prov: dict[str, Any]) -
         la_matching_section(an.la_matching, cfg),
         cem_section(an.outcomes, po, cfg),
         descriptives_section(pa.prepared.analytic, cfg),
-        primary_section(an.primary, pa.protocol_literal, an.truth.get(po), cfg),
+        primary_section(an.primary, pa.protocol_literal, an.truth.get(po), cfg,
+                        truth_all_fv=an.truth_all_fv.get(po)),
         secondary_section(an.secondary, an.hochberg, an.outcomes, cfg),
         None if an.sensitivity is None else sensitivity_section(an.sensitivity),
         None if parity is None else parity_section(parity),

@@ -25,7 +25,7 @@ from fvdid.reporting.appendix import AppendixTable, Section
 from fvdid.reporting.sdc import dof_ok
 from fvdid.stages.prepare import Prepared
 
-__all__ = ["STACKED_FE", "OutcomeEstimate", "estimate_outcome", "primary_section", "regression_formula", "stack_pairs"]
+__all__ = ["STACKED_FE", "OutcomeEstimate", "estimate_outcome", "headline_sentence", "primary_section", "regression_formula", "stack_pairs"]
 
 BINARY = {"looked_after_18m", "cpp_12m", "kinship_first_placement", "reunified_18m"}
 
@@ -394,19 +394,49 @@ def estimate_outcome(
     )
 
 
+def headline_sentence(e: OutcomeEstimate) -> str:
+    """One sentence: what the headline is, in percentage points where that applies."""
+    scale = (f"{e.estimate_pp:+.2f} percentage points" if np.isfinite(e.estimate_pp)
+             else f"{e.estimate:+.4g}")
+    if np.isfinite(e.estimate_pp) and np.isfinite(e.conf_low):
+        k = 100.0 if e.outcome in BINARY else 1.0
+        scale += f" (95 % interval {k * e.conf_low:+.2f} to {k * e.conf_high:+.2f}; p = {e.p_value:.3f})"
+    model = ("the logit's average marginal effect among the matched FV children"
+             if e.headline_model == "logit" else
+             "the linear model's interaction-weighted effect on the matched FV children")
+    return f"Headline ({e.outcome}): {model}, {scale}."
+
+
 def primary_section(primary: OutcomeEstimate, protocol_literal: OutcomeEstimate | None,
-                    truth: float | None, cfg: Any) -> Section:
-    """The appendix section of the primary analysis."""
-    paras = [f"Model (stacked matched pairs; pair_la = LA within pair, pair_time = {cfg.time_fe} within "
-             f"pair): {primary.formula}; CEM-weighted: {primary.weighted}; errors clustered by LA "
-             f"(G = {primary.n_clusters}); {primary.n_imputations} imputations pooled by Rubin's rules.",
-             f"Baseline rate among comparison observations: {primary.baseline_rate:.2%}; the protocol's "
-             f"5–95 % rule selects the {primary.protocol_model} model (the logit is reported as well)."]
+                    truth: float | None, cfg: Any, *, truth_all_fv: float | None = None,
+                    inference: pd.DataFrame | None = None, recommendation: str = "") -> Section:
+    """The appendix section of the primary analysis: the headline, then every method beside it."""
+    weighting = "CEM-weighted" if primary.weighted else "without CEM weights"
+    paras = [
+        headline_sentence(primary),
+        f"Baseline rate among comparison observations: {primary.baseline_rate:.2%}; the protocol's "
+        f"rule (footnote 21: the linear model for baselines within 5–95 %, otherwise the logit) selects "
+        f"the {primary.protocol_model} model, and the headline is the {primary.headline_model} model."
+        + (f" {primary.headline_note[0].upper()}{primary.headline_note[1:]}." if primary.headline_note else ""),
+        f"Design: the matched pairs stacked, LA-within-pair and {cfg.time_fe}-within-pair fixed effects, "
+        f"{weighting}, errors clustered by LA (G = {primary.n_clusters}), {primary.n_imputations} "
+        "imputations pooled by Rubin's rules. The linear estimate averages the effects of pair × year-"
+        "since-go-live cells with the cells' shares of FV children (an interaction-weighted "
+        "estimator), so it is the effect on the matched FV children; the pooled single FV "
+        "coefficient, reported as a check, weights pairs and periods by the variance of FV instead.",
+        "The estimand is the average effect among the FV children that CEM matched "
+        f"({primary.n_fv_estimand:,.0f} FV child-pair rows); children without a comparison child in "
+        "their stratum are outside it.",
+    ]
     if truth is not None:
-        paras.append(f"Simulated data: the true average effect among FV children is {truth:+.4f}.")
+        paras.append(f"Simulated data: the true effect on the matched FV children is {truth:+.4f}"
+                     + (f", on all FV children {truth_all_fv:+.4f}." if truth_all_fv is not None else "."))
+    if recommendation:
+        paras.append(recommendation)
     if not dof_ok(primary.df_resid, cfg.sdc_threshold):
         paras.append("Residual degrees of freedom below the disclosure threshold: estimates withheld.")
-    tabs = [AppendixTable("primary", f"Effect of FV on {cfg.primary_outcome}", primary.tidy())]
+    tabs = [AppendixTable("primary", f"Effect of FV on {cfg.primary_outcome}: every estimator and inference method",
+                          primary.tidy() if inference is None else inference)]
     if protocol_literal is not None:
         tabs.append(AppendixTable(
             "primary_pooled_fy",

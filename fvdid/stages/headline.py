@@ -182,7 +182,11 @@ def pool_term(fits: Sequence[Any], term: str, n_clusters: int, alpha: float) -> 
     With one fit, the fit's CR1 standard error with t(G − 1).
     """
     from fvdid.estimators.rubin import rubin
+    from fvdid.stages import DataCondition
 
+    if any(term not in f.params.index for f in fits):
+        raise DataCondition("singular_design", f"the coefficient {term!r} is not identified: it is "
+                            "collinear with the fixed effects and covariates on these data")
     if len(fits) > 1:
         # Rubin's rules on the one coefficient: imputations of a small outcome sample can leave a
         # covariate level empty in one completed data set, so the full coefficient vectors need

@@ -38,20 +38,36 @@ def _t_row(outcome: str, estimator: str, method: str, est: float, se: float, df:
     return _row(outcome, estimator, method, est, se, est - q * se, est + q * se, p, truth)
 
 
-def _estimate_rows(outcome: str, estimator: str, e: Any, alpha: float, truth: float) -> list[dict[str, Any]]:
-    rows = [_row(outcome, estimator, "CR1_tG-1", e.estimate, e.std_error, e.conf_low, e.conf_high,
-                 e.p_value, truth)]
-    if not math.isnan(e.cr2_std_error):
-        rows.append(_t_row(outcome, estimator, "CR2_satterthwaite", e.estimate, e.cr2_std_error,
-                           e.cr2_df, alpha, truth))
-    if not math.isnan(e.boot_p_value):
-        rows.append(_row(outcome, estimator, "WCR_webb", e.estimate, NAN, e.boot_conf_low,
-                         e.boot_conf_high, e.boot_p_value, truth))
-    return rows
+def _estimate_rows(outcome: str, e: Any, alpha: float, truth: float) -> list[dict[str, Any]]:
+    """Every estimator × method of one :class:`~fvdid.stages.estimate.OutcomeEstimate`."""
+    g1 = float(e.n_clusters - 1)
+    rows = [
+        _row(outcome, "linear_iw", "CR1_tG-1", e.linear_estimate, e.linear_std_error,
+             e.linear_conf_low, e.linear_conf_high, e.linear_p_value, truth),
+        _row(outcome, "linear_iw", "CR2_satterthwaite", e.linear_estimate, e.cr2_std_error,
+             e.cr2_conf_low, e.cr2_conf_high, e.cr2_p_value, truth),
+        _row(outcome, "linear_iw", "WCR_webb", e.linear_estimate, NAN, e.boot_conf_low,
+             e.boot_conf_high, e.boot_p_value, truth),
+        _row(outcome, "linear_iw", "WCU_webb", e.linear_estimate, NAN, e.wcu_conf_low,
+             e.wcu_conf_high, e.wcu_p_value, truth),
+        _row(outcome, "pooled_fv", "CR1_tG-1", e.pooled_estimate, e.pooled_std_error,
+             e.pooled_conf_low, e.pooled_conf_high, e.pooled_p_value, truth),
+        _row(outcome, "logit_ame", "CR1_tG-1", e.logit_ame, e.logit_ame_std_error,
+             e.logit_ame_conf_low, e.logit_ame_conf_high, e.logit_ame_p_value, truth),
+        # log-odds: no simulated truth on that scale
+        _t_row(outcome, "logit_log_odds", "CR1_tG-1", e.logit_estimate, e.logit_std_error, g1, alpha, NAN),
+    ]
+    return [r for r in rows if not math.isnan(r["estimate"]) and not (
+        math.isnan(r["std_error"]) and math.isnan(r["p_value"]))]
 
 
 def analysis_records(an: Analysis) -> pd.DataFrame:
-    """The tidy records of an :class:`fvdid.pipeline.Analysis` (columns :data:`RECORD_COLUMNS`)."""
+    """The tidy records of an :class:`fvdid.pipeline.Analysis`.
+
+    Columns :data:`RECORD_COLUMNS` and ``truth_all_fv`` (the true effect among all FV children
+    of the outcome's sample, before CEM). ``truth`` is that of the headline's estimand, the
+    matched FV children; estimators of other estimands are compared with it too.
+    """
     cfg = an.config
     alpha = cfg.alpha
     rows: list[dict[str, Any]] = []
@@ -61,13 +77,13 @@ def analysis_records(an: Analysis) -> pd.DataFrame:
         if e is None:
             continue
         if o == cfg.primary_outcome:
-            rows += _estimate_rows(o, "headline", e, alpha, truth)
-        rows += _estimate_rows(o, "stacked_linear", e, alpha, truth)
-        if not math.isnan(e.logit_estimate):  # log-odds: no simulated truth on that scale
-            rows.append(_t_row(o, "logit_log_odds", "CR1_tG-1", e.logit_estimate, e.logit_std_error,
-                               e.n_clusters - 1, alpha, NAN))
+            rows.append(_row(o, "headline", "CR1_tG-1", e.estimate, e.std_error,
+                             e.conf_low, e.conf_high, e.p_value, truth))
+        rows += _estimate_rows(o, e, alpha, truth)
         if a.protocol_literal is not None:
-            rows += _estimate_rows(o, "pooled_la_fy", a.protocol_literal, alpha, truth)
+            lit = a.protocol_literal
+            rows.append(_row(o, "pooled_la_fy", "CR1_tG-1", lit.estimate, lit.std_error, lit.conf_low,
+                             lit.conf_high, lit.p_value, truth))
         for c in a.checks.itertuples(index=False):
             rows.append(_row(o, f"robustness: {c.model}", "model", c.estimate, c.std_error, NAN, NAN,
                              c.p_value, NAN))
@@ -82,4 +98,8 @@ def analysis_records(an: Analysis) -> pd.DataFrame:
                 rows.append(_row(po, f"callaway_santanna_{r.aggregation}", "analytic", r.att, r.se,
                                  r.conf_low, r.conf_high,
                                  2 * stats.norm.sf(abs(r.att / r.se)) if r.se > 0 else NAN, NAN))
-    return pd.DataFrame(rows, columns=RECORD_COLUMNS)
+    out = pd.DataFrame(rows, columns=RECORD_COLUMNS)
+    out["truth_all_fv"] = out["outcome"].map(dict(an.truth_all_fv)).astype(float)
+    models = {o: a.estimate.headline_model for o, a in an.outcomes.items() if a.estimate is not None}
+    out["headline_model"] = out["outcome"].map(models)
+    return out

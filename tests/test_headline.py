@@ -1,0 +1,161 @@
+"""The headline effect (issue 19): model rule, interaction weighting, CR2, Hochberg family, CEM."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from fvdid.config import RunConfig
+from fvdid.estimators.hochberg import hochberg
+from fvdid.pipeline import analyse, simulated_extract
+from fvdid.stages import DataCondition
+from fvdid.stages.estimate import STACKED_FE, estimate_outcome
+from fvdid.stages.headline import THETA, cell_design, fv_estimand
+from fvdid.stages.multiplicity import hochberg_family
+from fvdid.stages.prepare import Prepared
+
+LEAN = {"n_imputations": 1, "boot_B": 199, "parity_in_appendix": False, "progress": False,
+        "extras": {"la_placebo": False}}
+
+
+@pytest.fixture(scope="module")
+def lean() -> tuple[RunConfig, object]:
+    cfg = RunConfig(seed=4, n_children=25_000, **LEAN)
+    ex, _ = simulated_extract(cfg)
+    return cfg, ex
+
+
+def _two_pairs(effects: dict[tuple[int, int], float], sizes: dict[int, int],
+               go_live: dict[int, int] | None = None) -> pd.DataFrame:
+    """A noiseless stacked design: pairs 1 and 2, each a treated and a comparison LA, 8 quarters,
+    go-live at quarter ``go_live[pair]`` (default 4), effects by (pair, event year);
+    y = LA effect + period effect + tau (+-0.01, mean zero within every cell)."""
+    go_live = go_live or {1: 4, 2: 4}
+    rows = []
+    for pair, n in sizes.items():
+        for la, treated in ((f"T{pair}", 1), (f"C{pair}", 0)):
+            for q in range(8):
+                for i in range(n):
+                    post = q >= go_live[pair]
+                    fv = int(treated and post)
+                    e = q - go_live[pair] if fv else np.nan
+                    tau = effects[(pair, int(e // 4))] if fv else 0.0
+                    y = 0.3 * treated + 0.05 * q + 0.1 * pair + tau + (0.01 if i % 2 else -0.01)
+                    rows.append({"pair_id": pair, "la_code": la, "treated_la": treated, "fv": fv,
+                                 "event_time_q": e, "quarter": q, "y": y, "weight": 1.0,
+                                 "child_id": f"{la}-{q}-{i}"})
+    d = pd.DataFrame(rows)
+    d["pair_la"] = d["pair_id"].astype(str) + ":" + d["la_code"]
+    d["pair_time"] = d["pair_id"].astype(str) + ":" + d["quarter"].astype(str)
+    return d
+
+
+def test_interaction_weighted_estimate_is_the_fv_child_weighted_average() -> None:
+    """Noiseless data, pair 1 (30 children a quarter, go-live at quarter 2, effect 0.1) and pair 2
+    (10 a quarter, go-live at quarter 6, effect -0.2): the cell design recovers the FV-child-
+    weighted mean (180 and 20 FV children) exactly; the pooled FV coefficient weights the pairs
+    by the variance of FV (30 x 6/8 x 2/8 against 10 x 2/8 x 6/8: 0.75 / 0.25) and misses it."""
+    from fvdid.estimators.ols import ols
+
+    d = _two_pairs({(1, 0): 0.1, (1, 1): 0.1, (2, 0): -0.2}, {1: 30, 2: 10}, {1: 2, 2: 6})
+    cd = cell_design(d.assign(cell=np.where(d["fv"] == 1, d["pair_id"].astype(str), "")), cell="cell")
+    fit = ols(f"y ~ {' + '.join(cd.terms)} | pair_la + pair_time", cd.data, weights="weight",
+              vcov="CR1", cluster="la_code")
+    target = (180 * 0.1 + 20 * -0.2) / 200
+    # closed form on exact data: only floating-point error (observed ~1e-15)
+    assert fit.params[THETA] == pytest.approx(target, abs=1e-10)
+    assert sorted(cd.cells["weight"].round(12)) == [0.1, 0.9]
+    assert len(fv_estimand(d)) == 180 + 20
+    prep = Prepared(outcome="y", analytic=d, flow=pd.DataFrame(), missing=pd.DataFrame(),
+                    covariates=(), imputed=())
+    e = estimate_outcome(prep, categorical=(), weights="weight", fixed_effects=STACKED_FE,
+                         logit_check=False, cr2=False)
+    assert e.linear_estimate == pytest.approx(target, abs=1e-10)
+    assert e.headline_model == "linear" and e.estimate == e.linear_estimate
+    # The pooled coefficient: 0.75 x 0.1 + 0.25 x -0.2 = 0.025 (variance weights), not 0.07.
+    assert e.pooled_estimate == pytest.approx(0.025, abs=1e-10)
+
+
+def test_unidentified_periods_leave_the_estimand() -> None:
+    d = _two_pairs({(1, 0): 0.1, (2, 0): -0.2}, {1: 5, 2: 5})
+    # Drop the comparison children of pair 2's last quarter: its FV rows identify nothing.
+    d = d[~((d["pair_id"] == 2) & (d["treated_la"] == 0) & (d["quarter"] == 7))]
+    cd = cell_design(d)
+    assert cd.n_fv_unidentified == 5
+    assert "2:7" not in set(cd.cells["cell"])
+    assert fv_estimand(d).sum() == (5 + 5) * 4 - 5
+
+
+def test_headline_follows_the_protocols_model_rule(lean: tuple[RunConfig, object]) -> None:
+    cfg, ex = lean
+    an = analyse(ex, cfg, secondary=False, sensitivity=False)
+    p = an.primary
+    assert p.baseline_rate < 0.05 and p.protocol_model == "logit"
+    assert p.headline_model == "logit"
+    assert p.estimate == p.logit_ame and p.std_error == p.logit_ame_std_error
+    assert p.estimate_pp == pytest.approx(100 * p.estimate, rel=1e-12)
+    assert p.df == p.n_clusters - 1
+    res = an.results()["primary"]
+    for key in ("headline_model", "estimate_pp", "cr2_std_error", "cr2_df"):
+        assert key in res
+    assert res["headline_model"] == "logit"
+    # CR2 with Satterthwaite df is computed in every run (point 2), beside CR1.
+    assert np.isfinite(p.cr2_std_error) and p.cr2_std_error > 0 and 0 < p.cr2_df < p.n_clusters
+    # Both truths of the simulator: the matched FV children's and all FV children's.
+    assert set(an.truth) == set(an.truth_all_fv) == {cfg.primary_outcome}
+    assert an.truth[cfg.primary_outcome] != an.truth_all_fv[cfg.primary_outcome]
+
+
+def test_headline_falls_back_visibly_when_the_logit_cannot_be_fitted(
+        lean: tuple[RunConfig, object], monkeypatch: pytest.MonkeyPatch) -> None:
+    import fvdid.stages.logit_ame as la
+
+    def separated(*args: object, **kwargs: object) -> None:
+        raise DataCondition("separation", "every FV row predicted")
+
+    monkeypatch.setattr(la, "logit_ame", separated)
+    cfg, ex = lean
+    an = analyse(ex, cfg, secondary=False, sensitivity=False)
+    p = an.primary
+    assert p.protocol_model == "logit" and p.headline_model == "linear"
+    assert p.estimate == p.linear_estimate
+    assert "falls back to the linear model" in p.headline_note
+    assert any("logit not done (separation)" in n for n in p.notes)
+
+
+def test_hochberg_family_keeps_failed_outcomes_with_p_one() -> None:
+    class E:
+        def __init__(self, p: float) -> None:
+            self.p_value, self.boot_p_value, self.headline_model = p, p, "linear"
+
+    fam = ["a", "b", "c"]
+    hb = hochberg_family({"a": E(0.01), "c": E(0.04)}, fam, {"b": "absent from the extract"})
+    assert list(hb["outcome"]) == fam
+    assert hb.set_index("outcome").loc["b", "status"] == "failed: absent from the extract"
+    expected = hochberg(pd.Series([0.01, 1.0, 0.04], index=fam))
+    got = hb.set_index("outcome")["Hochberg (headline)"]
+    assert got.to_dict() == expected.to_dict()
+    # Dropping the failed outcome would have given a smaller adjusted p for 'c'.
+    assert got["c"] >= hochberg(pd.Series([0.01, 0.04], index=["a", "c"]))["c"]
+
+
+def test_cem_data_condition_is_never_silently_unweighted(
+        lean: tuple[RunConfig, object], monkeypatch: pytest.MonkeyPatch) -> None:
+    import fvdid.stages.child_matching as cmod
+
+    def no_support(*args: object, **kwargs: object) -> None:
+        raise DataCondition("no_common_support", "no stratum holds both groups")
+
+    monkeypatch.setattr(cmod, "match_children", no_support)
+    cfg, ex = lean
+    from fvdid.errors import FvdidInputError
+
+    with pytest.raises(FvdidInputError, match="cannot be estimated"):
+        analyse(ex, cfg, secondary=False, sensitivity=False)
+    allow = cfg.replace(cem_allow_unweighted=True) if hasattr(cfg, "replace") else RunConfig(
+        seed=4, n_children=25_000, cem_allow_unweighted=True, **LEAN)
+    an = analyse(ex, allow, secondary=False, sensitivity=False)
+    notes = an.outcomes[cfg.primary_outcome].notes
+    assert any("WITHOUT CEM weights" in n for n in notes)
+    assert an.outcomes[cfg.primary_outcome].cem_pairs is None
