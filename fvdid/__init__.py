@@ -17,6 +17,9 @@ function                  what                                        R referenc
 ``att_gt`` / ``aggte``    Callaway–Sant'Anna                          did (+ DRDID)
 ``bacon``                 Goodman-Bacon decomposition                 bacondecomp
 ``boottest``              wild cluster bootstrap                      fwildclusterboot
+``randomization_test``    LA-level randomization inference (+ FP)     —
+``conley_taber``          Conley–Taber few-treated-groups interval    —
+``cluster_diagnostics``   G*, cluster (partial) leverage              summclust
 ``match_las``             LA matching on pre-period trends            —
 ``mdes`` / ``cba``        MDES of the clustered design; CBA sums      —
 ``run``                   the main job (simulate/load → appendix)     —
@@ -41,6 +44,8 @@ from fvdid.estimators.bacon import BaconResult, bacon, bacon_plot
 from fvdid.estimators.boottest import BoottestResult, boottest
 from fvdid.estimators.cem import CEMResult, cem
 from fvdid.estimators.clogit import ClogitResult, clogit
+from fvdid.estimators.cluster_diagnostics import ClusterDiagnosticsResult, cluster_diagnostics
+from fvdid.estimators.conley_taber import ConleyTaberResult, conley_taber
 from fvdid.estimators.hochberg import hochberg
 from fvdid.estimators.hurdle import HurdleResult, hurdle
 from fvdid.estimators.imbalance import ImbalanceResult, l1_imbalance
@@ -50,6 +55,7 @@ from fvdid.estimators.match_las import LAMatchResult, match_las
 from fvdid.estimators.ols import OLSResult, ols
 from fvdid.estimators.placebo import PlaceboResult, placebo_tests
 from fvdid.estimators.random_effects import RandomEffectsResult, random_effects
+from fvdid.estimators.randomization import RandomizationResult, randomization_test
 from fvdid.estimators.rubin import RubinResult, rubin
 from fvdid.estimators.tobit import TobitResult, tobit
 from fvdid.montecarlo.study import MonteCarloResult, montecarlo
@@ -67,6 +73,8 @@ __all__ = [
     "CBAResult",
     "CEMResult",
     "ClogitResult",
+    "ClusterDiagnosticsResult",
+    "ConleyTaberResult",
     "FvdidInputError",
     "HurdleResult",
     "ImbalanceResult",
@@ -78,6 +86,7 @@ __all__ = [
     "OLSResult",
     "PlaceboResult",
     "RandomEffectsResult",
+    "RandomizationResult",
     "RubinResult",
     "RunResult",
     "SimConfig",
@@ -92,6 +101,8 @@ __all__ = [
     "cba",
     "cem",
     "clogit",
+    "cluster_diagnostics",
+    "conley_taber",
     "hochberg",
     "hurdle",
     "l1_imbalance",
@@ -103,6 +114,7 @@ __all__ = [
     "ols",
     "placebo_tests",
     "random_effects",
+    "randomization_test",
     "rubin",
     "run",
     "simulate",
@@ -114,8 +126,8 @@ __all__ = [
 _MODULE_ALIASES = {
     **{f"fvdid.{m}": f"fvdid.estimators.{m}" for m in (
         "_drdid", "_formula", "_sandwich", "aggte", "att_gt", "bacon", "boottest", "cem", "clogit",
-        "hochberg", "hurdle", "imbalance", "lmer", "logit", "match_las", "ols", "random_effects",
-        "rubin", "tobit")},
+        "cluster_diagnostics", "conley_taber", "hochberg", "hurdle", "imbalance", "lmer", "logit",
+        "match_las", "ols", "random_effects", "randomization", "rubin", "tobit")},
     "fvdid.mdes": "fvdid.stages.power",
     "fvdid.cba": "fvdid.stages.cost_benefit",
     "fvdid.sdc": "fvdid.reporting.sdc",
