@@ -31,6 +31,7 @@ INFERENCE_ESTIMATORS = ("headline", "linear_iw", "pooled_fv", "logit_ame", "pool
 
 LABELS = {
     "CR1_tG-1": "CR1, t(G−1)",
+    "CR1_cell_tG-1": "CR1 of the cell model, t(G−1)",
     "CR2_satterthwaite": "CR2 (Bell–McCaffrey), Satterthwaite df",
     "WCR_webb": "wild cluster bootstrap, restricted (WCR), Webb",
     "WCU_webb": "wild cluster bootstrap, unrestricted (WCU), Webb",
