@@ -218,12 +218,11 @@ def run_study(out_dir: str | Path, replicate: Replicate, design: Design,
     out = Path(out_dir)
     (out / "replications").mkdir(parents=True, exist_ok=True)
     _manifest(out, int(seed), design, replicate, meths)
-    todo = []
-    for sc in scenarios:
-        for r in range(int(reps)):
+    # Replication-major order: a study stopped early holds the same replications of every
+    # scenario (seeds do not depend on the order).
+    todo = [(sc, r) for r in range(int(reps)) for sc in scenarios
             if not (replication_path(out, sc, r).exists()
-                    or replication_path(out, sc, r, error=True).exists()):
-                todo.append((sc, r))
+                    or replication_path(out, sc, r, error=True).exists())]
     total = len(scenarios) * int(reps)
     t0 = time.perf_counter()
     bar = _Progress(total, total - len(todo), progress, progress_every)
