@@ -97,6 +97,8 @@ def test_a_sign_that_differs_from_the_primary_is_said_in_words() -> None:
     assert out["sign_vs_primary"].str.startswith("differs").all()
     tob = out.set_index("model").loc["tobit (censored at 0 and 548 days)", "sign_vs_primary"]
     assert "latent" in tob
+    # the true effect (−40) is about 5 SE from the primary (+10): not inside the interval
+    assert "not in conflict" not in tob
     assert sum("differs in sign from the primary" in n for n in notes) == len(out)
 
 
@@ -163,3 +165,13 @@ def test_days_on_a_simulated_extract_tobit_agrees_or_is_explained() -> None:
             assert r.sign_vs_primary == "agrees"
         else:
             assert r.sign_vs_primary.startswith("differs") and any(r.model in n for n in a.notes)
+
+
+def test_a_differing_sign_inside_the_interval_is_not_called_a_conflict() -> None:
+    """No true effect: on seed 5 the tobit estimate is slightly negative (about −0.6, SE about 4)
+    and a primary estimate of +1 day lies inside its interval: the row says they differ in sign
+    but are not in conflict."""
+    out = robustness_models(DAYS, _stacked(5, effect=0.0), RunConfig(), None, [], primary=+1.0)
+    row = out.set_index("model").loc["tobit (censored at 0 and 548 days)"]
+    assert -4.0 < row["estimate"] < 0, row  # about one SE below zero on this seed
+    assert row["sign_vs_primary"].startswith("differs") and "not in conflict" in row["sign_vs_primary"]

@@ -49,8 +49,9 @@ REASONS = {
                      "children with any days, not on the mean over all children"),
     "hurdle_zero": ("the hurdle's zero part is the effect on the log-odds of having any days, not "
                     "on the mean number of days"),
-    "lmm": ("the mixed model averages the three school terms with child random intercepts and "
-            "without CEM weights, while the primary is the CEM-weighted child-level rate"),
+    "lmm": ("the mixed model weights each child by the precision of their mean over the three "
+            "school terms (GLS with child random intercepts) and takes no CEM weights, while the "
+            "primary is the CEM-weighted regression of the child-level rate"),
     "re": ("random effects mixes the within-LA comparison with the between-LA comparison of FV "
            "shares among treated LAs, fitted without CEM weights, while the primary is the "
            "CEM-weighted within-pair comparison"),
@@ -93,6 +94,9 @@ def _row(model: str, term: str, fits: list[Any], alpha: float, design: str, prim
             sign = "agrees"
         else:
             sign = f"differs ({p.estimate:+.4g} against the primary's {primary:+.4g}): {reason}"
+            if np.isfinite(p.conf_low) and p.conf_low <= primary <= p.conf_high:
+                sign += (f"; the primary estimate lies inside this model's {1 - alpha:.0%} interval "
+                         f"({p.conf_low:+.4g} to {p.conf_high:+.4g}), so the two are not in conflict")
     return {"model": model, "estimate": p.estimate, "std_error": p.std_error, "p_value": p.p_value,
             "df": p.df, "n_imputations": len(fits), "vcov": VCOV, "design": design,
             "sign_vs_primary": sign}
