@@ -17,6 +17,7 @@ import pandas as pd
 from fvdid.estimators.hochberg import hochberg
 from fvdid.reporting.appendix import AppendixTable, Section
 from fvdid.reporting.release import estimate_rows
+from fvdid.stages.robustness import CHECKS_CAPTION
 
 __all__ = ["hochberg_family", "secondary_section"]
 
@@ -66,6 +67,6 @@ def secondary_section(secondary: Mapping[str, Any], hb: pd.DataFrame, analyses: 
         tabs.append(AppendixTable("hochberg", "Hochberg adjustment across the secondary outcomes", hb))
     for o, a in analyses.items():
         if not a.checks.empty:
-            tabs.append(AppendixTable(f"checks_{o}", f"Robustness models: {o} (unweighted, first imputation, financial-year dummies; LA dummies except in the random-effects model)", a.checks))
+            tabs.append(AppendixTable(f"checks_{o}", f"Robustness models: {o} ({CHECKS_CAPTION})", a.checks))
     notes = [n for a in analyses.values() for n in a.notes]
     return Section("Secondary analyses", tuple(notes), tuple(tabs))

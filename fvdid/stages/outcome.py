@@ -193,7 +193,7 @@ def analyse_outcome(
             pooled, categorical=cfg.categorical_covariates, weights="cem_weight", alpha=cfg.alpha,
             fixed_effects=("la_code", "financial_year"), logit_check=False, cr2=False, seed=cfg.seed))
     prep = pooled if pooled is not None else prep
-    checks = robustness_models(outcome, prep, cfg, absence_terms, notes)
+    checks = robustness_models(outcome, stacked, cfg, absence_terms, notes, primary=None if est is None else est.estimate, weighted=cm is not None)
     return OutcomeAnalysis(outcome, pairs, prep, flow, cem_pairs, est, checks, tuple(notes), fig,
                            protocol_literal, fv_estimand(stacked_sets[0]))
 

@@ -1,93 +1,260 @@
-"""Stage ``robustness``: the protocol's robustness models of an outcome.
+"""Stage ``robustness``: the protocol's robustness models of an outcome, in the primary's design.
 
 Protocol (Primary analysis; Secondary analyses): FGLS random effects (LA random effect,
 Swamy-Arora) for the primary outcome; tobit and hurdle checks for days on CPP/CIN plans; a child
 random-intercept model over the three school terms for unauthorised absence.
+
+Every model is fitted on the primary's design (issue 19, points 6 and 7): the stacked matched
+pairs, on every completed data set, pooled by Rubin's rules with complete-data df G − 1 and a
+t(G − 1) reference (:func:`fvdid.stages.headline.pool_term`), standard errors clustered by LA
+(CR1). The primary's fixed effects (LA within pair, period within pair) enter as dummies:
+period-within-pair dummies and a treated-LA-within-pair indicator, which together span exactly
+the LA-within-pair and period-within-pair effects (each pair holds two LAs). Tobit and hurdle
+take the CEM weights; lme4-style mixed models and plm's random effects take none, so those are
+fitted unweighted on the children with a positive CEM weight (the matched sample).
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from fvdid.config import RunConfig
 from fvdid.stages import attempt
 from fvdid.stages.prepare import Prepared
 
-__all__ = ["CHECK_COLUMNS", "robustness_models"]
+__all__ = ["CHECKS_CAPTION", "CHECK_COLUMNS", "robustness_models"]
 
-CHECK_COLUMNS = ["model", "estimate", "std_error", "p_value"]
+CHECK_COLUMNS = ["model", "estimate", "std_error", "p_value", "df", "n_imputations", "vcov",
+                 "design", "sign_vs_primary"]
+
+CHECKS_CAPTION = ("stacked matched pairs, period-within-pair and treated-LA-within-pair dummies, "
+                  "every imputation pooled by Rubin's rules, CR1 by LA with t(G−1); CEM-weighted "
+                  "where the model takes weights (see the design column)")
+"""Caption of the robustness tables (the design of every row is also in its ``design`` column)."""
+
+VCOV = "CR1 by LA, t(G−1)"
+FE_DUMMIES = "period-within-pair + treated-LA-within-pair dummies"
+PAIR_TLA = "pair_tla"
+
+#: Why a model can disagree in sign with the primary (linear) estimate.
+REASONS = {
+    "tobit": ("tobit estimates the effect on the latent (uncensored) index of days, which "
+              "extrapolates below 0 days for the majority with none; a shift of who has any days "
+              "moves it differently from the mean of observed days"),
+    "hurdle_count": ("the hurdle's count part is the effect on the (log) number of days among "
+                     "children with any days, not on the mean over all children"),
+    "hurdle_zero": ("the hurdle's zero part is the effect on the log-odds of having any days, not "
+                    "on the mean number of days"),
+    "lmm": ("the mixed model weights each child by the precision of their mean over the three "
+            "school terms (GLS with child random intercepts) and takes no CEM weights, while the "
+            "primary is the CEM-weighted regression of the child-level rate"),
+    "re": ("random effects mixes the within-LA comparison with the between-LA comparison of FV "
+           "shares among treated LAs, fitted without CEM weights, while the primary is the "
+           "CEM-weighted within-pair comparison"),
+}
+
+
+def _sets(stacked: Prepared) -> list[pd.DataFrame]:
+    return list(stacked.imputed) if stacked.imputed else [stacked.analytic]
+
+
+def _with_pair_tla(d: pd.DataFrame) -> pd.DataFrame:
+    pid = d["pair_id"].astype(str)
+    return d.assign(**{PAIR_TLA: np.where(d["treated_la"].astype(bool), pid, "0")})
+
+
+def _estimable(d: pd.DataFrame, covariates: Sequence[str], notes: list[str], outcome: str) -> list[str]:
+    """Covariates that vary within some LA-within-pair (the others are collinear with the FE)."""
+    keep = [c for c in covariates if d.groupby("pair_la")[c].nunique().max() > 1]
+    out = sorted(set(covariates) - set(keep))
+    if out:
+        notes.append(f"{outcome}: covariates constant within LA (collinear with the LA-within-pair "
+                     f"effects) left out of the robustness models: {out}")
+    return keep
+
+
+def _terms(covs: Sequence[str], categorical: Sequence[str]) -> list[str]:
+    cat = set(categorical)
+    return [f"C({c})" if c in cat else c for c in covs]
+
+
+def _row(model: str, term: str, fits: list[Any], alpha: float, design: str, primary: float | None,
+         reason: str) -> dict[str, Any]:
+    from fvdid.stages.headline import pool_term
+
+    G = int(fits[0].n_clusters)
+    p = pool_term(fits, term, G, alpha)
+    sign = ""
+    if primary is not None and np.isfinite(primary) and np.isfinite(p.estimate):
+        if np.sign(p.estimate) == np.sign(primary):
+            sign = "agrees"
+        else:
+            sign = f"differs ({p.estimate:+.4g} against the primary's {primary:+.4g}): {reason}"
+            if np.isfinite(p.conf_low) and p.conf_low <= primary <= p.conf_high:
+                sign += (f"; the primary estimate lies inside this model's {1 - alpha:.0%} interval "
+                         f"({p.conf_low:+.4g} to {p.conf_high:+.4g}), so the two are not in conflict")
+    return {"model": model, "estimate": p.estimate, "std_error": p.std_error, "p_value": p.p_value,
+            "df": p.df, "n_imputations": len(fits), "vcov": VCOV, "design": design,
+            "sign_vs_primary": sign}
+
+
+def _fit_all(notes: list[str], label: str, sets: list[pd.DataFrame],
+             fit: Callable[[pd.DataFrame], Any]) -> list[Any] | None:
+    fits = []
+    for i, d in enumerate(sets):
+        f = attempt(notes, f"{label} (completed data set {i + 1})", lambda d=d: fit(d))
+        if f is None:
+            return None
+        fits.append(f)
+    return fits
+
+
+def _centred(d: pd.DataFrame, cols: Sequence[str], categorical: Sequence[str], unit: str,
+             extra_dummies: Sequence[str]) -> tuple[pd.DataFrame, list[str]]:
+    """Numeric columns of ``cols`` (dummies for categorical ones) as deviations from unit means."""
+    cat = set(categorical)
+    parts = []
+    for c in cols:
+        if c in extra_dummies:
+            # period within pair: one reference period per pair (the pair's dummies sum to the
+            # pair indicator, whose deviation from the LA-within-pair mean is zero)
+            D = pd.get_dummies(d[c].astype(str), prefix=c, dtype=float)
+            pair = pd.Series([n.split("_", 1)[1].split(":", 1)[0] for n in D.columns])
+            parts.append(D.loc[:, pair.duplicated().to_numpy()])
+        elif c in cat:
+            parts.append(pd.get_dummies(d[c].astype(str), prefix=c, drop_first=True, dtype=float))
+        else:
+            parts.append(d[[c]].astype(float))
+    X = pd.concat(parts, axis=1) if parts else pd.DataFrame(index=d.index)
+    X = X.loc[:, X.std() > 0]
+    X = X - X.groupby(d[unit].to_numpy()).transform("mean")
+    X = X.loc[:, (X.abs() > 1e-12).any()]  # constant within every unit: nothing left to fit
+    names = [f"w{i}" for i in range(X.shape[1])]
+    X.columns = names
+    return X, names
+
+
+def _random_effects(outcome: str, sets: list[pd.DataFrame], covs: list[str], cfg: RunConfig,
+                    notes: list[str], primary: float | None, weighted: bool) -> dict[str, Any] | None:
+    """FGLS random effects (Swamy-Arora) with an LA-within-pair random effect, CR1 by LA."""
+    from fvdid.estimators.random_effects import random_effects
+
+    unit = "pair_la"
+
+    def fit(d: pd.DataFrame) -> Any:
+        X, names = _centred(d, [*covs, "pair_time"], cfg.categorical_covariates, unit, ["pair_time"])
+        dd = pd.concat([d[[outcome, "fv", "treated_la", unit, "la_code"]].reset_index(drop=True),
+                        X.reset_index(drop=True)], axis=1)
+        dd["treated_la"] = dd["treated_la"].astype(float)
+        f = f"{outcome} ~ fv + treated_la + {' + '.join(names)}" if names else f"{outcome} ~ fv + treated_la"
+        return random_effects(f, dd, unit=unit, vcov="CR1", cluster="la_code", alpha=cfg.alpha)
+
+    fits = _fit_all(notes, "FGLS random effects", sets, fit)
+    if fits is None:
+        return None
+    w = "unweighted (plm's random effects takes no weights) on the CEM-matched children" if weighted \
+        else "unweighted (no CEM weights in this run)"
+    design = (f"stacked pairs, LA-within-pair random effect (N = {fits[0].n_units}), fv + treated_la, "
+              "covariates and period-within-pair dummies as deviations from their LA-within-pair "
+              "means (Swamy–Arora's between regression has only N units); " + w)
+    return _row("FGLS random effects (LA within pair, Swamy–Arora)", "fv", fits, cfg.alpha, design,
+                primary, REASONS["re"])
 
 
 def robustness_models(
-    outcome: str, prep: Prepared, cfg: RunConfig, absence_terms: pd.DataFrame | None, notes: list[str],
+    outcome: str,
+    stacked: Prepared,
+    cfg: RunConfig,
+    absence_terms: pd.DataFrame | None,
+    notes: list[str],
+    *,
+    primary: float | None = None,
+    weighted: bool = True,
 ) -> pd.DataFrame:
-    """The protocol's robustness models: tobit/hurdle for days on plans, LMM for absence.
+    """The protocol's robustness models in the primary's design, pooled over the imputations.
 
-    They are fitted unweighted on the first completed data set of the LAs in the matched pairs,
-    with LA and financial-year dummies (the pooled specification): they check the model form
-    (censoring, zeros, repeated terms), not the matching.
+    Parameters
+    ----------
+    outcome
+        The outcome.
+    stacked
+        The stacked matched-pair sample (``analytic``: the first completed data set stacked by
+        pair; ``imputed``: every completed data set stacked), with ``pair_id``, ``pair_la``,
+        ``pair_time``, ``treated_la`` and the CEM weights in ``weight`` (children with weight 0
+        are not in it).
+    cfg
+        Run options (categorical covariates, alpha).
+    absence_terms
+        Term-level absence records (``child_id``, ``term``, ``months_since_referral``, ``rate``).
+    notes
+        Announcements are appended here, including a sentence for every model whose sign differs
+        from the primary's.
+    primary
+        The outcome's primary (headline) estimate, to compare signs with (None: no comparison).
+    weighted
+        Whether ``weight`` holds CEM weights (False: CEM did not run; all weights are 1).
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per model (and hurdle part): :data:`CHECK_COLUMNS`.
     """
     rows: list[dict[str, Any]] = []
     if outcome not in ("days_cpp_cin_18m", "unauth_absence_rate", cfg.primary_outcome):
         return pd.DataFrame(rows, columns=CHECK_COLUMNS)
-    d0 = prep.imputed[0] if prep.imputed else prep.analytic
-    # With LA dummies in the formula, a covariate constant within every LA is collinear with
-    # them; leave it out of these checks (the absorbed-FE regression drops it with a note).
-    covs = [c for c in prep.covariates
-            if c not in cfg.la_covariates or d0.groupby("la_code")[c].nunique().max() > 1]
-    left_out = sorted(set(prep.covariates) - set(covs))
-    if left_out:
-        notes.append(f"{outcome}: covariates constant within LA left out of the robustness models: {left_out}")
-    terms = ["fv"] + [f"C({c})" if c in cfg.categorical_covariates else c for c in covs]
-    rhs = " + ".join([*terms, "C(la_code)", "C(financial_year)"])
+    sets = [_with_pair_tla(d) for d in _sets(stacked)]
+    covs = _estimable(sets[0], stacked.covariates, notes, outcome)
+    cat = [c for c in cfg.categorical_covariates if c in covs]
+    rhs = " + ".join(["fv", *_terms(covs, cat), "C(pair_time)", f"C({PAIR_TLA})"])
+    wdesign = "CEM weights" if weighted else "no CEM weights in this run"
     if outcome == cfg.primary_outcome:
-        # The protocol's FGLS random-effects estimator (LA random effect, Swamy-Arora), with a
-        # cluster-robust vcov; financial-year dummies as the time effects.
-        from fvdid.estimators.random_effects import random_effects
-
-        # Swamy-Arora's between regression needs more LAs than coefficients: with few LAs the
-        # child covariates are left out (said in the row's label).
-        n_fy = d0["financial_year"].nunique()
-        re_terms = terms if d0["la_code"].nunique() > len(terms) + n_fy + 1 else ["fv"]
-        label = "FGLS random effects (LA, Swamy-Arora), CR1 by LA"
-        if re_terms == ["fv"]:
-            label += f"; covariates left out: only {d0['la_code'].nunique()} LAs for the between regression"
-        re_rhs = " + ".join([*re_terms, "C(financial_year)"])
-        r = attempt(notes, "FGLS random effects", lambda: random_effects(
-            f"{outcome} ~ {re_rhs}", d0, unit="la_code", vcov="CR1", cluster="la_code"))
+        r = _random_effects(outcome, sets, covs, cfg, notes, primary, weighted)
         if r is not None:
-            rows.append({"model": label,
-                         "estimate": float(r.params["fv"]), "std_error": float(r.std_errors["fv"]),
-                         "p_value": float(r.pvalues["fv"])})
+            rows.append(r)
     if outcome == "days_cpp_cin_18m":
         from fvdid.estimators.hurdle import hurdle
         from fvdid.estimators.tobit import tobit
 
-        t = attempt(notes, "tobit check", lambda: tobit(f"{outcome} ~ {rhs}", d0, left=0.0, right=548.0))
+        design = f"stacked pairs, {FE_DUMMIES}, {wdesign}"
+        t = _fit_all(notes, "tobit check", sets, lambda d: tobit(
+            f"{outcome} ~ {rhs}", d, left=0.0, right=548.0, weights="weight", vcov="CR1",
+            cluster="la_code"))
         if t is not None:
-            rows.append({"model": "tobit (censored at 0 and 548 days)", "estimate": float(t.params["fv"]),
-                         "std_error": float(t.std_errors["fv"]), "p_value": float(t.pvalues["fv"])})
-        dd = d0.assign(**{outcome: d0[outcome].round().astype(int)})
-        h = attempt(notes, "hurdle check", lambda: hurdle(f"{outcome} ~ {rhs}", dd, dist="negbin"))
+            rows.append(_row("tobit (censored at 0 and 548 days)", "fv", t, cfg.alpha, design,
+                             primary, REASONS["tobit"]))
+        h = _fit_all(notes, "hurdle check", sets, lambda d: hurdle(
+            f"{outcome} ~ {rhs}", d.assign(**{outcome: d[outcome].round().astype(int)}),
+            dist="negbin", weights="weight", vcov="CR1", cluster="la_code"))
         if h is not None:
-            for part in ("count", "zero"):
-                rows.append({"model": f"hurdle negbin, {part} part", "estimate": float(h.params[f"{part}_fv"]),
-                             "std_error": float(h.std_errors[f"{part}_fv"]), "p_value": float(h.pvalues[f"{part}_fv"])})
-    if outcome == "unauth_absence_rate" and absence_terms is not None:
+            for part, label in (("count", "count part (log days, if any)"),
+                                ("zero", "zero part (log-odds of any days)")):
+                rows.append(_row(f"hurdle negbin, {label}", f"{part}_fv", h, cfg.alpha, design,
+                                 primary, REASONS[f"hurdle_{part}"]))
+    if outcome == "unauth_absence_rate" and absence_terms is not None and "rate" in absence_terms.columns:
         from fvdid.estimators.lmer import lmer
 
-        keep = prep.analytic[["child_id", "fv", "la_code", "financial_year", *covs]]
-        if prep.imputed:
-            keep = prep.imputed[0][keep.columns]
-        a = absence_terms.drop(columns=[c for c in ("la_code",) if c in absence_terms.columns]).merge(
-            keep, on="child_id", how="inner")
-        if "rate" in a.columns:
-            f = f"rate ~ {rhs} + C(term) + months_since_referral"
-            m = attempt(notes, "individual random-effects model", lambda: lmer(f, a, group="child_id"))
-            if m is not None:
-                rows.append({"model": "LMM, child random intercept, term dummies (REML)",
-                             "estimate": float(m.params["fv"]), "std_error": float(m.std_errors["fv"]),
-                             "p_value": float(m.pvalues["fv"])})
+        at = absence_terms[["child_id", "term", "months_since_referral", "rate"]]
+        keep = ["pair_id", "child_id", "fv", "la_code", "pair_la", "pair_time", PAIR_TLA, *covs]
+
+        def lmm(d: pd.DataFrame) -> Any:
+            a = d[keep].merge(at, on="child_id", how="inner")
+            a["pair_child"] = a["pair_id"].astype(str) + ":" + a["child_id"].astype(str)
+            return lmer(f"rate ~ {rhs} + C(term) + months_since_referral", a, group="pair_child",
+                        vcov="CR1", cluster="la_code")
+
+        m = _fit_all(notes, "individual random-effects model", sets, lmm)
+        if m is not None:
+            w = ("unweighted (lme4's lmer takes no CEM weights with a robust vcov) on the "
+                 "CEM-matched children" if weighted else "unweighted (no CEM weights in this run)")
+            rows.append(_row("LMM, child random intercept, term dummies, months since referral (REML)",
+                             "fv", m, cfg.alpha, f"stacked pairs × school terms, {FE_DUMMIES}; {w}",
+                             primary, REASONS["lmm"]))
+    for r in rows:
+        if r["sign_vs_primary"].startswith("differs"):
+            notes.append(f"{outcome}: the robustness model '{r['model']}' differs in sign from the "
+                         f"primary estimate: {r['sign_vs_primary']}.")
     return pd.DataFrame(rows, columns=CHECK_COLUMNS)
