@@ -76,6 +76,17 @@ def _rubin() -> Any:
     return fvdid.rubin(fits)
 
 
+def _montecarlo() -> Any:
+    """A textbook study (OLS with a known sampling distribution) run in-process, no dask."""
+    import tempfile
+
+    from fvdid.montecarlo.replication import TextbookReplication
+
+    out = Path(tempfile.mkdtemp(prefix="fvdid-mc-"))
+    return fvdid.montecarlo(out, reps=3, replicate=TextbookReplication(), scheduler="sync",
+                            progress=False, report=False)
+
+
 def _randomization() -> Any:
     rng = np.random.default_rng(0)
     effects = {f"L{i}": float(v) for i, v in enumerate(rng.normal(size=6))}
@@ -109,6 +120,7 @@ FACTORIES: dict[str, Callable[[], Any]] = {
     "PlaceboResult": _placebo,
     "MDESResult": lambda: fvdid.mdes(n_clusters=10, cluster_size=1000, icc=0.02, baseline=0.04),
     "RandomizationResult": lambda: _randomization(),
+    "MonteCarloResult": lambda: _montecarlo(),
     "ConleyTaberResult": lambda: fvdid.conley_taber(
         _csv("boottest/twfe_panel.csv").groupby(["la", "year"], as_index=False)[["y", "fv"]]
         .mean().assign(fv=lambda d: (d["fv"] > 0).astype(int)),
