@@ -17,8 +17,8 @@ import pytest
 
 import fvdid
 from fvdid.estimators._cem_coarsen import r_pretty
-from parity.runner import load_dataset
 from parity.registry import get_case
+from parity.runner import load_dataset
 
 
 def _boot(r: float, conf_int: bool) -> fvdid.BoottestResult:
