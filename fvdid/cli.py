@@ -164,14 +164,20 @@ def parity(
     except FvdidInputError as exc:
         _fail(str(exc))
         return
+    from parity.report import scrub_paths, skip_summary
+
     frame = report_frame(results)
-    with __import__("pandas").option_context("display.width", 160, "display.max_rows", 2000):
-        typer.echo(frame.drop(columns=["reason"]).to_string(index=False))
+    with __import__("pandas").option_context(
+        "display.width", 200, "display.max_rows", 2000, "display.max_colwidth", 120
+    ):
+        typer.echo(frame.to_string(index=False))
     c = summary_counts(results)
     if out:
         for k, p in write_report(results, out).items():
-            typer.echo(f"wrote {k}: {p}")
+            typer.echo(f"wrote {k}: {scrub_paths(str(p))}")
     typer.echo(f"parity {mode}: {c['pass']} passed, {c['fail']} failed, {c['skip']} skipped")
+    for why, names in skip_summary(results):
+        typer.echo(f"skipped {len(names)}: {why}")
     if c["fail"]:
         raise typer.Exit(1)
 

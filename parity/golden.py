@@ -6,13 +6,14 @@ import datetime as dt
 import hashlib
 import json
 import platform
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from parity.case import Case
 from parity.compare import Labelled
-from parity.paths import GOLDEN_DIR, R_DIR, REPO_ROOT, resolve_dataset
+from parity.paths import GOLDEN_DIR, R_DIR, REPO_ROOT
 
 __all__ = [
     "Golden",
@@ -21,6 +22,7 @@ __all__ = [
     "dataset_hash",
     "golden_path",
     "load_golden",
+    "pinned_versions",
     "script_hash",
     "verify_provenance",
     "write_golden",
@@ -49,8 +51,26 @@ def script_hash(family: str) -> str:
     return h.hexdigest()
 
 
+_PIN_BLOCK = re.compile(r"^pinned\s*<-\s*c\((?P<body>[^)]*)\)", re.MULTILINE)
+_PIN_ITEM = re.compile(r"([A-Za-z][A-Za-z0-9.]*)\s*=\s*\"([^\"]+)\"")
+
+
+def pinned_versions(install_script: Path | None = None) -> dict[str, str]:
+    """The package versions pinned in ``r_reference/install.R`` (``pinned <- c(pkg = "x.y.z")``).
+
+    A golden file recorded with another version of a pinned package is stale.
+    """
+    text = (install_script or R_DIR / "install.R").read_text()
+    m = _PIN_BLOCK.search(text)
+    if m is None:
+        raise ValueError("r_reference/install.R has no `pinned <- c(...)` list")
+    return dict(_PIN_ITEM.findall(m.group("body")))
+
+
 def dataset_hash(case: Case) -> str:
-    return sha256_file(resolve_dataset(case.dataset))
+    from parity.rdata import locate
+
+    return sha256_file(locate(case.dataset))
 
 
 def golden_path(case: Case) -> Path:
@@ -134,6 +154,23 @@ def verify_provenance(case: Case, golden: Golden) -> None:
         raise StaleGolden(
             f"golden file of {case.name} is stale ({', '.join(what[k] for k in stale)} changed since "
             f"it was recorded): regenerate with `python -m parity record {case.name}`"
+        )
+    recorded = golden.provenance.get("r_packages") or {}
+    pins = pinned_versions()
+    off = sorted(
+        f"{pkg} {recorded[pkg]} (pinned {want})"
+        for pkg, want in pins.items()
+        if pkg in recorded and recorded[pkg] != want
+    )
+    unrecorded = sorted(p for p in case.r_packages if p in pins and p not in recorded)
+    if off or unrecorded:
+        what = "; ".join(
+            [f"recorded with {', '.join(off)}"] * bool(off)
+            + [f"no version recorded for {', '.join(unrecorded)}"] * bool(unrecorded)
+        )
+        raise StaleGolden(
+            f"golden file of {case.name} is stale against r_reference/install.R ({what}): install "
+            f"the pinned versions and regenerate with `python -m parity record {case.name}`"
         )
     missing_tol = sorted(set(golden.quantities) - set(case.tolerances))
     if missing_tol:

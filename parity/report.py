@@ -16,7 +16,33 @@ from parity.case import Case
 from parity.registry import all_cases
 from parity.runner import CaseResult, Mode, run_case
 
-__all__ = ["report_frame", "run_all", "select_cases", "summary_counts", "write_report"]
+__all__ = [
+    "report_frame",
+    "run_all",
+    "scrub_paths",
+    "select_cases",
+    "skip_summary",
+    "summary_counts",
+    "write_report",
+]
+
+
+def scrub_paths(text: str) -> str:
+    """Replace absolute paths of the repository, its parent and the home folder by relative ones."""
+    from parity.paths import REPO_ROOT
+
+    for root, short in ((REPO_ROOT, "."), (REPO_ROOT.parent, ".."), (Path.home(), "~")):
+        text = text.replace(str(root) + "/", short + "/").replace(str(root), short)
+    return text
+
+
+def skip_summary(results: Sequence[CaseResult]) -> list[tuple[str, list[str]]]:
+    """The skipped cases grouped by their reason: ``[(reason, [case, ...]), ...]``."""
+    by: dict[str, list[str]] = {}
+    for r in results:
+        if r.status == "skip":
+            by.setdefault(scrub_paths(r.message.splitlines()[0] if r.message else "skipped"), []).append(r.case)
+    return sorted(by.items(), key=lambda kv: (-len(kv[1]), kv[0]))
 
 
 def select_cases(names: Sequence[str] = (), families: Sequence[str] = ()) -> list[Case]:
@@ -80,13 +106,13 @@ def report_frame(results: Sequence[CaseResult]) -> pd.DataFrame:
             rows.append(
                 {"case": r.case, "family": r.family, "mode": r.mode, "quantity": "",
                  "n": 0, "max_abs_diff": float("nan"), "tolerance": "", "pass": r.status,
-                 "reason": r.message.splitlines()[0] if r.message else ""}
+                 "reason": scrub_paths(r.message.splitlines()[0]) if r.message else ""}
             )
         for c in (*r.comparisons, *r.drift):
             rows.append(
                 {"case": r.case, "family": r.family, "mode": r.mode, "quantity": c.quantity,
                  "n": c.n, "max_abs_diff": c.max_abs_diff, "tolerance": c.tolerance,
-                 "pass": "pass" if c.passed else "fail", "reason": c.reason}
+                 "pass": "pass" if c.passed else "fail", "reason": scrub_paths(c.reason)}
             )
     return pd.DataFrame(
         rows,
@@ -128,18 +154,25 @@ def write_report(results: Sequence[CaseResult], out_dir: Path) -> dict[str, Path
                 "counts": counts,
                 "versions": versions,
                 "rows": json.loads(frame.to_json(orient="records", double_precision=15)),
-                "failures": [r.failure_text() for r in results if r.status == "fail"],
-                "skips": {r.case: r.message for r in results if r.status == "skip"},
+                "failures": [scrub_paths(r.failure_text()) for r in results if r.status == "fail"],
+                "skips": {r.case: scrub_paths(r.message) for r in results if r.status == "skip"},
             },
             indent=1,
         )
     )
     shown = frame.assign(max_abs_diff=frame["max_abs_diff"].map(lambda x: f"{x:.3g}"))
+    skips = skip_summary(results)
+    skip_lines = []
+    if skips:
+        skip_lines = ["## Skipped", ""]
+        skip_lines += [f"- {len(cs)} case(s): {why} ({', '.join(cs)})" for why, cs in skips]
+        skip_lines.append("")
     md = [
         "# Parity report",
         "",
         f"Cases: {counts['pass']} passed, {counts['fail']} failed, {counts['skip']} skipped.",
         "",
+        *skip_lines,
         shown.to_markdown(index=False),
         "",
         "## Versions",
@@ -153,7 +186,12 @@ def write_report(results: Sequence[CaseResult], out_dir: Path) -> dict[str, Path
     paths["html"].write_text(
         "<!doctype html><meta charset='utf-8'><title>fvdid parity report</title>"
         "<style>body{font-family:sans-serif}td,th{padding:2px 6px;font-size:12px}</style>"
-        f"<h1>Parity report</h1><p>{html.escape(str(counts))}</p>{table}"
+        f"<h1>Parity report</h1><p>{html.escape(str(counts))}</p>"
+        + "".join(
+            f"<p>Skipped, {len(cs)} case(s): {html.escape(why)} ({html.escape(', '.join(cs))})</p>"
+            for why, cs in skips
+        )
+        + f"{table}"
         f"<h2>Versions</h2><pre>{html.escape(json.dumps(versions, indent=1))}</pre>"
     )
     return paths

@@ -20,6 +20,7 @@ from parity.golden import (
     write_golden,
 )
 from parity.paths import REPO_ROOT, resolve_dataset
+from parity.rdata import locate, unavailable_reason
 from parity.rrunner import RUnavailable, r_unavailable_reason, run_r
 
 __all__ = ["CaseResult", "Mode", "load_dataset", "run_case"]
@@ -62,7 +63,7 @@ def _read_csv(path: str, mtime: float) -> pd.DataFrame:
 
 def load_dataset(case: Case) -> pd.DataFrame:
     """Read the case's dataset (a fresh copy: fvdid callables may not mutate the cache)."""
-    path = resolve_dataset(case.dataset)
+    path = locate(case.dataset)
     return _read_csv(str(path), path.stat().st_mtime).copy()
 
 
@@ -76,12 +77,12 @@ def _compare_all(case: Case, ref: dict[str, Labelled], got: dict[str, Labelled])
 
 
 def _dataset_missing(case: Case) -> str | None:
-    path: Path = resolve_dataset(case.dataset)
+    path: Path = locate(case.dataset)
     if path.exists():
         return None
     if case.dataset.startswith("shared:"):
-        return f"shared dataset {path} is absent (the R packages' data folder is not beside the repo)"
-    return f"dataset {path.relative_to(REPO_ROOT)} is missing: run `python -m parity.datasets build`"
+        return unavailable_reason(case.dataset)
+    return f"dataset {resolve_dataset(case.dataset).relative_to(REPO_ROOT)} is missing: run `python -m parity.datasets build`"
 
 
 def run_case(case: Case, mode: Mode = "replay") -> CaseResult:
@@ -97,7 +98,7 @@ def run_case(case: Case, mode: Mode = "replay") -> CaseResult:
             return CaseResult(**base, status="skip", message=reason)
     try:
         if mode == "record":
-            r_out = run_r(case.family, resolve_dataset(case.dataset), dict(case.args), case.r_packages)
+            r_out = run_r(case.family, locate(case.dataset), dict(case.args), case.r_packages)
             write_golden(case, r_out)
         golden = None
         golden_error = ""
@@ -115,7 +116,7 @@ def run_case(case: Case, mode: Mode = "replay") -> CaseResult:
             r_packages = golden.provenance["r_packages"]
         else:
             if mode == "live":
-                r_out = run_r(case.family, resolve_dataset(case.dataset), dict(case.args), case.r_packages)
+                r_out = run_r(case.family, locate(case.dataset), dict(case.args), case.r_packages)
             ref = {k: Labelled.from_json(v) for k, v in r_out["quantities"].items()}
             r_version = r_out["r"]["version"]
             r_packages = r_out["r"]["packages"]

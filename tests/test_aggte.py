@@ -100,7 +100,9 @@ def test_single_group_weight_term_vanishes() -> None:
     phi = r.influence[:, post].mean(axis=1)
     assert ag.overall_se == pytest.approx(np.sqrt(np.mean(phi**2) / r.n_units), rel=1e-10)
     grp = aggte(r, "group")
-    assert grp.overall_att == pytest.approx(grp.table["att"].iloc[0], abs=CLOSED)
+    assert grp.overall_att == pytest.approx(
+        grp.table.set_index("group").loc[3, "att"], abs=CLOSED
+    )
 
 
 def test_windows_and_balance(res: AttGtResult) -> None:

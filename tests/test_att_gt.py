@@ -50,11 +50,12 @@ def test_two_by_two_equals_difference_of_means() -> None:
     g = d.groupby("id")["g"].first()
     dt, dc = dy[g == 2], dy[g == 0]
     expected = dt.mean() - dc.mean()
-    assert res.table["att"].iloc[0] == pytest.approx(expected, abs=CLOSED)
+    cell = res.table.set_index(["group", "time"]).loc[(2, 2)]
+    assert cell["att"] == pytest.approx(expected, abs=CLOSED)
     # analytic SE: sqrt(s1^2/n1 + s0^2/n0) with ML (1/n) variances
     se = np.sqrt(dt.var(ddof=0) / len(dt) + dc.var(ddof=0) / len(dc))
-    assert res.table["se"].iloc[0] == pytest.approx(se, abs=CLOSED)
-    assert res.table["post"].iloc[0]
+    assert cell["se"] == pytest.approx(se, abs=CLOSED)
+    assert cell["post"]
 
 
 def test_repeated_cross_section_two_by_two() -> None:
@@ -66,7 +67,9 @@ def test_repeated_cross_section_two_by_two() -> None:
     res = att_gt(d, y="y", time="t", cohort="g", panel=False)
     m = d.groupby(["g", "t"])["y"].mean()
     expected = (m[(2, 2)] - m[(2, 1)]) - (m[(0, 2)] - m[(0, 1)])
-    assert res.table["att"].iloc[0] == pytest.approx(expected, abs=CLOSED)
+    assert res.table.set_index(["group", "time"]).loc[(2, 2), "att"] == pytest.approx(
+        expected, abs=CLOSED
+    )
     assert res.n_units == n
 
 
@@ -150,7 +153,8 @@ def test_wald_pretest_single_pre_period() -> None:
     pre = res.table[~res.table["post"]]
     assert len(pre) == 1
     # one restriction: W = (att/se)^2 with the analytic se
-    w = (pre["att"].iloc[0] / pre["se"].iloc[0]) ** 2
+    cell = pre.set_index(["group", "time"]).loc[(3, 2)]
+    w = (cell["att"] / cell["se"]) ** 2
     assert res.wald_stat == pytest.approx(w, rel=1e-10)
     assert res.wald_df == 1
     assert 0.0 <= res.wald_pvalue <= 1.0

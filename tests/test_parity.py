@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import pytest
@@ -10,6 +11,7 @@ from parity.datasets import families, manifest_path
 from parity.golden import sha256_file
 from parity.paths import DATA_DIR
 from parity.registry import all_cases
+from parity.rrunner import backend
 from parity.runner import run_case
 
 CASES = all_cases()
@@ -49,3 +51,14 @@ def test_every_case_names_a_tolerance_reason() -> None:
     for case in CASES:
         for q, tol in case.tolerances.items():
             assert len(tol.reason.split()) >= 3, f"{case.name}.{q}: give the tolerance a reason"
+
+
+def test_live_skip_reason_names_what_is_missing() -> None:
+    """A live run that cannot happen names the missing R package (or R itself)."""
+    case = dataclasses.replace(CASES[0], r_packages=("fvdidNoSuchPackage",))
+    res = run_case(case, "live")
+    assert res.status == "skip"
+    if backend() is None:
+        assert res.message.startswith("R is not available"), res.message
+    else:
+        assert "R package(s) fvdidNoSuchPackage not installed" in res.message, res.message

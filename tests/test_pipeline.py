@@ -38,7 +38,15 @@ def test_run_writes_the_appendix(small_run: Path) -> None:
     res = json.loads((small_run / "results.json").read_text())
     p = res["primary"]
     assert p["outcome"] == "looked_after_18m" and p["n_clusters"] >= 4
-    assert p["conf_low"] < p["estimate"] < p["conf_high"]
+    # the interval is the estimate -/+ t(G-1, 0.975) * SE (CR1 with t(G-1), the protocol's rule),
+    # so a wrong SE, critical value or centre fails here; 1e-9 relative: the JSON's 17 digits
+    from scipy import stats as _st
+
+    half = (p["conf_high"] - p["conf_low"]) / 2
+    assert (p["conf_high"] + p["conf_low"]) / 2 == pytest.approx(p["estimate"], rel=1e-9, abs=1e-12)
+    assert half == pytest.approx(
+        _st.t.ppf(0.975, p["n_clusters"] - 1) * p["std_error"], rel=1e-9
+    ), p
     if p["protocol_model"] == "logit":  # baseline below 5 %: the protocol's rule needs the logit
         assert p["logit_estimate"] is not None and p["logit_std_error"] > 0, p["notes"]
     assert set(res["secondary"]) <= set(RunConfig().secondary_outcomes)

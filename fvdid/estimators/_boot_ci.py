@@ -1,75 +1,98 @@
 """Confidence interval of :func:`fvdid.boottest` by inverting the bootstrap p-value (private).
 
-Start values ``beta^ -/+ 2^(j/2) se`` until ``p < alpha``, a 26-point grid between them, the two
-brackets where ``p`` crosses ``alpha``, then Brent's root finder (as R's ``uniroot``).
+Source of the algorithm
+-----------------------
+Roodman, MacKinnon, Nielsen and Webb (2019), "Fast and wild: Bootstrap inference in Stata using
+boottest", *Stata Journal* 19(1), section 3.5: a confidence set of level ``1 - alpha`` is the set of
+null values ``r`` whose bootstrap test does not reject, ``{r : p(r) >= alpha}``; its ends are found
+by bracketing each end between a value that is not rejected and one that is, and then searching
+for the value where ``p(r)`` crosses ``alpha``. The implementation below is written from that
+description (not from fwildclusterboot's or boottest's code); its search is our own.
+
+The search
+----------
+``p(r)`` is a step function of ``r`` (a share of bootstrap draws), equal to one at the point
+estimate, where the t-statistic is zero.
+
+1. *Bracket.* On each side of the estimate ``beta^``, step outwards to
+   ``beta^ -/+ c se`` with ``c = 1, sqrt(2), 2, 2 sqrt(2), ...`` (at most 100 steps) until the
+   bootstrap test rejects (``p < alpha``). ``se`` is the standard error implied by the
+   t-statistic.
+2. *Scan.* Cut ``[beta^, beta^ +/- c se]`` into :data:`_SCAN_CELLS` equal cells and evaluate ``p``
+   at their ends. The interval's end lies in the outermost cell that goes from not rejected to
+   rejected (so the interval is the hull of the confidence set seen on the scan, should ``p`` not
+   be monotone).
+3. *Refine.* Bisect that cell, keeping one end not rejected and the other rejected, until it is
+   narrower than ``tol * se`` (relative to the standard error, so the interval of a rescaled
+   outcome is the rescaled interval); the end of the interval is the midpoint of the last cell.
+   Bisection needs nothing but the sign of ``p(r) - alpha``, so it cannot be misled by the steps
+   of ``p``: it converges to the jump of ``p`` across ``alpha``. At most ``max(maxiter, 100)``
+   halvings.
+
+fwildclusterboot instead runs ``uniroot`` for ``maxiter = 10`` iterations, which on a step
+function often stops before its ``tol``: its ends then sit up to about ``1e-4`` from the jump
+(the parity cases' tolerance says so).
 """
 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from fvdid.estimators._boot_core import BootStats
 
 __all__ = ["invert_pvalue"]
 
+#: Number of equal cells of the scan between the estimate and the rejected bracket end.
+_SCAN_CELLS = 25
+#: Steps of the outward bracket search (``c`` grows by sqrt(2) per step).
+_BRACKET_STEPS = 100
 
-def _brent_zeroin(
-    f: Any, ax: float, bx: float, fa: float, fb: float, tol: float, maxiter: int
+
+def _bracket(
+    rejects: Callable[[float], bool], point: float, se: float, side: float
+) -> float | None:
+    """Return the first ``point + side * c * se`` (``c = 2^(j/2)``) that the test rejects."""
+    for j in range(_BRACKET_STEPS + 1):
+        r = point + side * math.sqrt(2.0) ** j * se
+        if rejects(r):
+            return r
+    return None
+
+
+def _scan(
+    rejects: Callable[[float], bool], inner: float, outer: float
+) -> tuple[float, float]:
+    """Return the outermost cell ``(kept, rejected)`` of ``[inner, outer]`` where ``p`` crosses."""
+    width = (outer - inner) / _SCAN_CELLS
+    # walk inwards from the rejected end: the first kept point closes the outermost crossing
+    rejected = outer
+    for i in range(_SCAN_CELLS - 1, 0, -1):
+        r = inner + i * width
+        if not rejects(r):
+            return r, rejected
+        rejected = r
+    return inner, rejected
+
+
+def _bisect(
+    rejects: Callable[[float], bool], kept: float, rejected: float, width: float, maxiter: int
 ) -> float:
-    """Brent's (1973) root finder as in R's ``uniroot`` (``maxiter`` iterations after the two
-    end points; returns the last iterate when it does not converge, as ``uniroot``)."""
-    eps = np.finfo(float).eps
-    a, b = ax, bx
-    c, fc = a, fa
-    if fa == 0.0:
-        return a
-    if fb == 0.0:
-        return b
-    for _ in range(maxiter + 1):
-        prev_step = b - a
-        if abs(fc) < abs(fb):
-            a, b, c = b, c, b
-            fa, fb, fc = fb, fc, fb
-        tol_act = 2.0 * eps * abs(b) + tol / 2.0
-        new_step = (c - b) / 2.0
-        if abs(new_step) <= tol_act or fb == 0.0:
-            return b
-        if abs(prev_step) >= tol_act and abs(fa) > abs(fb):
-            cb = c - b
-            if a == c:  # secant
-                t1 = fb / fa
-                p = cb * t1
-                q = 1.0 - t1
-            else:  # inverse quadratic interpolation
-                q = fa / fc
-                t1 = fb / fc
-                t2 = fb / fa
-                p = t2 * (cb * q * (q - t1) - (b - a) * (t1 - 1.0))
-                q = (q - 1.0) * (t1 - 1.0) * (t2 - 1.0)
-            if p > 0:
-                q = -q
-            else:
-                p = -p
-            if p < (0.75 * cb * q - abs(tol_act * q) / 2.0) and p < abs(prev_step * q / 2.0):
-                new_step = p / q
-        if abs(new_step) < tol_act:
-            new_step = tol_act if new_step > 0 else -tol_act
-        a, fa = b, fb
-        b += new_step
-        fb = f(b)
-        if (fb > 0 and fc > 0) or (fb < 0 and fc < 0):
-            c, fc = a, fa
-    return b
-
-
-def _r_seq_by(start: float, stop: float, by: float) -> np.ndarray:
-    """R's ``seq(from, to, by)`` for ``by > 0``."""
-    n = int((stop - start) / by + 1e-10)
-    return np.minimum(start + np.arange(n + 1) * by, stop)
+    """Halve ``[kept, rejected]`` until it is narrower than ``width``; return its midpoint."""
+    for _ in range(max(maxiter, 100)):
+        if abs(rejected - kept) <= width:
+            break
+        mid = 0.5 * (kept + rejected)
+        if mid in (kept, rejected):  # no representable point between them
+            break
+        if rejects(mid):
+            rejected = mid
+        else:
+            kept = mid
+    return 0.5 * (kept + rejected)
 
 
 def invert_pvalue(
@@ -81,59 +104,39 @@ def invert_pvalue(
     tol: float,
     maxiter: int,
 ) -> tuple[tuple[float, float] | None, str | None]:
-    def f(x: float) -> float:
-        return stats.pvalue(x, p_val_type) - alpha
+    """Return ``((lower, upper), None)`` or ``(None, reason)`` (see the module docstring).
 
+    Parameters
+    ----------
+    stats
+        The bootstrap's affine pieces; ``stats.pvalue(r, p_val_type)`` is ``p(r)``.
+    p_val_type
+        ``"two-tailed"`` or ``"equal-tailed"``.
+    point, se_guess
+        The estimate and the standard error implied by its t-statistic.
+    alpha
+        One minus the confidence level (R's ``sign_level``).
+    tol, maxiter
+        Bisection stops when its cell is narrower than ``tol * se_guess``, or after
+        ``max(maxiter, 100)`` halvings.
+    """
     if not math.isfinite(se_guess) or se_guess == 0.0:
         return None, "no confidence interval: the t-statistic is zero or not finite"
 
-    # step 1: start values on each side with p < alpha
-    starts: list[tuple[float, float]] = []
-    for upper in (False, True):
-        found = None
-        x = p = math.nan
-        for j in range(101):
-            inflate = 2.0 ** (j / 2.0)
-            x = point + inflate * se_guess if upper else point - inflate * se_guess
-            p = f(x) + alpha
-            if p < alpha:
-                found = (p, x)
-                break
-        if found is None:
+    def rejects(r: float) -> bool:
+        # NaN (no valid bootstrap draw) counts as not rejected: it never closes an interval
+        return bool(stats.pvalue(r, p_val_type) < alpha)
+
+    if rejects(point):
+        return None, "no confidence interval: the test rejects at the point estimate itself"
+    ends: list[float] = []
+    for side in (-1.0, 1.0):
+        outer = _bracket(rejects, point, se_guess, side)
+        if outer is None:
             return None, (
                 "no confidence interval: no value with p < alpha was found by inflating "
                 "the standard error guess"
             )
-        starts.append(found)
-    (p_lo, x_lo), (p_hi, x_hi) = starts
-
-    # step 2: equally spaced grid of 26 points, p at the inner points
-    grid = _r_seq_by(min(x_lo, x_hi), max(x_lo, x_hi), abs(x_hi - x_lo) / 25.0)
-    pv = np.full(max(grid.size, 26), np.nan)
-    for i in range(1, grid.size - 1):
-        pv[i] = f(float(grid[i])) + alpha
-    pv[0] = p_lo
-    pv[25] = p_hi
-
-    # step 3: points next to a crossing of alpha, then Brent between the two brackets
-    cross = np.where(pv <= alpha, 1, -1)
-    cross[np.isnan(pv)] = 0  # NaN never forms a crossing pair (R: NA)
-    flagged = []
-    for i in range(pv.size):
-        nxt = i + 1 < pv.size and not np.isnan(pv[i + 1]) and cross[i] + cross[i + 1] == 0
-        prv = i >= 1 and not np.isnan(pv[i - 1]) and cross[i] + cross[i - 1] == 0
-        if not np.isnan(pv[i]) and (nxt or prv):
-            flagged.append(i)
-    if len(flagged) < 4 or flagged[3] >= grid.size:
-        return (
-            None,
-            "no confidence interval: the p-value did not cross alpha twice on the grid",
-        )
-    roots = []
-    for pair in ((flagged[0], flagged[1]), (flagged[2], flagged[3])):
-        lo, hi = float(min(grid[list(pair)])), float(max(grid[list(pair)]))
-        flo, fhi = f(lo), f(hi)
-        if flo * fhi > 0:
-            return None, "no confidence interval: a bracket does not change sign"
-        roots.append(_brent_zeroin(f, lo, hi, flo, fhi, tol, maxiter))
-    return (roots[0], roots[1]), None
+        kept, rejected = _scan(rejects, point, outer)
+        ends.append(_bisect(rejects, kept, rejected, tol * abs(se_guess), maxiter))
+    return (ends[0], ends[1]), None

@@ -36,10 +36,12 @@ Conventions of fwildclusterboot 0.13.0 that are reproduced
   p-value is computed; p-values use strict inequalities: ``mean(|t| < |t*|)`` (two-tailed),
   ``2 min(mean(t < t*), mean(t > t*))`` (equal-tailed), ``mean(t < t*)`` (``">"``),
   ``mean(t > t*)`` (``"<"``).
-* The confidence interval inverts the p-value: start values ``beta^ -/+ 2^(j/2) se`` until
-  ``p < alpha``, a 26-point grid between them, the two brackets where ``p`` crosses
-  ``alpha``, then Brent's root finder (R's ``uniroot``) with ``tol = 1e-6`` and ``maxiter = 10``
-  on the step function ``p(r) - alpha`` (``alpha`` is R's ``sign_level``). One-sided p-values give no interval (as the R engine).
+* The confidence interval inverts the p-value (Roodman et al. 2019, section 3.5): each end is
+  bracketed by stepping out from the estimate until ``p < alpha``, located on a 25-cell scan and
+  bisected to the jump of the step function ``p(r)`` across ``alpha`` (``alpha`` is R's
+  ``sign_level``); see ``fvdid.estimators._boot_ci``. fwildclusterboot's ``uniroot`` (``maxiter =
+  10``) may stop up to ~1e-4 short of that jump. One-sided p-values give no interval (as the R
+  engine).
 """
 
 from __future__ import annotations
@@ -292,7 +294,9 @@ def boottest(
         effects); ``"full"`` adds the absorbed FE parameters ``fit.design.n_fe``
         (fwildclusterboot on ``lm()`` with factor dummies). Without absorbed FE both agree.
     tol, maxiter
-        Root finder settings of the interval. R: ``tol``, ``maxiter``.
+        The interval's ends are bisected until their cell is narrower than ``tol`` times the
+        standard error, in at most ``max(maxiter, 100)`` halvings. R: ``tol``, ``maxiter``
+        (there the settings of ``uniroot``).
 
     Returns
     -------

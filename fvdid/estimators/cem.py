@@ -15,8 +15,11 @@ documentation and against its output on the LaLonde data sets):
   ``seq(min, max, length = k)``), i.e. ``k - 1`` intervals; duplicated cutpoints are removed; a
   single cutpoint leaves the column uncoarsened. Rules: ``"sturges"`` (the default)
   ``ceiling(log2(n) + 1)`` where ``n`` counts the missing values too; ``"scott"`` and ``"fd"``
-  (R's ``nclass.scott`` / ``nclass.FD``); ``"ss"`` (Shimazaki–Shinomoto cost minimised over 2–100
-  cutpoints, with ``hist``'s fuzzy bin edges). These are *not* numpy's ``histogram_bin_edges``.
+  (R's ``nclass.scott`` / ``nclass.FD``, from their help page); ``"ss"`` (the cost of Shimazaki and
+  Shinomoto, 2007, minimised over 2–100 cutpoints, with the edge tolerance ``?hist`` documents).
+  These are *not* numpy's ``histogram_bin_edges``. Every rule, ``pretty`` (L1 breaks) and the
+  ``hist`` counts are written from R's help pages and the papers they cite, not from R's or
+  cem's code (sources in ``fvdid.estimators._cem_coarsen``).
 * Non-numeric columns (strings, categoricals, booleans) are matched exactly, as R matches factor
   levels; a column named in ``grouping`` becomes categorical: values listed in one group are
   merged, values not listed stay their own level, and ``grouping`` overrides ``cutpoints``.

@@ -47,14 +47,28 @@ def parity_by_case(frame: pd.DataFrame) -> pd.DataFrame:
 
 def parity_section(frame: pd.DataFrame) -> Section:
     """The appendix section of the parity report."""
-    n_fail = int((frame["pass"] == "fail").sum())
     cases = parity_by_case(frame)
+    compared = frame[frame["quantity"].astype(str) != ""]
+    n_fail = int((compared["pass"] == "fail").sum())
     n_case_fail = int((cases["status"] == "fail").sum())
+    skipped = cases[cases["status"] == "skip"]
+    text = (
+        f"Replay of every parity case against its golden file: {len(cases):,} cases, "
+        f"{len(compared):,} comparisons; {n_fail:,} comparisons in {n_case_fail:,} cases fail"
+    )
+    if len(skipped):
+        by_reason = skipped.groupby("reason", sort=True)["case"].count()
+        why = "; ".join(f"{n} because {reason}" for reason, n in by_reason.items())
+        text += (
+            f"; {len(skipped):,} cases were skipped and not compared ({why}). "
+            "With R and the packages installed, `fvdid parity` exports the R packages' data sets "
+            "into ~/.cache/fvdid/r-data and runs them"
+        )
+    else:
+        text += "; no case was skipped"
     return Section(
         "Parity with the R references",
-        (f"Replay of every parity case against its golden file: {len(cases):,} cases, "
-         f"{len(frame):,} comparisons; {n_fail:,} comparisons in {n_case_fail:,} cases fail. "
-         "`fvdid parity --live` re-runs them against R.",),
+        (text + ". `fvdid parity --live` re-runs them against R.",),
         (AppendixTable("parity_cases", "Parity by case (replay)", cases),
          AppendixTable("parity", "Parity report (replay): every comparison", frame,
                        collapsed=True, page="parity")))
