@@ -37,8 +37,16 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-__all__ = ["AppendixTable", "Section", "column_kind", "figure_caption", "format_frame",
-           "latex_escape", "latex_table", "write_appendix"]
+__all__ = [
+    "AppendixTable",
+    "Section",
+    "column_kind",
+    "figure_caption",
+    "format_frame",
+    "latex_escape",
+    "latex_table",
+    "write_appendix",
+]
 
 DASH = "—"
 """How a missing value is shown."""
@@ -463,7 +471,12 @@ def latex_table(t: AppendixTable, shown: pd.DataFrame) -> str:
 
 def _figure(name: str, caption: str, fig: Any, out_dir: Path) -> tuple[str, str]:
     from fvdid.reporting.figures import legible, png_bytes
+    from fvdid.reporting.sdc_audit import figure_data
 
+    try:
+        figure_data(fig).to_csv(out_dir / "figures" / f"{name}.csv", index=False)
+    except Exception:  # pragma: no cover - an exotic artist: the PNG is still written
+        pass
     legible(fig)
     data, w, h = png_bytes(fig)
     (out_dir / "figures" / f"{name}.png").write_bytes(data)
@@ -491,6 +504,19 @@ def write_appendix(
 
     Tables with a ``page`` are also written as ``<page>.html`` (returned under that key).
     """
+    from fvdid.reporting.sdc_audit import sdc_audit_table
+
+    audit = sdc_audit_table(sections)
+    if len(audit):
+        sections = [*sections, Section(
+            "Disclosure control: what was suppressed, rounded or pooled",
+            ("Every table and figure that leaves passes the ONS SRS output rules: counts of people "
+             "below the threshold are suppressed ([c]), the others rounded; percentages of small "
+             "groups are treated as counts; secondary suppression and pooling ensure no suppressed "
+             "count can be bounded by subtraction from the totals of any table; estimates need "
+             "enough residual degrees of freedom. Outputs ACRO has no function for are checked by "
+             "the same rules by hand and listed here.",),
+            (AppendixTable("sdc_audit", "Disclosure control audit", audit),))]
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "tables").mkdir(exist_ok=True)
     (out_dir / "figures").mkdir(exist_ok=True)

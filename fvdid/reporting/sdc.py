@@ -27,14 +27,71 @@ import numpy as np
 import pandas as pd
 
 from fvdid._results import ResultMixin
+from fvdid.reporting.sdc_bounds import bounds, interval_bounds, protect  # noqa: F401 (re-exported)
+
+SUPPRESSED = "[c]"
+"""How a suppressed cell is shown."""
+
+
+def round_to_base(x: float, base: int = 5) -> int:
+    """``x`` rounded half up to a multiple of ``base`` (ACRO's mitigation base is 5)."""
+    return int(base * np.floor(x / base + 0.5)) if base > 1 else round(x)
+
+
+def release_count(n: float, cfg: Any = None, *, threshold: int | None = None,
+                  base: int | None = None) -> str:
+    """A count of people as it may leave: "[c]" below the threshold, else rounded to the base.
+
+    ``cfg`` supplies ``sdc_threshold`` and ``sdc_round_base`` (defaults 10 and 5); the keyword
+    arguments override it. Use it in every sentence that quotes a number of children.
+    """
+    thr = threshold if threshold is not None else int(getattr(cfg, "sdc_threshold", 10))
+    b = base if base is not None else int(getattr(cfg, "sdc_round_base", 5))
+    if n is None or not np.isfinite(float(n)):
+        return SUPPRESSED
+    return SUPPRESSED if float(n) < thr else f"{round_to_base(float(n), b):,}"
+
+
+def release_share(num: float, den: float, cfg: Any = None, *, digits: int = 1) -> str:
+    """A percentage of people, derived from the released (rounded) counts; "[c]" when either
+    count is below the threshold (the percentage of a small group is a count)."""
+    thr = int(getattr(cfg, "sdc_threshold", 10))
+    b = int(getattr(cfg, "sdc_round_base", 5))
+    if not (np.isfinite(num) and np.isfinite(den)) or num < thr or den < thr or den - num < thr:
+        return SUPPRESSED
+    return f"{100.0 * round_to_base(num, b) / round_to_base(den, b):.{digits}f}%"
+
+
+def public_source(source: Any) -> str:
+    """A path as it may leave: its last component (the extract's folder or file name) only, never
+    an absolute path of the analyst's machine. Non-path strings ("fvdid.simulate(...)") unchanged."""
+    s = str(source)
+    if "/" in s or "\\" in s:
+        parts = [p for p in s.replace("\\", "/").split("/") if p]
+        return parts[-1] if parts else s
+    return s
+
+
+def release_sig(x: float, sig: int = 3) -> float:
+    """A statistic released at ``sig`` significant digits (a baseline 0.26436781609195403 = 23/87
+    goes out as 0.264, which no longer pins down its numerator and denominator)."""
+    if x is None or not np.isfinite(x) or x == 0:
+        return x
+    return float(f"{x:.{sig}g}")
 
 __all__ = [
     "SDCTable",
     "acro_check",
+    "bounds",
     "dof_ok",
     "frequency_table",
     "magnitude_table",
+    "public_source",
+    "release_count",
+    "release_share",
+    "release_sig",
     "release_table",
+    "round_to_base",
     "share_table",
     "suppress_counts",
 ]
@@ -253,7 +310,7 @@ def acro_check(
 
     reasons = {k: reason(v) for k, v in kept.items()}
     return {"acro_version": doc.get("version", ""), "outputs": statuses, "reasons": reasons,
-            "folder": str(out_dir)}
+            "folder": out_dir.name}  # relative to the output folder: no path of the analyst's machine
 
 
 def _acro_session(

@@ -284,7 +284,8 @@ def run_la_matching(
     placebo: dict[str, PlaceboResult] = {}
     for o in outs:
         if opts.la_figures:
-            figures[f"la_trends_{o}"] = trend_plot(result, panel, o, top=opts.la_trend_top)
+            figures[f"la_trends_{o}"] = trend_plot(result, panel, o, top=opts.la_trend_top,
+                                                   threshold=int(getattr(config, "sdc_threshold", 10)))
         if opts.la_placebo:
             pr = placebo_tests(result, panel, outcome=o, horizon=opts.la_placebo_horizon,
                                end=opts.la_placebo_end)
