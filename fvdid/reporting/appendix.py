@@ -37,6 +37,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from fvdid.reporting.sdc import scrub_paths
+
 __all__ = [
     "AppendixTable",
     "Section",
@@ -493,6 +495,19 @@ def _figure(name: str, caption: str, fig: Any, out_dir: Path) -> tuple[str, str]
             f"![{cap}](figures/{name}.png)\n\n*{cap}*")
 
 
+def _scrub_frame(df: pd.DataFrame, out_dir: Path) -> pd.DataFrame:
+    """The table with no absolute path in its text cells (parity reasons, provenance)."""
+    cols = [c for c in df.columns if df[c].dtype == object]
+    if not cols or not any(df[c].map(lambda v: isinstance(v, str) and ("/" in v or ":\\" in v)).any()
+                           for c in cols):
+        return df
+    out = df.copy()
+    for c in cols:
+        out[c] = out[c].map(lambda v: scrub_paths(v, out_dir) if isinstance(v, str) else v)
+    out.attrs = dict(df.attrs)
+    return out
+
+
 def write_appendix(
     sections: Sequence[Section],
     out_dir: Path,
@@ -530,11 +545,12 @@ def write_appendix(
         h.append(f"<h{lv} id='{_slug(s.title)}'>{html.escape(s.title)}</h{lv}>")
         md += [f"{'#' * lv} {s.title}", ""]
         for p in s.paragraphs:
-            p = prose(p)
+            p = scrub_paths(prose(p), out_dir)
             h.append(f"<p>{html.escape(p)}</p>")
             md += [p, ""]
         for t in s.tables:
-            t = AppendixTable(t.name, prose(t.caption), t.frame, t.note, t.empty, t.collapsed, t.page)
+            t = AppendixTable(t.name, prose(t.caption), _scrub_frame(t.frame, out_dir),
+                              scrub_paths(t.note, out_dir), t.empty, t.collapsed, t.page)
             shown = format_frame(t.frame)
             tex = out_dir / "tables" / f"{t.name}.tex"
             tex.write_text(latex_table(t, shown))
@@ -569,5 +585,12 @@ def write_appendix(
     }
     paths["html"].write_text(_page(title, h))
     paths["md"].write_text("\n".join(md) + "\n")
-    paths["json"].write_text(json.dumps(results or {}, indent=1, default=str, allow_nan=True))
+    from fvdid.reporting.sdc import release_results
+
+    cfg = (results or {}).get("config")
+    thr = dict(sdc_threshold=cfg.get("sdc_threshold", 10), sdc_round_base=cfg.get("sdc_round_base", 5)) \
+        if isinstance(cfg, dict) else {}
+    safe = release_results(json.loads(json.dumps(results or {}, default=str, allow_nan=True)),
+                           type("Cfg", (), thr)(), base_dir=out_dir)
+    paths["json"].write_text(json.dumps(safe, indent=1, default=str, allow_nan=True))
     return {**paths, **pages}

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from fvdid.reporting.sdc import SUPPRESSED, dof_ok, release_table
+from fvdid.reporting.sdc import SUPPRESSED, dof_ok, release_sig, release_table
 from fvdid.reporting.sdc_bounds import flow_equations, parse_cell, protect
 
 __all__ = ["estimate_rows", "released_cem", "released_flow"]
@@ -169,7 +169,8 @@ def estimate_rows(ests: Mapping[str, Any], threshold: int) -> pd.DataFrame:
     for name, e in ests.items():
         ok = dof_ok(e.df_resid, threshold) and e.n_clusters >= 2
         rows.append({
-            "outcome": name, "model (protocol rule)": e.protocol_model, "baseline": e.baseline_rate,
+            "outcome": name, "model (protocol rule)": e.protocol_model,
+            "baseline": release_sig(e.baseline_rate),  # 3 significant digits: 23/87 not recoverable
             "estimate": e.estimate if ok else np.nan, "std_error (CR1)": e.std_error if ok else np.nan,
             "df": e.df, "p (t(G-1))": e.p_value if ok else np.nan,
             "p (wild bootstrap)": e.boot_p_value if ok else np.nan,

@@ -18,6 +18,7 @@ Suppressed cells become NaN in ``SDCTable.table`` and are listed with their reas
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,6 +73,54 @@ def public_source(source: Any) -> str:
     return s
 
 
+_ABS_PATH = re.compile(r"(?<![\w.:/\\])(?:/[\w.\-+@~]+){2,}/?|(?<![\w])[A-Za-z]:\\[^\s'\",;]+")
+
+
+def scrub_paths(text: str, base: Path | None = None) -> str:
+    """``text`` with every absolute path replaced: relative to ``base`` (the output folder) when
+    under it, else its last component (the extract's folder or file name). Nothing of the
+    analyst's machine leaves."""
+    root = None if base is None else str(Path(base).resolve())
+
+    def rel(m: re.Match[str]) -> str:
+        p = m.group(0)
+        for r in (root, None if base is None else str(base)):
+            if r and (p == r or p.startswith(r.rstrip("/") + "/")):
+                return p[len(r):].lstrip("/") or "."
+        return public_source(p.rstrip("/"))
+
+    return _ABS_PATH.sub(rel, text)
+
+
+PEOPLE_KEY = re.compile(r"^n_(?!clusters|las|pairs|imput|boot|quarters|placebo|draws|obs_per|changes|"
+                        r"pre$|post$|periods|cells|comparisons|cohorts|params|iter)|children|remaining|"
+                        r"excluded|^n_obs|denominator")
+"""Names (keys, columns) that hold counts of people."""
+
+
+def release_results(obj: Any, cfg: Any = None, *, base_dir: Path | None = None, key: str = "") -> Any:
+    """A results document as it may leave: counts of people (keys matching :data:`PEOPLE_KEY`)
+    through :func:`release_count` (an int rounded to the base, or "[c]"), baselines at 3
+    significant digits (:func:`release_sig`), absolute paths scrubbed (:func:`scrub_paths`).
+    The ``config`` and ``flow`` entries are left as they are (options; already released)."""
+    if isinstance(obj, dict):
+        return {k: (v if k in ("config", "flow") and not key else
+                    release_results(v, cfg, base_dir=base_dir, key=str(k))) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [release_results(v, cfg, base_dir=base_dir, key=key) for v in obj]
+    if isinstance(obj, str):
+        return scrub_paths(obj, base_dir)
+    if isinstance(obj, bool) or not isinstance(obj, int | float | np.integer | np.floating):
+        return obj
+    x = float(obj)
+    if PEOPLE_KEY.search(key.lower()):
+        r = release_count(x, cfg)
+        return r if r == SUPPRESSED else int(r.replace(",", ""))
+    if key.startswith("baseline"):
+        return release_sig(x)
+    return obj
+
+
 def release_sig(x: float, sig: int = 3) -> float:
     """A statistic released at ``sig`` significant digits (a baseline 0.26436781609195403 = 23/87
     goes out as 0.264, which no longer pins down its numerator and denominator)."""
@@ -88,10 +137,12 @@ __all__ = [
     "magnitude_table",
     "public_source",
     "release_count",
+    "release_results",
     "release_share",
     "release_sig",
     "release_table",
     "round_to_base",
+    "scrub_paths",
     "share_table",
     "suppress_counts",
 ]

@@ -22,6 +22,7 @@ import numpy as np
 import pandas as pd
 
 from fvdid.reporting.appendix import Section
+from fvdid.reporting.sdc import PEOPLE_KEY
 
 __all__ = ["audit_outputs", "figure_data", "sdc_audit_table"]
 
@@ -58,7 +59,8 @@ def figure_data(fig: Any) -> pd.DataFrame:
 
 def sdc_audit_table(sections: Sequence[Section]) -> pd.DataFrame:
     """What was suppressed, rounded or pooled, and why: the ``attrs["sdc"]`` of every table and
-    the ``_fvdid_sdc`` of every figure; outputs without a record are listed as checked by hand."""
+    the ``_fvdid_sdc`` of every figure; figures without a record are listed as checked by the
+    audit. Empty when no output carries a record (an appendix of other tables)."""
     rows: list[dict[str, str]] = []
     for s in sections:
         for t in s.tables:
@@ -75,11 +77,11 @@ def sdc_audit_table(sections: Sequence[Section]) -> pd.DataFrame:
                 rows.append({"table or figure": name, "action": "checked", "what": "plotted estimates",
                              "why": "estimates, no counts of people; its data (figures/"
                                     f"{name}.csv) passes the automated disclosure audit"})
-    return pd.DataFrame(rows, columns=["table or figure", "action", "what", "why"])
+    recorded = any(r["action"] != "checked" or "passes the automated" not in r["why"] for r in rows)
+    return pd.DataFrame(rows if recorded else [], columns=["table or figure", "action", "what", "why"])
 
 
-PEOPLE = re.compile(r"^n_(?!clusters|las|pairs|imput|boot|quarters|placebo|draws|obs_per|changes|pre$|post$)|"
-                    r"children|remaining|excluded|denominator|^count")
+PEOPLE = re.compile(PEOPLE_KEY.pattern + r"|^count")
 """Column names that hold counts of people."""
 
 _ABS = re.compile(r"(?<![\w.:/])(?:/(?:home|root|tmp|Users|work|mnt|var|opt|srv|private|data)/|[A-Za-z]:\\\\)")
@@ -109,6 +111,31 @@ def _cells_small(frame: pd.DataFrame, name: str, thr: int) -> list[str]:
             x = _num(v)
             if np.isfinite(x) and 0 <= x < thr:
                 out.append(f"{name}: count {x:g} < {thr} in column {c!r}, row {i}")
+    return out
+
+
+def _json_small(text: str, name: str, thr: int) -> list[str]:
+    import json
+
+    out: list[str] = []
+
+    def walk(x: Any, path: str, key: str) -> None:
+        if isinstance(x, dict):
+            for k, v in x.items():
+                if not (path == "" and k == "config"):
+                    walk(v, f"{path}.{k}", str(k))
+        elif isinstance(x, list):
+            for i, v in enumerate(x):
+                walk(v, f"{path}[{i}]", key)
+        elif PEOPLE.search(key.lower()):
+            v = _num(x) if not isinstance(x, bool) else float("nan")
+            if np.isfinite(v) and 0 <= v < thr:
+                out.append(f"{name}: count {v:g} < {thr} at {path}")
+
+    try:
+        walk(json.loads(text), "", "")
+    except ValueError:
+        pass
     return out
 
 
@@ -159,6 +186,8 @@ def audit_outputs(out_dir: Path, *, threshold: int = 10, base: int = 5) -> list[
                 x = _num(m.group(1))
                 if np.isfinite(x) and x < threshold:
                     problems.append(f"{rel}: prose quotes {m.group(0)!r}")
+        if p.suffix == ".json" and rel.parts[0] != "acro":
+            problems += _json_small(text, str(rel), threshold)
         if p.suffix == ".csv" and rel.parts[0] in ("tables", "figures"):
             try:
                 frame = pd.read_csv(p, dtype=str, keep_default_na=False)
