@@ -101,6 +101,7 @@ def trend_plot(
         # released rounded to base 5 (the figure's data leaves with it)
         raw = pd.to_numeric(dn["denominator"], errors="coerce").astype(float)
         dn["denominator"] = (5 * np.floor(raw / 5 + 0.5)).mask(raw < threshold)
+        dn["hidden"] = (raw < threshold).to_numpy() & la_quarter[outcome].notna().to_numpy()
         dn["quarter"] = pd.PeriodIndex(dn["quarter"], freq=long["quarter"].dt.freq)
         long = long.merge(dn, on=["la", "quarter"], how="left")
     long["x"] = _year_fraction(long["quarter"])
@@ -143,6 +144,8 @@ def trend_plot(
     shown = set(treated) | {c for t in treated for c in result.ranking.loc[
         (result.ranking["treated_la"] == t) & (result.ranking["outcome"] == outcome), "comparator_la"].head(top)}
     data = long[long["la"].isin(shown)].drop(columns=["dz", "x"], errors="ignore")
+    if den is not None:  # count the hidden LA-quarters of the LAs drawn
+        n_small = int(data.pop("hidden").fillna(False).astype(bool).sum())
     msg = (f"Not plotted: {n_small} LA-quarter(s) with fewer than {threshold} children in the "
            f"denominator ({den})." if den is not None else
            "No denominator column in the panel: LA-quarters could not be checked against the threshold.")
