@@ -70,3 +70,22 @@ def test_audit_fails_on_an_injected_disclosure(run_dir: Path, tmp_path: Path, wh
         d.loc[1, "remaining_comparison"] = "[c]"
         d.to_csv(f, index=False)
     assert audit_outputs(out), where
+
+
+def test_acro_sees_regressions(tmp_path: Path) -> None:
+    pytest.importorskip("acro")
+    import numpy as np
+
+    from fvdid.reporting.sdc import acro_check
+
+    rng = np.random.default_rng(1)
+    d = pd.DataFrame({"g": rng.integers(0, 2, 200), "yr": rng.integers(0, 2, 200), "x": rng.normal(size=200)})
+    d["y"] = d["x"] + rng.normal(size=200)
+    d["b"] = (d["y"] > 0).astype(int)
+    small = d.head(8)  # 8 rows, 2 parameters: 6 residual df, below the threshold
+    rep = acro_check(d, tmp_path / "acro", index="yr", columns="g",
+                     regressions=[("ols", "y ~ x", d), ("logit", "b ~ x", d), ("ols", "y ~ x", small)])
+    assert rep is not None and rep["folder"] == "acro"
+    statuses = list(rep["outputs"].values())
+    assert len(statuses) == 4, rep  # the crosstab and three regressions
+    assert statuses[-1] == "fail" and statuses[1] == "pass", rep

@@ -323,6 +323,7 @@ def acro_check(
     index: str,
     columns: str,
     means: Sequence[str] = (),
+    regressions: Sequence[tuple[str, str, pd.DataFrame]] = (),
 ) -> dict[str, object] | None:
     """Run the tables through ACRO (SACRO's output checker) and write its report to ``out_dir``.
 
@@ -330,6 +331,10 @@ def acro_check(
     the outputs, their checks and a session summary in the form output checkers read. Returns a
     summary (outputs, their statuses and ACRO's reason for each: the checks it ran and what it
     recommends, with its mitigation) or None when ``acro`` is not installed.
+
+    ``regressions`` are ``(kind, formula, data)`` with kind "ols", "logit" or "probit": each is
+    fitted through ACRO's ``olsr`` / ``logitr`` / ``probitr``, which checks its residual degrees
+    of freedom against the threshold, so that the output checkers see the regression outputs too.
     """
     try:
         from acro import ACRO
@@ -340,7 +345,7 @@ def acro_check(
 
     logging.disable(logging.WARNING)  # ACRO logs every step at INFO; its report holds the same
     try:
-        _acro_session(ACRO, data, out_dir, index, columns, means)
+        _acro_session(ACRO, data, out_dir, index, columns, means, regressions)
     finally:
         logging.disable(logging.NOTSET)
     doc = json.loads((out_dir / "results.json").read_text())
@@ -364,8 +369,13 @@ def acro_check(
             "folder": out_dir.name}  # relative to the output folder: no path of the analyst's machine
 
 
+ACRO_REGRESSIONS = {"ols": "olsr", "logit": "logitr", "probit": "probitr"}
+"""fvdid's regression kind -> ACRO's formula function."""
+
+
 def _acro_session(
-    ACRO: Any, data: pd.DataFrame, out_dir: Path, index: str, columns: str, means: Sequence[str]
+    ACRO: Any, data: pd.DataFrame, out_dir: Path, index: str, columns: str, means: Sequence[str],
+    regressions: Sequence[tuple[str, str, pd.DataFrame]] = (),
 ) -> None:
     import contextlib
     import io
@@ -380,6 +390,12 @@ def _acro_session(
         for v in means:
             if v in data.columns:
                 session.crosstab(data[index], data[columns], values=data[v], aggfunc="mean")
+        for kind, formula, frame in regressions:
+            if kind not in ACRO_REGRESSIONS:
+                from fvdid.errors import FvdidInputError
+
+                raise FvdidInputError(f"regression kind {kind!r}: expected one of {sorted(ACRO_REGRESSIONS)}")
+            getattr(session, ACRO_REGRESSIONS[kind])(formula, data=frame)
         if out_dir.exists():
             shutil.rmtree(out_dir)
         session.finalise(str(out_dir), "json")
