@@ -92,6 +92,16 @@ class PlaceboResult(ResultMixin):
             ax.set_xlabel(f"DiD estimate ({self.scale} scale)")
             if len(labels):
                 ax.legend(loc="best", fontsize=8)
+        # Disclosure control: the points are DiD estimates (differences of means over the pair's
+        # quarters), not counts; the figure's data is attached for the appendix's audit.
+        fig._fvdid_data = self.estimates.drop(columns=[c for c in self.estimates.columns
+                                                       if self.estimates[c].dtype == object
+                                                       and c not in ("outcome", "treated_la",
+                                                                     "comparator_la", "kind")]).copy()
+        fig._fvdid_sdc = [{"output": "figure la_placebo", "action": "checked",
+                           "what": "DiD estimates of each pair", "why": "estimates of LA × quarter "
+                           "means, no counts plotted; the LA-quarters behind them are the trend "
+                           "figure's, checked there"}]
         return fig
 
 

@@ -37,8 +37,18 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-__all__ = ["AppendixTable", "Section", "column_kind", "figure_caption", "format_frame",
-           "latex_escape", "latex_table", "write_appendix"]
+from fvdid.reporting.sdc import scrub_paths
+
+__all__ = [
+    "AppendixTable",
+    "Section",
+    "column_kind",
+    "figure_caption",
+    "format_frame",
+    "latex_escape",
+    "latex_table",
+    "write_appendix",
+]
 
 DASH = "—"
 """How a missing value is shown."""
@@ -463,7 +473,12 @@ def latex_table(t: AppendixTable, shown: pd.DataFrame) -> str:
 
 def _figure(name: str, caption: str, fig: Any, out_dir: Path) -> tuple[str, str]:
     from fvdid.reporting.figures import legible, png_bytes
+    from fvdid.reporting.sdc_audit import figure_data
 
+    try:
+        figure_data(fig).to_csv(out_dir / "figures" / f"{name}.csv", index=False)
+    except Exception:  # pragma: no cover - an exotic artist: the PNG is still written
+        pass
     legible(fig)
     data, w, h = png_bytes(fig)
     (out_dir / "figures" / f"{name}.png").write_bytes(data)
@@ -480,6 +495,19 @@ def _figure(name: str, caption: str, fig: Any, out_dir: Path) -> tuple[str, str]
             f"![{cap}](figures/{name}.png)\n\n*{cap}*")
 
 
+def _scrub_frame(df: pd.DataFrame, out_dir: Path) -> pd.DataFrame:
+    """The table with no absolute path in its text cells (parity reasons, provenance)."""
+    cols = [c for c in df.columns if df[c].dtype == object]
+    if not cols or not any(df[c].map(lambda v: isinstance(v, str) and ("/" in v or ":\\" in v)).any()
+                           for c in cols):
+        return df
+    out = df.copy()
+    for c in cols:
+        out[c] = out[c].map(lambda v: scrub_paths(v, out_dir) if isinstance(v, str) else v)
+    out.attrs = dict(df.attrs)
+    return out
+
+
 def write_appendix(
     sections: Sequence[Section],
     out_dir: Path,
@@ -491,6 +519,19 @@ def write_appendix(
 
     Tables with a ``page`` are also written as ``<page>.html`` (returned under that key).
     """
+    from fvdid.reporting.sdc_audit import sdc_audit_table
+
+    audit = sdc_audit_table(sections)
+    if len(audit):
+        sections = [*sections, Section(
+            "Disclosure control: what was suppressed, rounded or pooled",
+            ("Every table and figure that leaves passes the ONS SRS output rules: counts of people "
+             "below the threshold are suppressed ([c]), the others rounded; percentages of small "
+             "groups are treated as counts; secondary suppression and pooling ensure no suppressed "
+             "count can be bounded by subtraction from the totals of any table; estimates need "
+             "enough residual degrees of freedom. Outputs ACRO has no function for are checked by "
+             "the same rules by hand and listed here.",),
+            (AppendixTable("sdc_audit", "Disclosure control audit", audit),))]
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "tables").mkdir(exist_ok=True)
     (out_dir / "figures").mkdir(exist_ok=True)
@@ -504,11 +545,12 @@ def write_appendix(
         h.append(f"<h{lv} id='{_slug(s.title)}'>{html.escape(s.title)}</h{lv}>")
         md += [f"{'#' * lv} {s.title}", ""]
         for p in s.paragraphs:
-            p = prose(p)
+            p = scrub_paths(prose(p), out_dir)
             h.append(f"<p>{html.escape(p)}</p>")
             md += [p, ""]
         for t in s.tables:
-            t = AppendixTable(t.name, prose(t.caption), t.frame, t.note, t.empty, t.collapsed, t.page)
+            t = AppendixTable(t.name, prose(t.caption), _scrub_frame(t.frame, out_dir),
+                              scrub_paths(t.note, out_dir), t.empty, t.collapsed, t.page)
             shown = format_frame(t.frame)
             tex = out_dir / "tables" / f"{t.name}.tex"
             tex.write_text(latex_table(t, shown))
@@ -543,5 +585,12 @@ def write_appendix(
     }
     paths["html"].write_text(_page(title, h))
     paths["md"].write_text("\n".join(md) + "\n")
-    paths["json"].write_text(json.dumps(results or {}, indent=1, default=str, allow_nan=True))
+    from fvdid.reporting.sdc import release_results
+
+    cfg = (results or {}).get("config")
+    thr = dict(sdc_threshold=cfg.get("sdc_threshold", 10), sdc_round_base=cfg.get("sdc_round_base", 5)) \
+        if isinstance(cfg, dict) else {}
+    safe = release_results(json.loads(json.dumps(results or {}, default=str, allow_nan=True)),
+                           type("Cfg", (), thr)(), base_dir=out_dir)
+    paths["json"].write_text(json.dumps(safe, indent=1, default=str, allow_nan=True))
     return {**paths, **pages}

@@ -18,6 +18,7 @@ Suppressed cells become NaN in ``SDCTable.table`` and are listed with their reas
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,14 +28,121 @@ import numpy as np
 import pandas as pd
 
 from fvdid._results import ResultMixin
+from fvdid.reporting.sdc_bounds import bounds, interval_bounds, protect  # noqa: F401 (re-exported)
+
+SUPPRESSED = "[c]"
+"""How a suppressed cell is shown."""
+
+
+def round_to_base(x: float, base: int = 5) -> int:
+    """``x`` rounded half up to a multiple of ``base`` (ACRO's mitigation base is 5)."""
+    return int(base * np.floor(x / base + 0.5)) if base > 1 else round(x)
+
+
+def release_count(n: float, cfg: Any = None, *, threshold: int | None = None,
+                  base: int | None = None) -> str:
+    """A count of people as it may leave: "[c]" below the threshold, else rounded to the base.
+
+    ``cfg`` supplies ``sdc_threshold`` and ``sdc_round_base`` (defaults 10 and 5); the keyword
+    arguments override it. Use it in every sentence that quotes a number of children.
+    """
+    thr = threshold if threshold is not None else int(getattr(cfg, "sdc_threshold", 10))
+    b = base if base is not None else int(getattr(cfg, "sdc_round_base", 5))
+    if n is None or not np.isfinite(float(n)):
+        return SUPPRESSED
+    return SUPPRESSED if float(n) < thr else f"{round_to_base(float(n), b):,}"
+
+
+def release_share(num: float, den: float, cfg: Any = None, *, digits: int = 1) -> str:
+    """A percentage of people, derived from the released (rounded) counts; "[c]" when either
+    count is below the threshold (the percentage of a small group is a count)."""
+    thr = int(getattr(cfg, "sdc_threshold", 10))
+    b = int(getattr(cfg, "sdc_round_base", 5))
+    if not (np.isfinite(num) and np.isfinite(den)) or num < thr or den < thr or den - num < thr:
+        return SUPPRESSED
+    return f"{100.0 * round_to_base(num, b) / round_to_base(den, b):.{digits}f}%"
+
+
+def public_source(source: Any) -> str:
+    """A path as it may leave: its last component (the extract's folder or file name) only, never
+    an absolute path of the analyst's machine. Non-path strings ("fvdid.simulate(...)") unchanged."""
+    s = str(source)
+    if "/" in s or "\\" in s:
+        parts = [p for p in s.replace("\\", "/").split("/") if p]
+        return parts[-1] if parts else s
+    return s
+
+
+_ABS_PATH = re.compile(r"(?<![\w.:/\\])(?:/[\w.\-+@~]+){2,}/?|(?<![\w])[A-Za-z]:\\[^\s'\",;]+")
+
+
+def scrub_paths(text: str, base: Path | None = None) -> str:
+    """``text`` with every absolute path replaced: relative to ``base`` (the output folder) when
+    under it, else its last component (the extract's folder or file name). Nothing of the
+    analyst's machine leaves."""
+    root = None if base is None else str(Path(base).resolve())
+
+    def rel(m: re.Match[str]) -> str:
+        p = m.group(0)
+        for r in (root, None if base is None else str(base)):
+            if r and (p == r or p.startswith(r.rstrip("/") + "/")):
+                return p[len(r):].lstrip("/") or "."
+        return public_source(p.rstrip("/"))
+
+    return _ABS_PATH.sub(rel, text)
+
+
+PEOPLE_KEY = re.compile(r"^n_(?!clusters|las|pairs|imput|boot|quarters|placebo|draws|obs_per|changes|"
+                        r"pre$|post$|periods|cells|comparisons|cohorts|params|iter)|children|remaining|"
+                        r"excluded|^n_obs|denominator")
+"""Names (keys, columns) that hold counts of people."""
+
+
+def release_results(obj: Any, cfg: Any = None, *, base_dir: Path | None = None, key: str = "") -> Any:
+    """A results document as it may leave: counts of people (keys matching :data:`PEOPLE_KEY`)
+    through :func:`release_count` (an int rounded to the base, or "[c]"), baselines at 3
+    significant digits (:func:`release_sig`), absolute paths scrubbed (:func:`scrub_paths`).
+    The ``config`` and ``flow`` entries are left as they are (options; already released)."""
+    if isinstance(obj, dict):
+        return {k: (v if k in ("config", "flow") and not key else
+                    release_results(v, cfg, base_dir=base_dir, key=str(k))) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return [release_results(v, cfg, base_dir=base_dir, key=key) for v in obj]
+    if isinstance(obj, str):
+        return scrub_paths(obj, base_dir)
+    if isinstance(obj, bool) or not isinstance(obj, int | float | np.integer | np.floating):
+        return obj
+    x = float(obj)
+    if PEOPLE_KEY.search(key.lower()):
+        r = release_count(x, cfg)
+        return r if r == SUPPRESSED else int(r.replace(",", ""))
+    if key.startswith("baseline"):
+        return release_sig(x)
+    return obj
+
+
+def release_sig(x: float, sig: int = 3) -> float:
+    """A statistic released at ``sig`` significant digits (a baseline 0.26436781609195403 = 23/87
+    goes out as 0.264, which no longer pins down its numerator and denominator)."""
+    if x is None or not np.isfinite(x) or x == 0:
+        return x
+    return float(f"{x:.{sig}g}")
 
 __all__ = [
     "SDCTable",
     "acro_check",
+    "bounds",
     "dof_ok",
     "frequency_table",
     "magnitude_table",
+    "public_source",
+    "release_count",
+    "release_results",
+    "release_share",
+    "release_sig",
     "release_table",
+    "round_to_base",
+    "scrub_paths",
     "share_table",
     "suppress_counts",
 ]
@@ -215,6 +323,7 @@ def acro_check(
     index: str,
     columns: str,
     means: Sequence[str] = (),
+    regressions: Sequence[tuple[str, str, pd.DataFrame]] = (),
 ) -> dict[str, object] | None:
     """Run the tables through ACRO (SACRO's output checker) and write its report to ``out_dir``.
 
@@ -222,6 +331,10 @@ def acro_check(
     the outputs, their checks and a session summary in the form output checkers read. Returns a
     summary (outputs, their statuses and ACRO's reason for each: the checks it ran and what it
     recommends, with its mitigation) or None when ``acro`` is not installed.
+
+    ``regressions`` are ``(kind, formula, data)`` with kind "ols", "logit" or "probit": each is
+    fitted through ACRO's ``olsr`` / ``logitr`` / ``probitr``, which checks its residual degrees
+    of freedom against the threshold, so that the output checkers see the regression outputs too.
     """
     try:
         from acro import ACRO
@@ -232,7 +345,7 @@ def acro_check(
 
     logging.disable(logging.WARNING)  # ACRO logs every step at INFO; its report holds the same
     try:
-        _acro_session(ACRO, data, out_dir, index, columns, means)
+        _acro_session(ACRO, data, out_dir, index, columns, means, regressions)
     finally:
         logging.disable(logging.NOTSET)
     doc = json.loads((out_dir / "results.json").read_text())
@@ -253,11 +366,16 @@ def acro_check(
 
     reasons = {k: reason(v) for k, v in kept.items()}
     return {"acro_version": doc.get("version", ""), "outputs": statuses, "reasons": reasons,
-            "folder": str(out_dir)}
+            "folder": out_dir.name}  # relative to the output folder: no path of the analyst's machine
+
+
+ACRO_REGRESSIONS = {"ols": "olsr", "logit": "logitr", "probit": "probitr"}
+"""fvdid's regression kind -> ACRO's formula function."""
 
 
 def _acro_session(
-    ACRO: Any, data: pd.DataFrame, out_dir: Path, index: str, columns: str, means: Sequence[str]
+    ACRO: Any, data: pd.DataFrame, out_dir: Path, index: str, columns: str, means: Sequence[str],
+    regressions: Sequence[tuple[str, str, pd.DataFrame]] = (),
 ) -> None:
     import contextlib
     import io
@@ -272,6 +390,12 @@ def _acro_session(
         for v in means:
             if v in data.columns:
                 session.crosstab(data[index], data[columns], values=data[v], aggfunc="mean")
+        for kind, formula, frame in regressions:
+            if kind not in ACRO_REGRESSIONS:
+                from fvdid.errors import FvdidInputError
+
+                raise FvdidInputError(f"regression kind {kind!r}: expected one of {sorted(ACRO_REGRESSIONS)}")
+            getattr(session, ACRO_REGRESSIONS[kind])(formula, data=frame)
         if out_dir.exists():
             shutil.rmtree(out_dir)
         session.finalise(str(out_dir), "json")

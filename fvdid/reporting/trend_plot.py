@@ -19,7 +19,33 @@ if TYPE_CHECKING:  # pragma: no cover - typing only
 
     from fvdid.estimators.match_las import LAMatchResult
 
-__all__ = ["trend_plot"]
+__all__ = ["DENOMINATORS", "suppress_small_cells", "trend_plot"]
+
+DENOMINATORS = {
+    "looked_after_18m": "n_referrals",
+    "cpp_12m": "n_referrals",
+    "days_cpp_cin_18m": "n_referrals",
+    "kinship_first_placement": "n_looked_after",
+    "reunified_18m": "n_looked_after",
+    "unauth_absence_rate": "n_school_age",
+}
+"""Outcome of the LA × quarter panel -> the count of children its rate or mean is taken over."""
+
+
+def suppress_small_cells(
+    la_quarter: pd.DataFrame, outcome: str, threshold: int, *, denominator: str | None = None
+) -> tuple[pd.DataFrame, int, str | None]:
+    """The panel with ``outcome`` set missing in LA-quarters whose denominator (the children the
+    rate is taken over, :data:`DENOMINATORS`) is below ``threshold``; returns the panel, the
+    number of LA-quarters suppressed and the denominator column (None: the panel has none)."""
+    den = denominator or DENOMINATORS.get(outcome)
+    if den is None or den not in la_quarter.columns:
+        return la_quarter, 0, None
+    n = pd.to_numeric(la_quarter[den], errors="coerce").astype(float)
+    small = (n < threshold) & la_quarter[outcome].notna()
+    out = la_quarter.copy()
+    out[outcome] = out[outcome].astype(float).mask(n < threshold)
+    return out, int(small.sum()), den
 
 
 def _qx(q: pd.Period) -> float:
@@ -42,6 +68,7 @@ def trend_plot(
     standardised: bool = True,
     unit: str = "la",
     time: str = "quarter",
+    threshold: int = 10,
 ) -> Figure:
     """Trend-matching figure for one outcome, for the visual inspection of protocol footnote 8.
 
@@ -50,6 +77,11 @@ def trend_plot(
     drawn solid, the others dashed), pre and post go-live, and, when ``standardised``, the same
     series z-scored per quarter across LAs (the scale the distance is measured on). The matching
     window is shaded, the left-out entry-lag quarters hatched, go-live marked by a red line.
+
+    Disclosure control: LA-quarters whose denominator (:data:`DENOMINATORS`) is below
+    ``threshold`` are not plotted (a gap in the line; the z-scores are computed without them) and
+    the figure says how many. The plotted data is attached as ``fig._fvdid_data`` (la, quarter,
+    value, z, the denominator) and the check as ``fig._fvdid_sdc``, for the appendix's audit.
 
     R: no reference package; arguments follow fvdid's vocabulary (``unit`` = the LA identifier,
     ``time`` = the quarter, as in :func:`~fvdid.match_las`).
@@ -62,7 +94,16 @@ def trend_plot(
         )
     if top < 1:
         raise FvdidInputError(f"top must be >= 1, got {top!r}")
-    long = standardised_changes(la_quarter, outcome, unit=unit, time=time)
+    safe, n_small, den = suppress_small_cells(la_quarter, outcome, threshold)
+    long = standardised_changes(safe, outcome, unit=unit, time=time)
+    if den is not None:
+        dn = safe[[unit, time, den]].rename(columns={unit: "la", time: "quarter", den: "denominator"})
+        # released rounded to base 5 (the figure's data leaves with it)
+        raw = pd.to_numeric(dn["denominator"], errors="coerce").astype(float)
+        dn["denominator"] = (5 * np.floor(raw / 5 + 0.5)).mask(raw < threshold)
+        dn["hidden"] = (raw < threshold).to_numpy() & la_quarter[outcome].notna().to_numpy()
+        dn["quarter"] = pd.PeriodIndex(dn["quarter"], freq=long["quarter"].dt.freq)
+        long = long.merge(dn, on=["la", "quarter"], how="left")
     long["x"] = _year_fraction(long["quarter"])
     treated = list(result.window_quarters)
     ncol = 2 if standardised else 1
@@ -100,4 +141,16 @@ def trend_plot(
             if col == 0:
                 ax.legend(fontsize=7, loc="best")
     fig.suptitle(f"Pre-period trends and nearest comparators: {outcome}", fontsize=11)
+    shown = set(treated) | {c for t in treated for c in result.ranking.loc[
+        (result.ranking["treated_la"] == t) & (result.ranking["outcome"] == outcome), "comparator_la"].head(top)}
+    data = long[long["la"].isin(shown)].drop(columns=["dz", "x"], errors="ignore")
+    if den is not None:  # count the hidden LA-quarters of the LAs drawn
+        n_small = int(data.pop("hidden").fillna(False).astype(bool).sum())
+    msg = (f"Not plotted: {n_small} LA-quarter(s) with fewer than {threshold} children in the "
+           f"denominator ({den})." if den is not None else
+           "No denominator column in the panel: LA-quarters could not be checked against the threshold.")
+    fig.supxlabel(msg, fontsize=8)
+    fig._fvdid_data = data.assign(quarter=data["quarter"].astype(str)).reset_index(drop=True)
+    fig._fvdid_sdc = [{"output": f"figure la_trends_{outcome}", "action": "suppressed",
+                       "what": f"{n_small} LA-quarter(s)", "why": msg}]
     return fig

@@ -439,12 +439,38 @@ def match_children(
     )
 
 
-def balance_plot(result: ChildMatchResult) -> Figure:
-    """Love plot: standardised difference of every covariate level before and after matching."""
+def _balance_counts(result: ChildMatchResult) -> tuple[pd.DataFrame, dict[str, float]]:
+    """Children behind each plotted share: every level's count in each group before and after."""
     b = result.balance
+    p = result.pairs
+    n = {k: float(p[k].sum()) if k in p else float("nan")
+         for k in ("n_treated", "n_control", "n_treated_matched", "n_control_matched")}
+    return pd.DataFrame({
+        "n_treated": b["share_treated"] * n["n_treated"],
+        "n_control": b["share_control_before"] * n["n_control"],
+        "n_treated_matched": b["share_treated_after"] * n["n_treated_matched"],
+        "n_control_matched": b["share_control_after"] * n["n_control_matched"],
+    }, index=b.index), n
+
+
+def balance_plot(result: ChildMatchResult, threshold: int = 10) -> Figure:
+    """Love plot: standardised difference of every covariate level before and after matching.
+
+    Disclosure control: a level held by fewer than ``threshold`` children of a group (or by all
+    but fewer than ``threshold``), before or after matching, is not plotted (its share would
+    reveal the count); the figure says how many. The plotted data is attached as
+    ``fig._fvdid_data`` and the check as ``fig._fvdid_sdc``.
+    """
+    b = result.balance
+    cnt, tot = _balance_counts(result)
+    rest = pd.DataFrame({c: tot[c] - cnt[c] for c in cnt.columns})
+    small = ((cnt.round() < threshold) & (cnt.round() > 0)) | ((rest.round() < threshold) & (rest.round() > 0))
+    small = small.any(axis=1) | cnt.isna().any(axis=1)
+    hidden = int(small.sum())
+    b = b[~small.to_numpy()]
     labels = [f"{c}: {lev}" for c, lev in zip(b["covariate"], b["level"])]
     y = np.arange(len(b))[::-1]
-    fig = Figure(figsize=(6.5, 0.28 * len(b) + 1.4))
+    fig = Figure(figsize=(6.5, 0.28 * len(b) + 1.6))
     ax = fig.subplots()
     ax.scatter(b["smd_before"], y, marker="o", facecolors="none", edgecolors="C3", label="before")
     ax.scatter(b["smd_after"], y, marker="o", color="C0", label="after (CEM weights)")
@@ -452,10 +478,17 @@ def balance_plot(result: ChildMatchResult) -> Figure:
     for v in (-0.1, 0.1):
         ax.axvline(v, color="grey", lw=0.6, ls=":")
     ax.set_yticks(y, labels, fontsize=7)
-    ax.set_xlabel("standardised difference (treatment LA − comparator LA)")
+    msg = (f"Not plotted: {hidden} covariate level(s) held by fewer than {threshold} children of "
+           "a group (or by all but fewer), before or after matching.")
+    ax.set_xlabel("standardised difference (treatment LA − comparator LA)\n" + msg)
     ax.set_title("Covariate balance of children before and after CEM")
     ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
+    keep = ~small.to_numpy()
+    fig._fvdid_data = pd.concat([b[["covariate", "level", "smd_before", "smd_after"]].reset_index(drop=True),
+                                 (5 * np.floor(cnt[keep] / 5 + 0.5)).reset_index(drop=True)], axis=1)
+    fig._fvdid_sdc = [{"output": "figure cem_balance", "action": "suppressed",
+                       "what": f"{hidden} covariate level(s)", "why": msg}]
     return fig
 
 
@@ -464,7 +497,10 @@ def cem_section(analyses: Mapping[str, Any], primary_outcome: str, cfg: Any) -> 
     pa = analyses[primary_outcome]
     if pa.cem_pairs is None:
         return None
-    tabs = tuple(AppendixTable(f"cem_{o}", f"CEM within matched pairs: {o}", released_cem(a.cem_pairs, cfg))
+    from fvdid.reporting.release import released_flow
+
+    tabs = tuple(AppendixTable(f"cem_{o}", f"CEM within matched pairs: {o}",
+                               released_cem(a.cem_pairs, cfg, released_flow(a.flow, cfg)))
                  for o, a in analyses.items() if a.cem_pairs is not None)
     figs = () if pa.balance_figure is None else (
         ("cem_balance", f"Covariate balance before and after CEM ({pa.outcome})", pa.balance_figure),)

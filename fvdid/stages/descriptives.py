@@ -109,6 +109,33 @@ def describe_groups(
     return Descriptives(suppress_counts(counts, threshold), shares, means)
 
 
+def released_by_year(counts: pd.DataFrame, cfg: Any) -> pd.DataFrame:
+    """Children by financial year and group as released: rounded like the flow table (whose
+    sample totals they add up to), small cells suppressed, and secondary suppression so that no
+    suppressed cell is bounded from the group totals the flow table publishes."""
+    from fvdid.reporting.sdc import SUPPRESSED, release_table, round_to_base
+    from fvdid.reporting.sdc_bounds import parse_cell, protect
+
+    thr, base = int(cfg.sdc_threshold), int(cfg.sdc_round_base)
+    frame = counts.reset_index()
+    cols = [c for c in counts.columns]
+    out = release_table(frame, cols, threshold=thr, round_base=base)
+    cells = {("y", i, c): parse_cell(out.at[i, c]) for i in out.index for c in cols}
+    eqs = []
+    for c in cols:
+        cells[("total", c)] = ("rounded", float(round_to_base(float(counts[c].sum()), base)))
+        eqs.append({**{("y", i, c): 1.0 for i in out.index}, ("total", c): -1.0})
+    cells, added = protect(cells, eqs, threshold=thr, base=base,
+                           candidates=[k for k in cells if k[0] == "y"])
+    for _, i, c in added:
+        out.at[i, c] = SUPPRESSED
+    out.columns = [str(c) for c in out.columns]
+    out.attrs["sdc"] = [{"output": "children by year", "action": "rounded and suppressed",
+                         "what": "counts", "why": f"below {thr} suppressed, others rounded to base "
+                         f"{base} as in the flow table" + (f"; {len(added)} secondary" if added else "")}]
+    return out
+
+
 def descriptives_section(analytic: pd.DataFrame, cfg: Any) -> Section:
     """The appendix section of descriptive statistics (primary outcome's analytic sample)."""
     desc = describe_groups(
@@ -120,7 +147,8 @@ def descriptives_section(analytic: pd.DataFrame, cfg: Any) -> Section:
     return Section(
         "Descriptive statistics",
         ("Treatment LAs against their matched comparison LAs, analytic sample of the primary outcome.",),
-        (AppendixTable("children_by_year", "Children by financial year and group", desc.counts.display().reset_index()),
+        (AppendixTable("children_by_year", "Children by financial year and group",
+                       released_by_year(desc.counts.raw, cfg)),
          AppendixTable("shares", "Share of children (%)", desc.shares.display("{:.1f}").reset_index()),
          AppendixTable("means", "Means of continuous variables", desc.means.display("{:.2f}").reset_index())),
     )

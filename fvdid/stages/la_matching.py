@@ -266,7 +266,11 @@ def run_la_matching(
     }
     # Columns of la_quarter that would re-flag LAs (e.g. a time-varying `treated`) are ignored:
     # the LA table is the authority here.
-    panel = la_quarter.loc[:, ["la", "quarter", *outs]]
+    from fvdid.reporting.trend_plot import DENOMINATORS
+
+    dens = sorted({DENOMINATORS[o] for o in outs if DENOMINATORS.get(o) in la_quarter.columns})
+    # the denominators ride along for the figures' disclosure control (matching ignores them)
+    panel = la_quarter.loc[:, ["la", "quarter", *outs, *[d for d in dens if d not in outs]]]
     result = match_las(
         panel, **common, restrict_to=restrict, restrict_reason=REASON_NO_EXTRACT,
         selections=opts.la_selections,
@@ -284,13 +288,15 @@ def run_la_matching(
     placebo: dict[str, PlaceboResult] = {}
     for o in outs:
         if opts.la_figures:
-            figures[f"la_trends_{o}"] = trend_plot(result, panel, o, top=opts.la_trend_top)
+            figures[f"la_trends_{o}"] = trend_plot(result, panel, o, top=opts.la_trend_top,
+                                                   threshold=int(getattr(config, "sdc_threshold", 10)))
         if opts.la_placebo:
             pr = placebo_tests(result, panel, outcome=o, horizon=opts.la_placebo_horizon,
                                end=opts.la_placebo_end)
             placebo[o] = pr
             if opts.la_figures:
                 figures[f"la_placebo_{o}"] = pr.plot()
+                figures[f"la_placebo_{o}"]._fvdid_sdc = [_placebo_check(result, panel, o, config)]
 
     return LAMatchingStage(
         result=result,
@@ -305,6 +311,23 @@ def run_la_matching(
         options=opts,
         notes=tuple(notes) + result.notes,
     )
+
+
+def _placebo_check(result: LAMatchResult, panel: pd.DataFrame, outcome: str, config: Any) -> dict[str, str]:
+    """The SDC record of a placebo figure: its points are DiD estimates of the pairs' LA-quarter
+    means; how many of those LA-quarters rest on fewer children than the threshold."""
+    from fvdid.reporting.trend_plot import suppress_small_cells
+
+    thr = int(getattr(config, "sdc_threshold", 10))
+    ch = result.chosen[result.chosen["outcome"] == outcome]
+    las = set(ch["treated_la"]) | set(ch["comparator_la"])
+    _, n_small, den = suppress_small_cells(panel[panel["la"].isin(las)], outcome, thr)
+    why = ("estimates (differences of LA × quarter means over many quarters), no counts plotted; "
+           + (f"{n_small} of the pairs' LA-quarters have fewer than {thr} children in {den}: each "
+              "enters only through a mean over quarters and LAs, never on its own" if den else
+              "the panel has no denominator column to check"))
+    return {"output": f"figure la_placebo_{outcome}", "action": "checked",
+            "what": "DiD estimates of each matched pair", "why": why}
 
 
 def _extract_check(

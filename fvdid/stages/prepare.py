@@ -31,6 +31,7 @@ from fvdid._results import ResultMixin
 from fvdid.errors import FvdidInputError
 from fvdid.reporting.appendix import AppendixTable, Section
 from fvdid.reporting.release import released_flow
+from fvdid.reporting.sdc import public_source, release_share
 from fvdid.stages._mice import impute_mice
 
 __all__ = [
@@ -308,22 +309,40 @@ def impute_hot_deck(
     return out
 
 
+def _released_missing(missing: pd.DataFrame, flow: pd.DataFrame, outcome: str, cfg: Any) -> pd.DataFrame:
+    """Missingness as released: a percentage of the sample, derived from the rounded counts and
+    suppressed when the missing or the observed children number fewer than the threshold."""
+    rows = flow[flow["step"].astype(str) == f"missing outcome ({outcome})"]
+    n = float(rows["remaining"].iloc[0]) if len(rows) else float("nan")
+    out = missing.copy()
+    out["missing_share"] = [
+        "" if pd.isna(v) else ("0.0%" if v == 0 else release_share(round(v * n), n, cfg))
+        for v in missing["missing_share"]]
+    return out
+
+
 def data_section(source: str, input_hash: str, treated: Sequence[str], analyses: Mapping[str, Any],
                  primary_outcome: str, cfg: Any) -> Section:
-    """The appendix section of the data: input, treatment LAs, flow of children, missingness."""
+    """The appendix section of the data: input, treatment LAs, flow of children, missingness.
+
+    ``source`` is shown as its last path component (the extract's folder name): no path of the
+    analyst's machine leaves.
+    """
     thr = cfg.sdc_threshold
     pa = analyses[primary_outcome]
     missing = pa.prepared.missing
     return Section(
         "Data and flow of children",
-        (f"Input: {source} (sha256 {input_hash[:16]}…).",
+        (f"Input: {public_source(source)} (sha256 {input_hash[:16]}…).",
          f"Treatment LAs: {', '.join(treated)}.",
          f"Every exclusion is counted by group; counts below {thr} are suppressed and shown as [c], "
-         f"the others rounded to the nearest {cfg.sdc_round_base} so that differences of published "
-         "counts do not reveal a small cell (ONS SRS output rules); '-' marks a structural zero."),
+         f"the others rounded to the nearest {cfg.sdc_round_base}; a step that excludes fewer than "
+         f"{thr} children of a group is pooled with the step before it, and further counts are "
+         "suppressed where a suppressed count could otherwise be bounded by subtraction (ONS SRS "
+         "output rules); '-' marks a structural zero. Missingness is a percentage of the rounded "
+         "counts, suppressed when the missing or observed children are fewer than the threshold."),
         (*(AppendixTable(f"flow_{o}", f"Flow of children: {o}", released_flow(a.flow, cfg))
            for o, a in analyses.items()),
          AppendixTable("missing", "Covariate missingness (primary sample) and the protocol's rule",
-                       missing.assign(missing_share=missing["missing_share"].map(
-                           lambda v: "" if pd.isna(v) else f"{v:.1%}")))),
+                       _released_missing(missing, pa.flow, primary_outcome, cfg))),
     )

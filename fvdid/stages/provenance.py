@@ -22,6 +22,7 @@ import pandas as pd
 
 from fvdid import __version__
 from fvdid.reporting.appendix import AppendixTable, Section
+from fvdid.reporting.sdc import public_source
 
 __all__ = ["git_commit", "golden_r_versions", "installed_r_version", "provenance",
            "provenance_section"]
@@ -85,6 +86,17 @@ def golden_r_versions(golden: Path = _ROOT / "fixtures" / "golden") -> dict[str,
 
 
 def _mapping(path: Path | None) -> dict[str, dict[str, str]] | str:
+    """The mapping file's renames, or a sentence (file names only, never an absolute path)."""
+    return _scrubbed(_mapping_raw(path))
+
+
+def _scrubbed(v: dict[str, dict[str, str]] | str) -> dict[str, dict[str, str]] | str:
+    from fvdid.reporting.sdc import scrub_paths
+
+    return scrub_paths(v) if isinstance(v, str) else v
+
+
+def _mapping_raw(path: Path | None) -> dict[str, dict[str, str]] | str:
     if path is None:
         return "none: the extract's own column names (or the simulator's)"
     from fvdid.io import _load_mapping  # the reader load_extract used
@@ -119,7 +131,7 @@ def provenance(config: Any, source: str, input_hash: str, *, mapping: Path | Non
         "r_parity_goldens": ", ".join(golden["r"]) or "no golden files (not a clone)",
         "r_reference_packages": {k: ", ".join(v) for k, v in golden["packages"].items()},
         "seed": config.seed,
-        "input": source,
+        "input": public_source(source),  # the extract's folder name: no path of the analyst's machine
         "input_sha256": input_hash,
         "run_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "config": to_plain(config),
