@@ -22,7 +22,7 @@ import pandas as pd
 
 from fvdid._results import ResultMixin
 from fvdid.reporting.appendix import AppendixTable, Section
-from fvdid.reporting.sdc import dof_ok
+from fvdid.reporting.sdc import dof_ok, release_count
 from fvdid.stages.prepare import Prepared
 
 __all__ = ["STACKED_FE", "OutcomeEstimate", "estimate_outcome", "headline_sentence", "primary_section", "regression_formula", "stack_pairs"]
@@ -442,7 +442,7 @@ def primary_section(primary: OutcomeEstimate, protocol_literal: OutcomeEstimate 
         "estimator), so it is the effect on the matched FV children; the pooled single FV "
         "coefficient, reported as a check, weights pairs and periods by the variance of FV instead.",
         "The estimand is the average effect among the FV children that CEM matched "
-        f"({primary.n_fv_estimand:,.0f} FV child-pair rows); children without a comparison child in "
+        f"({release_count(primary.n_fv_estimand, cfg)} FV child-pair rows); children without a comparison child in "
         "their stratum are outside it.",
     ]
     if truth is not None:

@@ -172,7 +172,7 @@ def analyse_outcome(
         cm = None
     if cm is not None:
         if make_figure:
-            fig = balance_plot(cm)
+            fig = balance_plot(cm, threshold=cfg.sdc_threshold)
         pooled = _with_weights(prep, cm.matches.groupby("child_id")["weight"].sum())
         flow = _flow_append(flow, "not matched by CEM (weight 0)", pooled.analytic,
                             pooled.analytic["cem_weight"] > 0)
