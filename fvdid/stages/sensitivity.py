@@ -291,7 +291,7 @@ def run_sensitivity(
         d0 = base_prep.imputed[0] if base_prep.imputed else base_prep.analytic
         terms = [f"C({c})" if c in categorical else c for c in base_prep.covariates]
         tab, extra = shock_tests(d0, las, shocks, outcome=outcome, pairs=pairs, terms=terms,
-                                 time_fe=time_fe, alpha=alpha, event_bins=event_bins)
+                                 time_fe=time_fe, alpha=alpha)
         notes.extend(extra)
         return tab
 
@@ -348,7 +348,7 @@ def _shock_sentence(tab: pd.DataFrame, alpha: float = 0.05) -> str:
                          f"t({r.df:.0f})), which {verdict}")
     return ("Common-shock test (protocol, Matching on parallel trends): on the children referred "
             "after their pair's go-live, the outcome is regressed on FV, the shock and FV × "
-            "shock, with FV × quarters-since-go-live terms, the covariates and the pair fixed "
+            "shock, with FV × quarters-since-go-live terms (0, 1, 2 or more), the covariates and the pair fixed "
             "effects, CR1 by LA. " + "; ".join(parts) + ".")
 
 

@@ -31,7 +31,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-__all__ = ["CSResult", "cs_child_level", "cs_data", "randomization_pvalue", "simple_att"]
+__all__ = ["CSResult", "cluster_wald", "cs_child_level", "cs_data", "event_times", "gt_cells", "la_totals",
+           "randomization_pvalue", "simple_att"]
 
 #: Bootstrap draws of the clustered multiplier bootstrap.
 CS_BOOT = 999
@@ -135,12 +136,21 @@ def _pre_stat(g: np.ndarray, t: np.ndarray, att: np.ndarray, pg: np.ndarray) -> 
     return out
 
 
+def event_times(sums: np.ndarray, counts: np.ndarray, cohort: np.ndarray) -> pd.Series:
+    """did's dynamic aggregation of :func:`gt_cells`: event time ``t - g`` -> ATT(e)."""
+    c = gt_cells(sums, counts, cohort)
+    c = c.assign(e=c["time"] - c["group"], w=c["att"] * c["pg"])
+    by = c.groupby("e")
+    return (by["w"].sum() / by["pg"].sum()).rename("att")
+
+
 def simple_att(sums: np.ndarray, counts: np.ndarray, cohort: np.ndarray) -> float:
     """did's simple aggregation of :func:`gt_cells` (post cells weighted by ``pg``)."""
     return _simple(*_cells(sums, counts, cohort))
 
 
-def _la_totals(d: pd.DataFrame) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+def la_totals(d: pd.DataFrame) -> tuple[list[str], np.ndarray, np.ndarray, np.ndarray]:
+    """(LAs, LA × period outcome sums, child counts, each LA's cohort) of :func:`cs_data` rows."""
     las = sorted(d["la_code"].unique())
     T = int(d["t"].max())
     li = pd.Categorical(d["la_code"], categories=las).codes
@@ -160,7 +170,7 @@ def randomization_pvalue(d: pd.DataFrame, *, draws: int = CS_PERMUTATIONS, seed:
     aggregation's p-value is two-sided, ``(1 + #{|ATT_draw| >= |ATT_obs|}) / (1 + draws)``; the
     pre-trend p-value compares the sum of squares of the pre-treatment event-time estimates.
     """
-    _, sums, counts, coh = _la_totals(d)
+    _, sums, counts, coh = la_totals(d)
     cells = _cells(sums, counts, coh)
     obs, obs_pre = abs(_simple(*cells)), _pre_stat(*cells)
     rng = np.random.default_rng([seed, 0xC5])

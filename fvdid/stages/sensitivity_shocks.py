@@ -15,8 +15,12 @@ indicator (referral month on or after the LA's shock date), or the LA's ``respon
 indicator when the shocks table gives a response (an exposure measure). In this sample ``fv`` is
 the treatment-LA indicator, absorbed by the pair-specific LA effects, and a shock indicator
 common to the LAs is absorbed by the pair-specific time effects; the interaction is identified
-from treatment-LA children referred before and after the shock. The event-time bins keep an FV
-effect that grows with time since go-live from being read as an interaction with a later shock.
+from treatment-LA children referred before and after the shock. The event-time bins (0, 1, and 2 or
+more quarters since go-live, :data:`SHOCK_EVENT_BINS`) keep an FV effect that grows with time
+since go-live from being read as an interaction with a later shock: without them, the test
+rejected in two of five null simulations; with the six bins of the differential-time-effects
+analysis, they absorb most of the within-LA variation the interaction is identified from (with
+five pairs), and the test rejected a 0.8 logit-scale differential in one of five.
 """
 
 from __future__ import annotations
@@ -28,7 +32,10 @@ import pandas as pd
 
 from fvdid.stages.estimate import STACKED_FE, stack_pairs
 
-__all__ = ["SHOCK_COLUMNS", "shock_tests"]
+__all__ = ["SHOCK_COLUMNS", "SHOCK_EVENT_BINS", "shock_tests"]
+
+#: FV × quarters-since-go-live bins of the shock regression: 0, 1, 2 or more.
+SHOCK_EVENT_BINS = 3
 
 SHOCK_COLUMNS = ["shock", "date", "exposure", "estimate", "std_error", "p_value", "df",
                  "children", "LAs", "result"]
@@ -56,7 +63,7 @@ def shock_tests(
     terms: Sequence[str],
     time_fe: str = "referral_quarter",
     alpha: float = 0.05,
-    event_bins: int = 6,
+    event_bins: int = SHOCK_EVENT_BINS,
 ) -> tuple[pd.DataFrame, list[str]]:
     """The common-shock test of each shock: (one row per shock, notes).
 
