@@ -6,6 +6,7 @@
     python -m bench --kinds fvdid r          # only fvdid and R (no Python peers)
     python -m bench --compare A.json B.json  # ratios of two runs side by side (noise check)
     python -m bench --render R.json --readme # tables from a saved (e.g. partial) report
+    python -m bench montecarlo [--help]      # Monte Carlo replications/s, 1 and 2 workers
 
 Writes ``bench/results/latest.json`` and ``latest.md`` (or ``--out DIR``) and, when every default
 workload ran into ``bench/results``, ``bench/README_TABLE.md``. Python peers run in the venv made
@@ -25,6 +26,11 @@ from bench.workloads import ALL, DEFAULT
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["montecarlo"]:
+        from bench.montecarlo import main as montecarlo_main
+
+        return montecarlo_main(argv[1:])
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("workloads", nargs="*", help="workload names (default: all; see --list)")

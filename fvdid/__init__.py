@@ -17,9 +17,13 @@ function                  what                                        R referenc
 ``att_gt`` / ``aggte``    Callaway–Sant'Anna                          did (+ DRDID)
 ``bacon``                 Goodman-Bacon decomposition                 bacondecomp
 ``boottest``              wild cluster bootstrap                      fwildclusterboot
+``randomization_test``    LA-level randomization inference (+ FP)     —
+``conley_taber``          Conley–Taber few-treated-groups interval    —
+``cluster_diagnostics``   G*, cluster (partial) leverage              summclust
 ``match_las``             LA matching on pre-period trends            —
 ``mdes`` / ``cba``        MDES of the clustered design; CBA sums      —
 ``run``                   the main job (simulate/load → appendix)     —
+``montecarlo``            Monte Carlo study of the analysis (dask)    —
 ========================  ==========================================  ==========================
 
 ``fvdid.ols`` and its siblings are the functions; the modules of the same name hold the result
@@ -40,6 +44,8 @@ from fvdid.estimators.bacon import BaconResult, bacon, bacon_plot
 from fvdid.estimators.boottest import BoottestResult, boottest
 from fvdid.estimators.cem import CEMResult, cem
 from fvdid.estimators.clogit import ClogitResult, clogit
+from fvdid.estimators.cluster_diagnostics import ClusterDiagnosticsResult, cluster_diagnostics
+from fvdid.estimators.conley_taber import ConleyTaberResult, conley_taber
 from fvdid.estimators.hochberg import hochberg
 from fvdid.estimators.hurdle import HurdleResult, hurdle
 from fvdid.estimators.imbalance import ImbalanceResult, l1_imbalance
@@ -49,8 +55,10 @@ from fvdid.estimators.match_las import LAMatchResult, match_las
 from fvdid.estimators.ols import OLSResult, ols
 from fvdid.estimators.placebo import PlaceboResult, placebo_tests
 from fvdid.estimators.random_effects import RandomEffectsResult, random_effects
+from fvdid.estimators.randomization import RandomizationResult, randomization_test
 from fvdid.estimators.rubin import RubinResult, rubin
 from fvdid.estimators.tobit import TobitResult, tobit
+from fvdid.montecarlo.study import MonteCarloResult, montecarlo
 from fvdid.pipeline import RunResult, run
 from fvdid.reporting.trend_plot import trend_plot
 from fvdid.simulation import SimConfig, SimulatedData, simulate
@@ -65,6 +73,8 @@ __all__ = [
     "CBAResult",
     "CEMResult",
     "ClogitResult",
+    "ClusterDiagnosticsResult",
+    "ConleyTaberResult",
     "FvdidInputError",
     "HurdleResult",
     "ImbalanceResult",
@@ -72,9 +82,11 @@ __all__ = [
     "LmerResult",
     "LogitResult",
     "MDESResult",
+    "MonteCarloResult",
     "OLSResult",
     "PlaceboResult",
     "RandomEffectsResult",
+    "RandomizationResult",
     "RubinResult",
     "RunResult",
     "SimConfig",
@@ -89,6 +101,8 @@ __all__ = [
     "cba",
     "cem",
     "clogit",
+    "cluster_diagnostics",
+    "conley_taber",
     "hochberg",
     "hurdle",
     "l1_imbalance",
@@ -96,9 +110,11 @@ __all__ = [
     "logit",
     "match_las",
     "mdes",
+    "montecarlo",
     "ols",
     "placebo_tests",
     "random_effects",
+    "randomization_test",
     "rubin",
     "run",
     "simulate",
@@ -110,8 +126,8 @@ __all__ = [
 _MODULE_ALIASES = {
     **{f"fvdid.{m}": f"fvdid.estimators.{m}" for m in (
         "_drdid", "_formula", "_sandwich", "aggte", "att_gt", "bacon", "boottest", "cem", "clogit",
-        "hochberg", "hurdle", "imbalance", "lmer", "logit", "match_las", "ols", "random_effects",
-        "rubin", "tobit")},
+        "cluster_diagnostics", "conley_taber", "hochberg", "hurdle", "imbalance", "lmer", "logit",
+        "match_las", "ols", "random_effects", "randomization", "rubin", "tobit")},
     "fvdid.mdes": "fvdid.stages.power",
     "fvdid.cba": "fvdid.stages.cost_benefit",
     "fvdid.sdc": "fvdid.reporting.sdc",

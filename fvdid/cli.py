@@ -1,4 +1,4 @@
-"""The ``fvdid`` command: ``run``, ``simulate``, ``parity``."""
+"""The ``fvdid`` command: ``run``, ``simulate``, ``parity``, ``montecarlo``."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -71,6 +71,7 @@ def run(
     seed: Annotated[int | None, typer.Option("--seed", help="Seed (simulator, imputations, bootstrap).")] = None,
     n_children: Annotated[int | None, typer.Option("--n-children", help="Size of the simulated extract.")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
+    montecarlo: Annotated[Path | None, typer.Option("--montecarlo", help="Folder of a Monte Carlo study (fvdid montecarlo --out DIR): its size table decides the recommended inference.")] = None,
 ) -> None:
     """Run the analysis end to end and write appendix.html, appendix.md and results.json."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -81,10 +82,11 @@ def run(
     try:
         cfg = load_config(config, seed=seed, n_children=n_children)
         if quiet or not cfg.progress:
-            res = run_pipeline(cfg, data=data, mapping=mapping, out_dir=out)
+            res = run_pipeline(cfg, data=data, mapping=mapping, out_dir=out, montecarlo=montecarlo)
         elif not sys.stdout.isatty():  # piped to a log: one line per stage, with its time
             log = _StageLog()
-            res = run_pipeline(cfg, data=data, mapping=mapping, out_dir=out, progress=log.start)
+            res = run_pipeline(cfg, data=data, mapping=mapping, out_dir=out, progress=log.start,
+                                   montecarlo=montecarlo)
             log.finish()
         else:
             with Progress(
@@ -97,15 +99,19 @@ def run(
                     bar.update(task, advance=1 if bar.tasks[0].description != "starting" else 0,
                                description=label)
 
-                res = run_pipeline(cfg, data=data, mapping=mapping, out_dir=out, progress=step)
+                res = run_pipeline(cfg, data=data, mapping=mapping, out_dir=out, progress=step, montecarlo=montecarlo)
                 bar.update(task, completed=N_STAGES, description="done")
     except FvdidInputError as exc:
         _fail(str(exc))
         return
     p = res.primary
+    from fvdid.stages.estimate import headline_sentence
+
+    typer.echo(headline_sentence(p))
     typer.echo(
-        f"primary ({p.outcome}): estimate {p.estimate:+.4f} (CR1 se {p.std_error:.4f}, "
-        f"p={p.p_value:.3g}; wild bootstrap p={p.boot_p_value:.3g}) on {p.nobs} children, {p.n_clusters} LAs"
+        f"  {p.headline_model} model by the protocol's rule: CR1 t({p.df:.0f}) p={p.p_value:.3g}; "
+        f"linear CR2 p={p.cr2_p_value:.3g}, wild bootstrap p={p.boot_p_value:.3g}) on "
+        f"{p.n_clusters} LAs"
     )
     for k, v in res.paths.items():
         typer.echo(f"wrote {k}: {v}")
@@ -168,6 +174,59 @@ def parity(
     typer.echo(f"parity {mode}: {c['pass']} passed, {c['fail']} failed, {c['skip']} skipped")
     if c["fail"]:
         raise typer.Exit(1)
+
+
+def _replicate(kind: str, kinds: dict[str, Any], primary_only: bool, config: Path | None) -> Any:
+    """The replication callable of ``fvdid montecarlo``: its run options checked up front."""
+    if kind != "analysis":
+        return kinds[kind]()
+    opts: dict[str, Any] = {}
+    if config is not None:
+        from fvdid.config import RunConfig, read_options
+
+        opts = dict(read_options(config))
+        RunConfig.from_mapping(opts)  # unknown or ill-typed options fail before any replication
+    return kinds[kind](run_options=tuple(sorted(opts.items())), secondary=not primary_only,
+                       sensitivity=not primary_only)
+
+
+@app.command()
+def montecarlo(
+    out: Annotated[Path, typer.Option("--out", help="Folder of the study (replications, summary, report).")],
+    reps: Annotated[int, typer.Option("--reps", help="Replications per effect scenario.")] = 500,
+    design: Annotated[Path | None, typer.Option("--design", help="TOML: SimConfig fields plus n_children.")] = None,
+    effects: Annotated[str, typer.Option("--effects", help="Comma-separated: null,design.")] = "null,design",
+    effect_grid: Annotated[str | None, typer.Option("--effect-grid", help="Primary-outcome effects a:b:k (power curves).")] = None,
+    methods: Annotated[str | None, typer.Option("--methods", help="Comma-separated inference methods to keep (default: all).")] = None,
+    scheduler: Annotated[str | None, typer.Option("--scheduler", help="tcp://host:port of a dask scheduler (default: a local cluster).")] = None,
+    workers: Annotated[int | None, typer.Option("--workers", help="Local workers (default: the machine's cores).")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Master seed of the replication seeds.")] = 0,
+    replication: Annotated[str, typer.Option("--replication", help="analysis (the lean analysis path) or textbook (OLS with known answers: a check of the engine).")] = "analysis",
+    primary_only: Annotated[bool, typer.Option("--primary-only", help="Analyse the primary outcome alone (no secondary outcomes, no sensitivity analyses).")] = False,
+    config: Annotated[Path | None, typer.Option("--config", help="TOML of run options for every replication's analysis (e.g. n_imputations, boot_B).")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", help="No progress display.")] = False,
+) -> None:
+    """Monte Carlo study of the analysis on its own design; resumes when run again."""
+    from fvdid.montecarlo.replication import AnalysisReplication, TextbookReplication
+    from fvdid.montecarlo.study import montecarlo as run_study
+
+    replicates = {"analysis": AnalysisReplication, "textbook": TextbookReplication}
+    if replication not in replicates:
+        _fail(f"--replication accepts {sorted(replicates)}, got {replication!r}")
+    meths = [m.strip() for m in methods.split(",") if m.strip()] if methods else None
+    try:
+        res = run_study(out, reps=reps, design=design, effects=effects, effect_grid=effect_grid,
+                        methods=meths, scheduler=scheduler, workers=workers, seed=seed,
+                        replicate=_replicate(replication, replicates, primary_only, config),
+                        progress=False if quiet else None)
+    except FvdidInputError as exc:
+        _fail(str(exc))
+        return
+    r = res.run
+    typer.echo(f"{r.n_run} replications run ({r.reps_per_second:.2f}/s on {r.workers} worker(s)), "
+               f"{r.n_skipped} already saved, {r.n_failed} failed")
+    for k, v in res.paths.items():
+        typer.echo(f"wrote {k}: {v}")
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -343,6 +343,13 @@ class RunConfig:
 
 def load_config(path: Path | None, **overrides: Any) -> RunConfig:
     """Read a TOML or JSON configuration file (keys as :class:`RunConfig`) and apply overrides."""
+    values = read_options(path)
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    return RunConfig.from_mapping(values)
+
+
+def read_options(path: Path | None) -> dict[str, Any]:
+    """The options of a TOML or JSON configuration file, as written (validated by the caller)."""
     values: dict[str, Any] = {}
     if path is not None:
         if not path.exists():
@@ -359,8 +366,7 @@ def load_config(path: Path | None, **overrides: Any) -> RunConfig:
             raise FvdidInputError(f"configuration file {path} cannot be parsed: {exc}") from exc
         if not isinstance(values, dict):
             raise FvdidInputError(f"configuration file {path} must hold a table of options")
-    values.update({k: v for k, v in overrides.items() if v is not None})
-    return RunConfig.from_mapping(values)
+    return values
 
 
 _missing = sorted({f.name for f in dataclasses.fields(RunConfig)} ^ set(OPTIONS))

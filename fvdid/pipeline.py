@@ -29,6 +29,7 @@ from fvdid.stages.child_matching import cem_section
 from fvdid.stages.cost_benefit import CBAResult, cost_benefit, cost_benefit_section
 from fvdid.stages.descriptives import descriptives_section
 from fvdid.stages.estimate import OutcomeEstimate, primary_section
+from fvdid.stages.inference import InferenceTable, inference_table, load_size_table
 from fvdid.stages.la_matching import (
     LAMatchingStage,
     la_matching_section,
@@ -279,6 +280,7 @@ def run(
     mapping: Path | None = None,
     out_dir: Path = Path("fvdid-output"),
     progress: Callable[[str], None] | None = None,
+    montecarlo: Path | None = None,
 ) -> RunResult:
     """Run the analysis end to end and write the appendix into ``out_dir``.
 
@@ -294,8 +296,12 @@ def run(
         Where ``appendix.html``, ``appendix.md``, ``results.json``, tables and figures go.
     progress
         Called with each label of :data:`STAGES` as the stage starts (the CLI draws a bar).
+    montecarlo
+        The folder of a Monte Carlo study (``fvdid montecarlo --out DIR``): its size table goes
+        into the appendix and decides which inference methods are marked recommended.
     """
     cfg = config or RunConfig()
+    size = None if montecarlo is None else load_size_table(montecarlo, cfg.alpha)
     step = progress or (lambda label: None)
     step(STAGES[0])
     ex = simulated_extract(cfg)[0] if data is None else load_extract(Path(data), mapping)
@@ -304,8 +310,12 @@ def run(
     parity = parity_summary() if cfg.parity_in_appendix else None
     step(STAGES[6])
     prov = provenance(cfg, ex.source, ex.input_hash, mapping=mapping)
-    sections = _sections(an, parity, prov)
+    inf = inference_table(an, size)
+    sections = _sections(an, parity, prov, inf, size)
     results = {"provenance": prov, **an.results()}
+    results["primary"]["inference"] = inf.records()
+    results["primary"]["inference_recommendation"] = inf.sentence
+    results["primary"]["inference_warnings"] = list(inf.warnings)
     acro = _acro(an, Path(out_dir))
     if acro is not None:  # acro (the sdc extra) installed
         results["acro"] = acro
@@ -316,7 +326,8 @@ def run(
                      an.hochberg, paths, dict(an.truth), tuple(sections), an)
 
 
-def _sections(an: Analysis, parity: pd.DataFrame | None, prov: dict[str, Any]) -> list[Section]:
+def _sections(an: Analysis, parity: pd.DataFrame | None, prov: dict[str, Any], inf: InferenceTable,
+              size: pd.DataFrame | None) -> list[Section]:
     """Each stage's appendix section, in the protocol's order."""
     cfg = an.config
     po = cfg.primary_outcome
@@ -327,7 +338,13 @@ def _sections(an: Analysis, parity: pd.DataFrame | None, prov: dict[str, Any]) -
         cem_section(an.outcomes, po, cfg),
         descriptives_section(pa.prepared.analytic, cfg),
         primary_section(an.primary, pa.protocol_literal, an.truth.get(po), cfg,
-                        truth_all_fv=an.truth_all_fv.get(po)),
+                        truth_all_fv=an.truth_all_fv.get(po), inference=inf.table,
+                        recommendation=" ".join((inf.sentence, *inf.warnings))),
+        None if size is None else Section(
+            "Which inference holds its size on this design",
+            ("The Monte Carlo study's null rejection rate of every estimator × method, against the "
+             "band of a correctly sized 5 % test over its replications.",),
+            (AppendixTable("mc_size", "Which inference holds its size on this design", size),)),
         secondary_section(an.secondary, an.hochberg, an.outcomes, cfg),
         None if an.sensitivity is None else sensitivity_section(an.sensitivity),
         None if parity is None else parity_section(parity),

@@ -92,9 +92,10 @@ def test_lean_path_returns_every_number_without_figures(small: tuple[RunConfig, 
     assert all(a.balance_figure is None for a in an.outcomes.values())
     assert an.sensitivity is not None and an.sensitivity.figures == {}
     rec = an.records()
-    assert list(rec.columns) == RECORD_COLUMNS
+    assert list(rec.columns) == [*RECORD_COLUMNS, "truth_all_fv", "headline_model"]
     head = rec[rec["estimator"] == "headline"].set_index("method")
     assert head.loc["CR1_tG-1", "estimate"] == an.primary.estimate
+    assert head.loc["CR1_tG-1", "headline_model"] == an.primary.headline_model
     assert head.loc["CR1_tG-1", "truth"] == an.truth[cfg.primary_outcome]
     assert set(rec["outcome"]) == set(an.outcomes)
     # The released numbers are the ones results.json holds.

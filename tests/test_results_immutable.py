@@ -76,6 +76,14 @@ def _rubin() -> Any:
     return fvdid.rubin(fits)
 
 
+def _randomization() -> Any:
+    rng = np.random.default_rng(0)
+    effects = {f"L{i}": float(v) for i, v in enumerate(rng.normal(size=6))}
+    return fvdid.randomization_test(
+        lambda a, r: (float(np.mean([effects[u] for u in a])), 1.0), ["L0", "L1"],
+        list(effects), null_grid=[-1.0, 0.0, 1.0])
+
+
 FACTORIES: dict[str, Callable[[], Any]] = {
     "OLSResult": _ols,
     "BoottestResult": lambda: fvdid.boottest(_ols(), "treat", "unit",
@@ -100,6 +108,13 @@ FACTORIES: dict[str, Callable[[], Any]] = {
     "LAMatchResult": _match,
     "PlaceboResult": _placebo,
     "MDESResult": lambda: fvdid.mdes(n_clusters=10, cluster_size=1000, icc=0.02, baseline=0.04),
+    "RandomizationResult": lambda: _randomization(),
+    "ConleyTaberResult": lambda: fvdid.conley_taber(
+        _csv("boottest/twfe_panel.csv").groupby(["la", "year"], as_index=False)[["y", "fv"]]
+        .mean().assign(fv=lambda d: (d["fv"] > 0).astype(int)),
+        y="y", unit="la", time="year", treat="fv"),
+    "ClusterDiagnosticsResult": lambda: fvdid.cluster_diagnostics(
+        _ols(), "treat", "unit", data=_csv("regression/panel_twfe.csv")),
     "CBAResult": lambda: fvdid.cba(ate=-0.02, p_value=0.01, children_per_la_year=1000,
                                    benefit_per_child=50_000),
 }

@@ -79,6 +79,7 @@ NAN = float("nan")
 #: Inference methods of the linear (interaction-weighted) estimate, as ``tidy()`` labels them.
 METHODS = {
     "CR1_tG-1": "CR1, t(G−1)",
+    "CR1_cell_tG-1": "CR1 of the cell model, t(G−1) (treated LAs' deviations absorbed)",
     "CR2_satterthwaite": "CR2 (Bell–McCaffrey), Satterthwaite df",
     "WCR_webb": "wild cluster bootstrap, restricted (WCR), Webb weights",
     "WCU_webb": "wild cluster bootstrap, unrestricted (WCU), Webb weights",
@@ -99,8 +100,11 @@ class OutcomeEstimate(ResultMixin):
     imputations. When the rule's logit cannot be fitted the headline falls back to the linear
     model and ``headline_note`` says why.
 
-    Beside it: the linear interaction-weighted estimate (``linear_*``) with CR2 / Satterthwaite
-    (``cr2_*``) and the wild cluster bootstrap (``boot_*`` restricted, ``wcu_*`` unrestricted),
+    Beside it: the linear interaction-weighted estimate (``linear_*``: CR1 from the residuals of
+    the common-effect model, :func:`fvdid.stages.headline.common_effect_cr1`; ``linear_cell_*``:
+    the cell model's own CR1, which cannot see the treated LAs' deviations) with CR2 /
+    Satterthwaite (``cr2_*``, cell model) and the wild cluster bootstrap (``boot_*``
+    restricted, ``wcu_*`` unrestricted),
     the pooled single ``fv`` coefficient (``pooled_*``, a check: it weights pairs and periods by
     the variance of ``fv``), and the logit's log-odds ratio (``logit_*``) and AME
     (``logit_ame*``). CR2 and the bootstraps use the first completed data set.
@@ -129,6 +133,11 @@ class OutcomeEstimate(ResultMixin):
     linear_p_value: float = NAN
     linear_conf_low: float = NAN
     linear_conf_high: float = NAN
+    linear_cell_std_error: float = NAN
+    linear_cell_df: float = NAN
+    linear_cell_p_value: float = NAN
+    linear_cell_conf_low: float = NAN
+    linear_cell_conf_high: float = NAN
     pooled_estimate: float = NAN
     pooled_std_error: float = NAN
     pooled_df: float = NAN
@@ -168,6 +177,9 @@ class OutcomeEstimate(ResultMixin):
             ("linear, interaction-weighted", METHODS["CR1_tG-1"], self.linear_estimate,
              self.linear_std_error, self.linear_df, self.linear_p_value, self.linear_conf_low,
              self.linear_conf_high),
+            ("linear, interaction-weighted", METHODS["CR1_cell_tG-1"], self.linear_estimate,
+             self.linear_cell_std_error, self.linear_cell_df, self.linear_cell_p_value,
+             self.linear_cell_conf_low, self.linear_cell_conf_high),
             ("linear, interaction-weighted", METHODS["CR2_satterthwaite"], self.linear_estimate,
              self.cr2_std_error, self.cr2_df, self.cr2_p_value, self.cr2_conf_low, self.cr2_conf_high),
             ("linear, interaction-weighted", METHODS["WCR_webb"], self.linear_estimate, NAN, NAN,
@@ -283,6 +295,7 @@ def estimate_outcome(
         THETA,
         Pooled,
         cell_design,
+        common_effect_cr1,
         event_year_cells,
         pool_term,
         t_inference,
@@ -319,7 +332,11 @@ def estimate_outcome(
         lin_formula = f"{prep.outcome} ~ {' + '.join([*designs[0].terms, *covs])} | {rhs[1].strip()}"
         iw = [ols(f"{prep.outcome} ~ {' + '.join([*cd.terms, *covs])} | {rhs[1].strip()}", cd.data,
                   weights=weights, vcov="CR1", cluster=cluster, alpha=alpha) for cd in designs]
-        linear = pool_term(iw, THETA, G, alpha)
+        cell = pool_term(iw, THETA, G, alpha)
+        kw.update({f"linear_cell_{k}": getattr(cell, k)
+                   for k in ("std_error", "df", "p_value", "conf_low", "conf_high")})
+        linear = pool_term(iw, THETA, G, alpha, std_errors=[
+            common_effect_cr1(f, pf, cd.data, cluster) for f, pf, cd in zip(iw, fits, designs, strict=True)])
         lin_fit, lin_data, term = iw[0], designs[0].data, THETA
         kw.update(n_fv_estimand=float(designs[0].cells["n_fv"].sum()),
                   n_fv_unidentified=designs[0].n_fv_unidentified)

@@ -32,7 +32,7 @@ from scipy import stats
 
 from fvdid._results import ResultMixin
 
-__all__ = ["THETA", "CellDesign", "Pooled", "cell_design", "event_year_cells", "fv_estimand", "pool_term", "t_inference"]
+__all__ = ["THETA", "CellDesign", "Pooled", "cell_design", "common_effect_cr1", "event_year_cells", "fv_estimand", "pool_term", "t_inference"]
 
 THETA = "fv_att"
 """Name of the regressor whose coefficient is the FV-child-weighted average of the cell effects."""
@@ -176,10 +176,12 @@ class Pooled:
     conf_high: float
 
 
-def pool_term(fits: Sequence[Any], term: str, n_clusters: int, alpha: float) -> Pooled:
+def pool_term(fits: Sequence[Any], term: str, n_clusters: int, alpha: float,
+              std_errors: Sequence[float] | None = None) -> Pooled:
     """Pool ``term`` over fits by Rubin's rules (complete-data df G − 1) and form its t interval.
 
-    With one fit, the fit's CR1 standard error with t(G − 1).
+    With one fit, the fit's CR1 standard error with t(G − 1). ``std_errors`` replaces the fits'
+    own standard errors of ``term`` (e.g. :func:`common_effect_cr1`).
     """
     from fvdid.estimators.rubin import rubin
     from fvdid.stages import DataCondition
@@ -187,22 +189,21 @@ def pool_term(fits: Sequence[Any], term: str, n_clusters: int, alpha: float) -> 
     if any(term not in f.params.index for f in fits):
         raise DataCondition("singular_design", f"the coefficient {term!r} is not identified: it is "
                             "collinear with the fixed effects and covariates on these data")
+    ses = [float(f.std_errors[term]) for f in fits] if std_errors is None else list(std_errors)
     if len(fits) > 1:
         # Rubin's rules on the one coefficient: imputations of a small outcome sample can leave a
         # covariate level empty in one completed data set, so the full coefficient vectors need
         # not match; the FV coefficient is always estimated.
-        pooled = rubin([(f.params[[term]], f.vcov.loc[[term], [term]]) for f in fits],
+        pooled = rubin([(pd.Series([float(f.params[term])], index=[term]),
+                         pd.Series([se**2], index=[term])) for f, se in zip(fits, ses, strict=True)],
                        dfcom=n_clusters - 1)
         est = float(pooled.params[term])
         se = float(pooled.std_errors[term])
         df = float(min(float(pooled.df[term]), n_clusters - 1))
     else:
-        est, se, df = float(fits[0].params[term]), float(fits[0].std_errors[term]), float(n_clusters - 1)
-    if not (se > 0 and df > 0):
-        return Pooled(est, se, df, float("nan"), float("nan"), float("nan"))
-    q = float(stats.t.ppf(1 - alpha / 2, df))
-    p = float(2 * stats.t.sf(abs(est / se), df))
-    return Pooled(est, se, df, p, est - q * se, est + q * se)
+        est, se, df = float(fits[0].params[term]), float(ses[0]), float(n_clusters - 1)
+    p, lo, hi = t_inference(est, se, df, alpha)
+    return Pooled(est, se, df, p, lo, hi)
 
 
 def t_inference(est: float, se: float, df: float, alpha: float) -> tuple[float, float, float]:
@@ -211,3 +212,38 @@ def t_inference(est: float, se: float, df: float, alpha: float) -> tuple[float, 
         return float("nan"), float("nan"), float("nan")
     q = float(stats.t.ppf(1 - alpha / 2, df))
     return float(2 * stats.t.sf(abs(est / se), df)), est - q * se, est + q * se
+
+
+def common_effect_cr1(iw_fit: Any, pooled_fit: Any, data: pd.DataFrame, cluster: str,
+                      term: str = THETA) -> float:
+    """CR1 standard error of ``term`` with the residuals of the common-effect (pooled) model.
+
+    With one treated LA per pair, every cell dummy of the interaction-weighted regression lies
+    within one treated cluster, so its normal equation forces that cluster's residuals in the
+    cell to sum to zero: the treated LAs' own deviations vanish from the CR1 meat, and CR1 (and
+    CR2) understate the variance. Here the meat is built from the scores of the
+    interaction-weighted design evaluated at the residuals of the model with a single FV
+    effect, in which each treated LA's deviation from the common effect stays in its residuals
+    (exact under homogeneous effects, conservative under heterogeneous ones: the heterogeneity
+    enters the meat). Bread and small-sample factor G/(G−1)·(n−1)/(n−K) as CR1.
+    """
+    des = iw_fit.design
+    X = np.asarray(des.X, dtype=float)
+    w = np.ones(len(X)) if des.weights is None else np.asarray(des.weights, dtype=float)
+    e = pooled_fit.resid.reindex(des.index).to_numpy(dtype=float)
+    if np.isnan(e).any():
+        from fvdid.stages import DataCondition
+
+        raise DataCondition("singular_design", "the pooled and interaction-weighted fits used different rows")
+    g = pd.factorize(data.loc[des.index, cluster])[0]
+    G = int(g.max()) + 1
+    XtWX = X.T @ (X * w[:, None])
+    bread = np.linalg.pinv(XtWX)
+    S = np.zeros((G, X.shape[1]))
+    np.add.at(S, g, X * (w * e)[:, None])
+    n, k = X.shape
+    K = k + int(des.n_fe)
+    c = G / max(G - 1, 1) * (n - 1) / max(n - K, 1)
+    V = c * bread @ (S.T @ S) @ bread
+    j = list(des.terms).index(term) if term in des.terms else list(iw_fit.params.index).index(term)
+    return float(np.sqrt(max(V[j, j], 0.0)))

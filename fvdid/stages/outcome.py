@@ -154,6 +154,7 @@ def analyse_outcome(
     prep = prepare(
         children, outcome=outcome, covariates=covs, las_in_analysis=units,
         max_missing_share=cfg.max_missing_share, n_imputations=cfg.n_imputations, seed=cfg.seed,
+        categorical=cfg.categorical_covariates,
     )
     completed = list(prep.imputed) if prep.imputed else [prep.analytic]
     flow, fig, cem_pairs, pooled = prep.flow, None, None, None

@@ -5,26 +5,51 @@ more than 30 % of the rows are dropped; the remaining covariates are multiply im
 estimates pooled by Rubin's rules. Every exclusion is counted, by comparison group, in the flow
 table.
 
-Imputation is a hot deck with the approximate Bayesian bootstrap (Rubin & Schenker 1986) within
-LA × financial-year cells: for each imputation and cell, a bootstrap sample of the observed values
-is drawn, and each missing value is drawn from it. This is a proper multiple-imputation method for
-categorical and binary covariates under missingness at random within cells.
+Imputation (default ``imputation="mice"``) is by chained equations (:mod:`fvdid.stages._mice`):
+each incomplete covariate is imputed from a model that includes the outcome, the treatment
+indicators (``fv``, ``treated_la``), the period (financial-year dummies), the LA (dummies, when
+at most :data:`MAX_LA_DUMMIES` LAs), the complete covariates and the other imputed covariates;
+proper predictive mean matching for numeric covariates, multivariate PMM on the predicted level
+dummies for unordered categorical ones; ``maxit`` sweeps per imputation, ``m`` independent seeded
+chains. Leaving the outcome out of the imputation model biases the covariates' coefficients
+towards zero (van Buuren 2018, section 6.2), which is what the older hot deck did.
+
+``imputation="hot_deck"`` keeps that hot deck (approximate Bayesian bootstrap, Rubin & Schenker
+1986, within LA × financial-year cells, from neither the outcome nor ``fv``) as a comparison.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 
 from fvdid._results import ResultMixin
+from fvdid.errors import FvdidInputError
 from fvdid.reporting.appendix import AppendixTable, Section
 from fvdid.reporting.release import released_flow
+from fvdid.stages._mice import impute_mice
 
-__all__ = ["GROUPS", "Prepared", "data_section", "flow_row", "group_labels", "impute_hot_deck", "prepare"]
+__all__ = [
+    "GROUPS",
+    "MAX_LA_DUMMIES",
+    "Prepared",
+    "data_section",
+    "flow_row",
+    "group_labels",
+    "imputation_predictors",
+    "impute_hot_deck",
+    "prepare",
+]
+
+MAX_LA_DUMMIES = 60
+"""LA dummies enter the imputation model only up to this many LAs (their cost grows with the square)."""
+
+TREATMENT_PREDICTORS = ("fv", "treated_la")
+PERIOD_PREDICTORS = ("financial_year",)
 
 OUTCOME_SAMPLE = {
     # outcome -> (column that must be 1 for the child to be in the outcome's sample, description)
@@ -52,6 +77,11 @@ class Prepared(ResultMixin):
     imputed
         ``m`` completed copies of ``analytic`` (empty tuple when nothing needed imputing or
         ``n_imputations=0``).
+    imputation_method
+        How ``imputed`` was made: ``"mice"``, ``"hot_deck"``, ``"complete cases"`` or ``"none"``
+        (nothing to impute).
+    imputation_notes
+        The imputation model in words: predictors used, predictors absent, iterations.
     """
 
     outcome: str
@@ -60,6 +90,8 @@ class Prepared(ResultMixin):
     missing: pd.DataFrame
     covariates: tuple[str, ...]
     imputed: tuple[pd.DataFrame, ...]
+    imputation_method: str = "none"
+    imputation_notes: tuple[str, ...] = ()
 
     def tidy(self) -> pd.DataFrame:
         return self.flow
@@ -96,6 +128,9 @@ def prepare(
     max_missing_share: float = 0.30,
     n_imputations: int = 5,
     seed: int = 0,
+    imputation: Literal["mice", "hot_deck"] = "mice",
+    categorical: Sequence[str] | None = None,
+    maxit: int = 10,
 ) -> Prepared:
     """Build the analytic sample of ``outcome`` and apply the protocol's missing-data rules.
 
@@ -115,7 +150,18 @@ def prepare(
         Number of imputations for covariates below the threshold (0: complete cases).
     seed
         Seed of the imputations.
+    imputation
+        ``"mice"`` (chained equations with the outcome, treatment, period and covariates in the
+        model) or ``"hot_deck"`` (the older hot deck within LA × financial year, kept for
+        comparison: it ignores the outcome and attenuates the covariates' coefficients).
+    categorical
+        Covariates to treat as unordered categorical in the imputation model; None: the
+        non-numeric ones.
+    maxit
+        Sweeps of the chained equations per imputation.
     """
+    if imputation not in ("mice", "hot_deck"):
+        raise FvdidInputError(f"imputation must be 'mice' or 'hot_deck', got {imputation!r}")
     rows = []
     start = children
     cur = children
@@ -138,8 +184,6 @@ def prepare(
         rows.append(flow_row(f"outside the outcome's sample ({why})", cur, nxt))
         cur = nxt
     if outcome not in cur.columns:
-        from fvdid.errors import FvdidInputError
-
         raise FvdidInputError(f"outcome column {outcome!r} is not in the extract")
     nxt = cur[cur[outcome].notna()]
     rows.append(flow_row(f"missing outcome ({outcome})", cur, nxt))
@@ -168,16 +212,55 @@ def prepare(
     missing = pd.DataFrame(miss_rows)
     analytic = cur
     imputed: tuple[pd.DataFrame, ...] = ()
-    if to_impute and n_imputations > 0:
+    method, notes = "none", ()
+    if to_impute and n_imputations > 0 and imputation == "hot_deck":
         imputed = tuple(impute_hot_deck(analytic, to_impute, m=n_imputations, seed=seed))
+        method = "hot_deck"
+        notes = ("hot deck (approximate Bayesian bootstrap) within LA x financial year; the "
+                 "outcome and fv are not in the imputation model",)
+    elif to_impute and n_imputations > 0:
+        preds, notes = imputation_predictors(analytic, outcome, [c for c in kept if c not in to_impute])
+        imputed = tuple(impute_mice(analytic, to_impute, preds, m=n_imputations, seed=seed, maxit=maxit,
+                                    categorical=() if categorical is None else categorical))
+        method = "mice"
+        notes = (f"chained equations: {n_imputations} imputations x {maxit} sweeps, seed {seed}; "
+                 f"imputed {', '.join(to_impute)} (PMM with 5 donors; categorical ones by "
+                 "multivariate PMM)", *notes)
     elif to_impute:
+        method = "complete cases"
         nxt = analytic.dropna(subset=to_impute)
         flow = pd.concat(
             [flow, pd.DataFrame([flow_row("missing covariate (complete cases)", analytic, nxt)])],
             ignore_index=True,
         )
         analytic = nxt
-    return Prepared(outcome, analytic, flow, missing, tuple(kept), imputed)
+    return Prepared(outcome, analytic, flow, missing, tuple(kept), imputed, method, tuple(notes))
+
+
+def imputation_predictors(data: pd.DataFrame, outcome: str,
+                          complete: Sequence[str]) -> tuple[list[str], tuple[str, ...]]:
+    """The complete predictors of the imputation model and a note of what went in and what did not.
+
+    The outcome, ``fv`` and ``treated_la``, the financial year, the LA (at most
+    :data:`MAX_LA_DUMMIES` of them) and the complete covariates; the imputed covariates predict
+    each other inside :func:`fvdid.stages._mice.impute_mice`.
+    """
+    preds = [outcome]
+    absent = []
+    for c in (*TREATMENT_PREDICTORS, *PERIOD_PREDICTORS):
+        (preds if c in data.columns else absent).append(c)
+    notes = []
+    if "la_code" in data.columns:
+        k = data["la_code"].nunique()
+        if k <= MAX_LA_DUMMIES:
+            preds.append("la_code")
+        else:
+            notes.append(f"LA dummies left out of the imputation model ({k} LAs > {MAX_LA_DUMMIES})")
+    preds += [c for c in complete if c not in preds]
+    notes.insert(0, "imputation model predictors: " + ", ".join(preds) + " and the other imputed covariates")
+    if absent:
+        notes.append("not in the data, so not in the imputation model: " + ", ".join(absent))
+    return preds, tuple(notes)
 
 
 def impute_hot_deck(

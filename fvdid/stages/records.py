@@ -44,6 +44,8 @@ def _estimate_rows(outcome: str, e: Any, alpha: float, truth: float) -> list[dic
     rows = [
         _row(outcome, "linear_iw", "CR1_tG-1", e.linear_estimate, e.linear_std_error,
              e.linear_conf_low, e.linear_conf_high, e.linear_p_value, truth),
+        _row(outcome, "linear_iw", "CR1_cell_tG-1", e.linear_estimate, e.linear_cell_std_error,
+             e.linear_cell_conf_low, e.linear_cell_conf_high, e.linear_cell_p_value, truth),
         _row(outcome, "linear_iw", "CR2_satterthwaite", e.linear_estimate, e.cr2_std_error,
              e.cr2_conf_low, e.cr2_conf_high, e.cr2_p_value, truth),
         _row(outcome, "linear_iw", "WCR_webb", e.linear_estimate, NAN, e.boot_conf_low,

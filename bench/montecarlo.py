@@ -1,0 +1,82 @@
+"""``python -m bench montecarlo``: replications per second of the Monte Carlo study, 1 and 2 workers.
+
+    python -m bench montecarlo                         # the default design, the lean analysis path
+    python -m bench montecarlo --reps 6 --n-children 20000
+    python -m bench montecarlo --replication textbook  # the engine's own overhead
+
+Each worker count gets its own ``LocalCluster`` (single-threaded worker processes on 127.0.0.1),
+warmed up (fvdid imported on every worker) before the clock starts, and a fresh study folder; the
+rate counts replications saved per second of wall time. The projection is the time of the
+issue's default study (500 replications under the null and 500 under the effect) at the
+2-worker rate; the target is 30 minutes on 2 cores.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+
+TARGET_MINUTES = 30.0
+DEFAULT_STUDY_REPS = 1000  # 500 null + 500 design
+
+
+def measure(workers: int, reps: int, replicate: object, design: dict) -> dict:
+    from dask.distributed import Client, LocalCluster
+
+    import fvdid
+
+    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
+                      dashboard_address=":0") as cluster, Client(cluster) as client:
+        client.run(importlib.import_module, "fvdid.pipeline")
+        with tempfile.TemporaryDirectory() as tmp:
+            t0 = time.perf_counter()
+            res = fvdid.montecarlo(Path(tmp) / "study", reps=reps, effects="null", design=design,
+                                   replicate=replicate, client=client, progress=False,
+                                   report=False, seed=20)
+            dt = time.perf_counter() - t0
+    return {"workers": workers, "reps": res.run.n_run, "failed": res.run.n_failed,
+            "seconds": dt, "reps_per_second": res.run.n_run / dt}
+
+
+def main(argv: list[str] | None = None) -> int:
+    from fvdid.montecarlo.replication import AnalysisReplication, TextbookReplication
+
+    p = argparse.ArgumentParser(prog="python -m bench montecarlo", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--reps", type=int, default=None,
+                   help="replications per measurement (default: 4, textbook 400)")
+    p.add_argument("--n-children", type=int, default=None, help="design n_children (default 100,000)")
+    p.add_argument("--replication", choices=["analysis", "textbook"], default="analysis")
+    p.add_argument("--all-outcomes", action="store_true",
+                   help="also the secondary outcomes and sensitivity analyses (default: the "
+                        "issue's timed study, the primary outcome with every inference method)")
+    p.add_argument("--out", type=Path, default=None, help="also write the numbers as JSON here")
+    a = p.parse_args(argv)
+    rep = (AnalysisReplication(secondary=a.all_outcomes, sensitivity=a.all_outcomes)
+           if a.replication == "analysis" else TextbookReplication())
+    reps = a.reps or (4 if a.replication == "analysis" else 400)
+    design = {} if a.n_children is None else {"n_children": a.n_children}
+    print(f"montecarlo bench: {a.replication} replication, {reps} replications per run, "
+          f"design {design or 'default'}, {os.cpu_count()} cores", flush=True)
+    rows = []
+    for w in (1, 2):
+        r = measure(w, reps, rep, design)
+        rows.append(r)
+        print(f"  {w} worker(s): {r['reps']} reps in {r['seconds']:.1f} s = "
+              f"{r['reps_per_second']:.3f} reps/s ({r['failed']} failed)", flush=True)
+    speedup = rows[1]["reps_per_second"] / rows[0]["reps_per_second"]
+    minutes = DEFAULT_STUDY_REPS / rows[1]["reps_per_second"] / 60
+    print(f"  speed-up 1 -> 2 workers: {speedup:.2f}x")
+    print(f"  default study ({DEFAULT_STUDY_REPS} replications) at the 2-worker rate: "
+          f"{minutes:.1f} min (target {TARGET_MINUTES:.0f} min: "
+          f"{'met' if minutes <= TARGET_MINUTES else 'NOT met'})")
+    if a.out:
+        a.out.write_text(json.dumps({"replication": a.replication, "design": design,
+                                     "runs": rows, "speedup": speedup,
+                                     "default_study_minutes": minutes}, indent=2))
+    return 0
