@@ -153,8 +153,8 @@ def run_sensitivity(
 
     Child-level re-estimates use the stacked matched-pair design of the primary analysis (pairs
     from LA matching; pair-specific LA and time fixed effects) without CEM weights, and a single
-    hot-deck imputation (``n_imputations`` > 1 pools more) to keep the many re-fits cheap; the
-    first row re-estimates the primary specification the same way, as the reference for the
+    imputation (``n_imputations`` > 1 pools more), made once for the matched design and reused
+    by every analysis on it, to keep the many re-fits cheap; the first row re-estimates the primary specification the same way, as the reference for the
     others. ``child_effects`` (simulated extracts: ``child_id`` + the true effect per outcome)
     gives each row's truth: the mean true effect among the children its treatment marks as
     exposed. ``shocks`` (``la_code, shock, date[, response]``) feeds the common-shock test.
@@ -165,12 +165,13 @@ def run_sensitivity(
     trail = las.loc[las.get("trailblazer", pd.Series(False, index=las.index)).astype(bool), "la_code"].tolist()
     m = max(n_imputations, 1)
 
-    def fit(data: pd.DataFrame, units: Sequence[str], label: str, treatment: str = "fv",
-            stacked: bool = True) -> Prepared:
-        prep = prepare(data, outcome=outcome, covariates=covariates, las_in_analysis=units,
-                       max_missing_share=max_missing_share, n_imputations=m, seed=seed)
+    def prep_of(data: pd.DataFrame, units: Sequence[str]) -> Prepared:
+        return prepare(data, outcome=outcome, covariates=covariates, las_in_analysis=units,
+                       max_missing_share=max_missing_share, n_imputations=m, seed=seed,
+                       categorical=categorical)
+
+    def fit(prep: Prepared, label: str, treatment: str = "fv", stacked: bool = True) -> None:
         truth = exposed_truth(prep.analytic, treatment, outcome, child_effects)
-        unstacked = prep
         if stacked:
             prep = dataclasses.replace(
                 prep, analytic=stack_pairs(prep.analytic, pairs, time=time_fe),
@@ -182,20 +183,28 @@ def run_sensitivity(
         if e is not None:
             rows.append(_row(label, e, ESTIMANDS[treatment] + ("" if treatment != "fv" or stacked
                                                                else " (pooled LA + financial-year design)"), truth))
-        return unstacked
 
     comparators = sorted(set(pairs["comparator_la"]))
     base_units = sorted(set(pairs["treated_la"]) | set(comparators))
-    base_prep = fit(children, base_units, "reference: primary specification without CEM weights")
-    # Alternative treatment definitions.
-    if {"days_open_trial", "days_open_under_fv"} <= set(children.columns):
-        alt = children.assign(
+    has_days = {"days_open_trial", "days_open_under_fv"} <= set(children.columns)
+    base = children
+    if has_days:
+        # The alternative definitions' columns ride along: the imputation model's predictors
+        # are fixed (prepare.imputation_predictors), so extra columns change no imputed value,
+        # and one imputation of the matched design serves the reference, the alternative
+        # definitions, the embedding-period subset, the event-time model, Callaway–Sant'Anna
+        # and the common-shock test.
+        base = children.assign(
             fv_half=(children["days_open_under_fv"] >= 0.5 * children["days_open_trial"]).astype(int)
             & children["treated_la"].astype(int),
             fv_28=(children["days_open_under_fv"] >= 28).astype(int) & children["treated_la"].astype(int),
         )
-        fit(alt, base_units, "treatment: at least half of open-referral days under FV", "fv_half")
-        fit(alt, base_units, "treatment: at least 28 days under FV", "fv_28")
+    base_prep = prep_of(base, base_units)
+    fit(base_prep, "reference: primary specification without CEM weights")
+    # Alternative treatment definitions.
+    if has_days:
+        fit(base_prep, "treatment: at least half of open-referral days under FV", "fv_half")
+        fit(base_prep, "treatment: at least 28 days under FV", "fv_28")
         notes.append(
             "The alternative treatment definitions count a child as treated by the days its "
             "referral stayed open under FV. How long a referral stays open is itself an outcome of "
@@ -214,33 +223,35 @@ def run_sensitivity(
         notes.append(
             f"trailblazer ({and_list(trail)}): pooled LA + financial-year specification (it has no LA "
             f"match); it adds {variation}")
-        fit(tb, [*base_units, *trail], "including the trailblazer LA (pooled specification)",
+        fit(prep_of(tb, [*base_units, *trail]), "including the trailblazer LA (pooled specification)",
             stacked=False)
     # Embedding period.
     if "in_embedding_period" in children.columns:
-        emb = children[~children["in_embedding_period"].astype(bool)]
-        n_out = int(children["in_embedding_period"].astype(bool).sum())
-        notes.append(f"embedding period: {n_out:,} children referred between FGC start and go-live excluded")
-        fit(emb, base_units, "excluding the embedding period")
+        def out_of_embedding(d: pd.DataFrame) -> pd.DataFrame:
+            return d[~d["in_embedding_period"].astype(bool)]
+
+        emb = dataclasses.replace(base_prep, analytic=out_of_embedding(base_prep.analytic),
+                                  imputed=tuple(out_of_embedding(d) for d in base_prep.imputed))
+        n_out = len(base_prep.analytic) - len(emb.analytic)
+        notes.append(f"embedding period: {n_out:,} children of the analytic sample referred between FGC "
+                     "start and go-live excluded (the imputations of the full sample are kept)")
+        fit(emb, "excluding the embedding period")
 
     # Differential time effects: FV × event-quarter bins.
     event_tab = None
     if "event_time_q" in children.columns:
-        e = children["event_time_q"]
-        ev = children.copy()
-        names = []
-        for k in range(event_bins):
-            name = f"fv_e{k}" if k < event_bins - 1 else f"fv_e{k}plus"
-            sel = (ev["fv"] == 1) & ((e == k) if k < event_bins - 1 else (e >= k))
-            ev[name] = sel.astype(int)
-            names.append(name)
 
         def event_fit() -> pd.DataFrame:
             from fvdid.estimators.ols import ols
 
-            prep = prepare(ev, outcome=outcome, covariates=covariates, las_in_analysis=base_units,
-                           max_missing_share=max_missing_share, n_imputations=m, seed=seed)
-            d0 = prep.imputed[0] if prep.imputed else prep.analytic
+            prep = base_prep
+            d0 = (prep.imputed[0] if prep.imputed else prep.analytic).copy()
+            e = d0["event_time_q"]
+            names = []
+            for k in range(event_bins):
+                name = f"fv_e{k}" if k < event_bins - 1 else f"fv_e{k}plus"
+                d0[name] = ((d0["fv"] == 1) & ((e == k) if k < event_bins - 1 else (e >= k))).astype(int)
+                names.append(name)
             d0 = stack_pairs(d0, pairs, time=time_fe)
             terms = names + [f"C({c})" if c in categorical else c for c in prep.covariates]
             fml = f"{outcome} ~ {' + '.join(terms)} | {' + '.join(STACKED_FE)}"
