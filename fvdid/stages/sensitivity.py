@@ -154,8 +154,8 @@ def run_sensitivity(
     Child-level re-estimates use the stacked matched-pair design of the primary analysis (pairs
     from LA matching; pair-specific LA and time fixed effects) without CEM weights, and a single
     imputation (``n_imputations`` > 1 pools more), made once for the matched design and reused
-    by every analysis on it, to keep the many re-fits cheap; the first row re-estimates the primary specification the same way, as the reference for the
-    others. ``child_effects`` (simulated extracts: ``child_id`` + the true effect per outcome)
+    by every analysis on it, to keep the many re-fits cheap; the first row re-estimates the
+    primary specification the same way, as the reference for the others. ``child_effects`` (simulated extracts: ``child_id`` + the true effect per outcome)
     gives each row's truth: the mean true effect among the children its treatment marks as
     exposed. ``shocks`` (``la_code, shock, date[, response]``) feeds the common-shock test.
     """
