@@ -1,7 +1,7 @@
 """Reading an extract (CSV, Parquet or Stata ``.dta``) with a column mapping and a schema check.
 
 An extract is a folder with ``children``, ``las`` and ``la_quarter`` tables (and optionally
-``absence_terms``), each as ``NAME.parquet``, ``NAME.csv`` or ``NAME.dta`` — the layout that
+``absence_terms`` and ``shocks``, the common shocks of the common-shock test), each as ``NAME.parquet``, ``NAME.csv`` or ``NAME.dta`` — the layout that
 ``fvdid simulate --out DIR`` writes. A mapping file (JSON or TOML) renames the extract's columns to
 fvdid's names::
 
@@ -46,9 +46,11 @@ __all__ = [
     "validate_extract",
     "validate_la_quarter",
     "validate_las",
+    "validate_shocks",
 ]
 
-TABLES = ("children", "las", "la_quarter", "absence_terms")
+TABLES = ("children", "las", "la_quarter", "absence_terms", "shocks")
+OPTIONAL_TABLES = ("absence_terms", "shocks")
 SUFFIXES = (".parquet", ".csv", ".dta")
 DAYS_MAX = 548
 """Days on plans are counted over 18 months from referral and censored there (protocol,
@@ -69,6 +71,9 @@ class Extract:
     """The simulator's true effect by outcome and event quarter (simulated extracts only)."""
     child_effects: pd.DataFrame | None = None
     """The simulator's true effect of each child (``child_id`` + one column per outcome)."""
+    shocks: pd.DataFrame | None = None
+    """Named common shocks, one row per (LA, shock): ``la_code, shock, date`` (a month) and
+    optionally ``response`` (the LA's exposure to the shock), for the common-shock test."""
 
 
 def read_table(path: Path) -> pd.DataFrame:
@@ -207,7 +212,7 @@ def load_extract(folder: Path, mapping: Path | None = None) -> Extract:
         rename = {theirs: ours for ours, theirs in maps.get(name, {}).items()}
         got = _read_one(folder, name, rename)
         if got is None:
-            if name == "absence_terms":
+            if name in OPTIONAL_TABLES:
                 frames[name] = None
                 continue
             raise FvdidInputError(
@@ -223,6 +228,7 @@ def load_extract(folder: Path, mapping: Path | None = None) -> Extract:
         frames["absence_terms"],
         str(folder),
         _hash_files(used),
+        shocks=frames["shocks"],
     )
     return validate_extract(raw, rows=rows)
 
@@ -236,7 +242,8 @@ def validate_extract(extract: Extract, *, rows: Mapping[str, RowNames] | None = 
     * every LA of the children table is in the LA table, and every treatment LA has children;
     * ``children.treated_la`` (and ``trailblazer_la`` when present) is the LA table's flag;
     * every go-live month lies inside the LA × quarter panel;
-    * ``children.fv`` is the protocol's treatment (:func:`derive_fv`).
+    * ``children.fv`` is the protocol's treatment (:func:`derive_fv`);
+    * the shocks table, when present, names known LAs and parseable months (:func:`validate_shocks`).
 
     Parameters
     ----------
@@ -259,7 +266,10 @@ def validate_extract(extract: Extract, *, rows: Mapping[str, RowNames] | None = 
     _check_flags(children, las, rc)
     _check_go_live_in_panel(las, laq, rl)
     _check_fv(children, las, rc)
-    return dataclasses.replace(extract, children=children, las=las, la_quarter=laq)
+    shocks = extract.shocks
+    if shocks is not None:
+        shocks = validate_shocks(shocks, las, rows=rows.get("shocks", RowNames()))
+    return dataclasses.replace(extract, children=children, las=las, la_quarter=laq, shocks=shocks)
 
 
 # --- cross-table checks ---------------------------------------------------------------------------
@@ -604,6 +614,33 @@ def validate_las(df: pd.DataFrame, *, rows: RowNames | None = None) -> pd.DataFr
     if "fgc_start" in df.columns:
         df["fgc_start"] = _periods(df, t, "fgc_start", "M", "a month such as 2021-03 or missing",
                                    rows, who)
+    return df
+
+
+def validate_shocks(df: pd.DataFrame, las: pd.DataFrame, *, rows: RowNames | None = None) -> pd.DataFrame:
+    """Check the shocks table (``la_code, shock, date[, response]``); dates become months.
+
+    Every LA must be in ``las``, every shock named, every date a month (``2022-10``, a date, or
+    a Period), ``response`` (optional) a finite number, and (LA, shock) unique.
+    """
+    t, rows = "shocks", rows or RowNames()
+    _require(df, t, ["la_code", "shock", "date"])
+    df = df.copy()
+    _check(df, t, "shock", lambda s: s.notna() & (s.astype(str).str.strip() != ""), "a shock name", rows)
+    df["shock"] = df["shock"].astype(str).str.strip()
+    known = set(las["la_code"].astype(str))
+    _check(df, t, "la_code", lambda s: s.astype(str).isin(known), "an LA of the las table", rows)
+    df["la_code"] = df["la_code"].astype(str)
+    who = df["la_code"]
+    _check(df, t, "date", lambda s: s.notna(), "a month such as 2022-10", rows)
+    df["date"] = _periods(df, t, "date", "M", "a month such as 2022-10 (or a date)", rows, who)
+    if "response" in df.columns:
+        _check(df, t, "response", lambda s: np.isfinite(_as_numbers(s).astype(float)),
+               "a finite number (the LA's response to the shock)", rows)
+        df["response"] = _as_numbers(df["response"]).astype(float)
+    dup = df.duplicated(["la_code", "shock"], keep=False)
+    if dup.any():
+        _fail(t, "la_code", dup, "one row per LA and shock", df["la_code"], rows, df["shock"])
     return df
 
 
