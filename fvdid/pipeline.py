@@ -141,6 +141,10 @@ class Analysis:
                 "bacon_summary": to_plain(sens.bacon_summary),
                 "cs_aggregations": to_plain(sens.cs_aggregations),
                 "notes": list(sens.notes),
+                "shock_tests": to_plain(sens.shock_tests),
+                "cs_pretest": sens.cs_pretest_text,
+                "cs_randomization_p": sens.cs_ri_pvalue,
+                "cs_n_clusters": sens.cs_n_clusters,
             },
             "truth": dict(self.truth),
             "truth_all_fv": dict(self.truth_all_fv),
@@ -182,7 +186,10 @@ def simulated_extract(config: RunConfig, sim: Any = None) -> tuple[Extract, Any]
     ex = Extract(children=sim.children, las=sim.las, la_quarter=sim.la_quarter,
                  absence_terms=getattr(sim, "absence_terms", None), source=source,
                  input_hash=_frame_hash([sim.children, sim.las]), truth=sim.truth,
-                 child_effects=sim.child_effects)
+                 child_effects=sim.child_effects,
+                 # the shocks' dates only: the simulator's true responses include the treated LAs'
+                 # differential, which the common-shock test must detect, not condition on
+                 shocks=sim.shocks[["la_code", "shock", "date"]])
     return validate_extract(ex), sim
 
 
@@ -249,7 +256,8 @@ def analyse(
         ex.children, ex.la_quarter, ex.las, outcome=cfg.primary_outcome, pairs=pairs[cfg.primary_outcome],
         time_fe=cfg.time_fe, covariates=(*cfg.child_covariates, *cfg.la_covariates),
         categorical=cfg.categorical_covariates, max_missing_share=cfg.max_missing_share,
-        seed=cfg.seed, alpha=cfg.alpha, figures=figures))
+        seed=cfg.seed, alpha=cfg.alpha, figures=figures, child_effects=ex.child_effects,
+        shocks=ex.shocks))
     pa = analyses[cfg.primary_outcome].prepared.analytic
     truth, truth_all = _truths(ex, analyses)
     treated = tuple(ex.las.loc[ex.las["treated"].astype(bool), "la_code"])
