@@ -51,6 +51,12 @@ class OLSDesign:
     ``index`` holds the labels of the rows of ``data`` that were used, so cluster columns can be
     looked up with ``data.loc[design.index]``. ``n_fe`` is the rank of the fixed-effect dummy
     matrix (levels minus redundancies).
+
+    ``source`` is a *reference* to the data frame the model was fitted on (no copy) and
+    ``positions`` the integer positions of the rows used, so that :func:`fvdid.boottest` can
+    read a cluster column by name without ``data=``; :meth:`column` does that lookup. The frame
+    is not copied, so memory does not grow with the fit; a frame changed in place after the fit
+    is detected by :meth:`column` only when its length changed.
     """
 
     X: np.ndarray
@@ -60,6 +66,35 @@ class OLSDesign:
     index: pd.Index
     n_fe: int
     fe: list[str]
+    source: pd.DataFrame | None = None
+    positions: np.ndarray | None = None
+
+    def column(self, name: str) -> pd.Series:
+        """Values of column ``name`` of the fitted frame at the rows the fit used.
+
+        Raises
+        ------
+        FvdidInputError
+            The design carries no frame, the frame has no such column, or its rows changed.
+        """
+        if self.source is None or self.positions is None:
+            raise FvdidInputError(
+                f"column {name!r} was asked for, but this design carries no data frame; pass "
+                "data= (the frame the model was fitted on)"
+            )
+        if name not in self.source.columns:
+            raise FvdidInputError(
+                f"column {name!r} is not in the data frame the model was fitted on; available "
+                f"columns: {list(self.source.columns)}"
+            )
+        if len(self.source) <= int(self.positions.max(initial=-1)) or not self.source.index[
+            self.positions
+        ].equals(self.index):
+            raise FvdidInputError(
+                "the data frame the model was fitted on has changed its rows since the fit; "
+                "pass the frame as data="
+            )
+        return self.source[name].iloc[self.positions]
 
 
 @dataclass(frozen=True, eq=False)
@@ -357,6 +392,8 @@ def ols(
         index=rows,
         n_fe=n_fe,
         fe=list(pf.fe),
+        source=data,
+        positions=np.flatnonzero(~drop),
     )
     return OLSResult(
         params=pd.Series(beta, index=idx, name="estimate"),
