@@ -294,6 +294,13 @@ def att_gt(
 
     Notes
     -----
+    Defaults that differ from R, and why: ``bootstrap=False`` and ``cband=False`` (R:
+    ``bstrap = TRUE``, ``cband = TRUE``). fvdid's defaults give the analytic influence-function
+    standard errors and pointwise intervals, which are deterministic (no seed needed to
+    reproduce a number in the appendix) and agree with R to rounding; the multiplier bootstrap
+    and its sup-t band are one argument away (``bootstrap=True, cband=True``, and then
+    ``aggte`` follows the fit) and agree with R within Monte Carlo error only.
+
     Rows dropped or recoded by did's preprocessing (incomplete rows, cohorts after the last
     period treated as never treated, units treated in the first period, units outside the
     balanced panel) are announced in ``notes`` and by ``warnings.warn``.
