@@ -323,3 +323,17 @@ def test_cluster_column_name_without_data_reads_the_fitted_frame() -> None:
     np.testing.assert_array_equal(c.t_boot, e.t_boot)
     with pytest.raises(FvdidInputError, match="nope"):
         boottest(fit, "x", "nope", B=999)
+
+
+def test_two_way_clusters_are_multiway_not_the_intersection() -> None:
+    d = _panel(seed=9, n_clusters=10, per=16)
+    fit = ols("y ~ x + z", d, vcov="CR1", cluster=("g", "year"))
+    res = boottest(fit, "x", ("g", "year"), B=999, seed=2)
+    # the original t-statistic is the two-way CR1 t of sandwich::vcovCL(~ g + year) (no FE, so
+    # fixef_k does not matter): closed form on both sides, rounding only
+    assert res.t_stat == pytest.approx(fit.tstats["x"], rel=1e-10)
+    assert res.n_clusters == 4  # min(G): 10 clusters, 4 years
+    assert res.n_bootclusters == d.groupby(["g", "year"]).ngroups  # bootstrap on the intersection
+    inter = d["g"].astype(str) + "_" + d["year"].astype(str)
+    one = boottest(fit, "x", inter, B=999, seed=2)
+    assert abs(one.t_stat - res.t_stat) > 1e-3  # the intersection is a different clustering

@@ -255,10 +255,15 @@ def boottest(
         The coefficient tested (a term of ``fit.params``). R: ``param``.
     cluster
         Error clusters of the CR1 variance: a column name (read from ``data=`` when given,
-        otherwise from the frame the fit carries, ``fit.design.column``), a tuple of column names (one-way clustering on the intersection of their
-        levels), a Series indexed like ``data`` (aligned by label to the rows the fit used),
-        or an array with one entry per row used. R: ``clustid`` (one-way only; R's
-        multi-way ``clustid = c("a", "b")`` is not supported).
+        otherwise from the frame the fit carries, ``fit.design.column``), a Series indexed like
+        ``data`` (aligned by label to the rows the fit used), or an array with one entry per
+        row used. R: ``clustid``. A tuple or list of two or more column names is *multi-way*
+        clustering, R's ``clustid = c("a", "b")``: the bootstrap variance is the
+        Cameron–Gelbach–Miller sum over every non-empty subset of the dimensions (their
+        intersection), with sign ``(-1)^(|S|+1)`` and each term's own ``G_S/(G_S-1)`` times the
+        common ``(N-1)/(N-k)`` (fwildclusterboot's ``cluster.df = "conventional"``); the
+        bootstrap clusters default to the intersection of all dimensions (R's
+        ``bootcluster = "max"``). One-way clustering on an intersection is a column you build.
     data
         Optional: the data frame the model was fitted on. Without it, column names (and the
         absorbed fixed effects) are read from the frame the :func:`fvdid.ols` fit carries.
@@ -274,8 +279,8 @@ def boottest(
     bootcluster
         Level at which the wild weights are drawn: a column name, a tuple of column names (the
         intersection of their levels, R's ``bootcluster = c("a", "b")``), a Series or an array
-        as for ``cluster``; default the error clusters (R's ``bootcluster = "max"`` for one-way
-        clustering). R: ``bootcluster``.
+        as for ``cluster``; default the error clusters, for multi-way clustering their
+        intersection (R's ``bootcluster = "max"``). R: ``bootcluster``.
     p_val_type
         ``"two-tailed"``, ``"equal-tailed"``, ``">"``, ``"<"``. R: ``p_val_type``.
     conf_int
@@ -342,7 +347,17 @@ def boottest(
     X = np.asarray(design.X, dtype=np.float64)
     y = np.asarray(design.y, dtype=np.float64)
     weights = None if design.weights is None else np.asarray(design.weights, dtype=np.float64)
-    c_vals = _aligned(cluster, "cluster", data, index, design)
+    multiway = (
+        isinstance(cluster, (tuple, list))
+        and len(cluster) > 1
+        and all(isinstance(v, str) for v in cluster)
+    )
+    c_list: list[np.ndarray] | None = None
+    if multiway:
+        c_list = [_aligned(c, "cluster", data, index, design) for c in cluster]
+        c_vals = _aligned(tuple(cluster), "cluster", data, index, design)  # the intersection
+    else:
+        c_vals = _aligned(cluster, "cluster", data, index, design)
     g_vals = (
         c_vals if bootcluster is None else _aligned(bootcluster, "bootcluster", data, index, design)
     )
@@ -360,7 +375,7 @@ def boottest(
         X,
         y,
         weights,
-        c_vals,
+        c_list if c_list is not None else c_vals,
         g_vals,
         R_vector,
         float(r),
