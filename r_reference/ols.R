@@ -4,6 +4,10 @@
 #   CR1 : sandwich::vcovCL(fit, cluster = <cluster vector>, type = "HC1")
 #   CR2 : clubSandwich::vcovCR(fit, cluster = <cluster vector>, type = "CR2") and
 #         clubSandwich::coef_test(fit, vcov = V, test = "Satterthwaite")
+#   HC0 / HC2 / HC3 : sandwich::vcovHC(fit, type = <vcov>)
+#   CR0 / CR1S / CR3 : clubSandwich::vcovCR(fit, cluster = , type = <vcov>)
+#   cluster = c("a", "b") (multi-way, CR0 / CR1): sandwich::vcovCL(fit, cluster = d[, c("a",
+#         "b")], type = "HC0" with cadjust = FALSE / "HC1", multi0 = args$multi0); df min(G) - 1
 #
 # args: formula (fvdid syntax "y ~ x1 + C(cat) + a:b | fe1 + fe2"), vcov, and optionally
 # weights, cluster. Rows with a missing value in any used column, or weight 0, are dropped
@@ -37,7 +41,7 @@ fv_ols_labels <- function(nm, cats) {
 fvdid_case <- function(path, args) {
   d <- fv_read(path)
   p <- fv_ols_parse(args$formula)
-  used <- unique(c(p$vars, args$weights, args$cluster))
+  used <- unique(c(p$vars, args$weights, unlist(args$cluster)))
   ok <- stats::complete.cases(d[, used, drop = FALSE])
   if (!is.null(args$weights)) ok <- ok & d[[args$weights]] > 0
   n_dropped <- sum(!ok)
@@ -58,6 +62,22 @@ fvdid_case <- function(path, args) {
   } else if (vc == "HC1") {
     V <- sandwich::vcovHC(fit, type = "HC1")
     df <- rep(stats::df.residual(fit), length(b))
+  } else if (vc %in% c("HC0", "HC2", "HC3")) {
+    V <- sandwich::vcovHC(fit, type = vc)
+    df <- rep(stats::df.residual(fit), length(b))
+  } else if (length(args$cluster) > 1) {
+    cl <- d[, unlist(args$cluster), drop = FALSE]
+    m0 <- isTRUE(args$multi0)
+    V <- if (vc == "CR0") {
+      sandwich::vcovCL(fit, cluster = cl, type = "HC0", cadjust = FALSE, multi0 = m0)
+    } else {
+      sandwich::vcovCL(fit, cluster = cl, type = "HC1", multi0 = m0)
+    }
+    df <- rep(min(sapply(cl, function(v) length(unique(v)))) - 1, length(b))
+  } else if (vc %in% c("CR0", "CR1S", "CR3")) {
+    cl <- d[[args$cluster]]
+    V <- clubSandwich::vcovCR(fit, cluster = cl, type = vc)
+    df <- rep(length(unique(cl)) - 1, length(b))
   } else if (vc == "CR1") {
     cl <- d[[args$cluster]]
     V <- sandwich::vcovCL(fit, cluster = cl, type = "HC1")

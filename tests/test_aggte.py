@@ -157,3 +157,47 @@ def test_outputs(res: AttGtResult) -> None:
     assert ag.to_dict()["type"] == "dynamic"
     with pytest.raises(FvdidInputError):
         aggte(res, "simple").plot()
+
+
+@pytest.mark.parametrize(
+    ("typ", "window"),
+    [
+        ("simple", {"max_e": -1}),
+        ("dynamic", {"max_e": -1}),
+        ("dynamic", {"min_e": 50}),
+        ("group", {"max_e": -1}),
+    ],
+)
+def test_impossible_window_raises(res: AttGtResult, typ: str, window: dict) -> None:
+    with pytest.raises(FvdidInputError, match=r"max_e|min_e"):
+        aggte(res, typ, **window)  # type: ignore[arg-type]
+
+
+def _group_overall_if(res: AttGtResult, ag, *, by_group: bool) -> np.ndarray:
+    # overall = sum_g p_g att_g / sum_g p_g with p_g = mean(w 1{G=g}); its influence function is
+    # sum_g (p_g/S) IF_g + sum_g (att_g - overall) (w 1{G=g} - p_g) / S. did 2.1.2 used the
+    # cohort of the k-th ATT(g,t) cell instead of the k-th group in the indicator.
+    glist = np.array(res.groups, dtype=float)
+    pg = np.array([np.mean(res.unit_weights * (res.unit_cohort == g)) for g in glist])
+    s = pg.sum()
+    att_g = ag.table.set_index("group").loc[glist, "att"].to_numpy()
+    overall = float(np.sum(pg * att_g) / s)
+    cohorts = glist if by_group else res.table["group"].to_numpy(dtype=float)[: glist.size]
+    phi = ag.influence @ (pg / s)
+    for k in range(glist.size):
+        ind = res.unit_weights * (res.unit_cohort == cohorts[k]) - pg[k]
+        phi = phi + (att_g[k] - overall) * ind / s
+    return phi
+
+
+def test_group_overall_se_uses_the_group_indicator(res: AttGtResult) -> None:
+    new = aggte(res, "group")
+    old = aggte(res, "group", compat="did-2.1.2")
+    for ag, by_group in ((new, True), (old, False)):
+        phi = _group_overall_if(res, ag, by_group=by_group)
+        assert ag.overall_se == pytest.approx(np.sqrt(np.mean(phi**2) / res.n_units), rel=CLOSED)
+    assert new.overall_att == old.overall_att
+    assert abs(new.overall_se / old.overall_se - 1) > 1e-4  # the two terms really differ here
+    pd.testing.assert_frame_equal(new.table, old.table)
+    with pytest.raises(FvdidInputError, match="compat"):
+        aggte(res, "group", compat="did-2.0")  # type: ignore[arg-type]

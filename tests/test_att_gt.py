@@ -331,3 +331,54 @@ def test_multiplier_bootstrap_alias() -> None:
         multiplier_bootstrap(inf, B=99, n_boot=99, alpha=0.05, rng=np.random.default_rng(1))
     with pytest.raises(FvdidInputError, match="needs B="):
         multiplier_bootstrap(inf, alpha=0.05, rng=np.random.default_rng(1))
+
+
+# --------------------------------------------------------------------------------------------
+# issue 15: xformla expressions and clustervars spelled as in did
+# --------------------------------------------------------------------------------------------
+
+
+def _fx_panel() -> pd.DataFrame:
+    rng = np.random.default_rng(21)
+    n, periods = 400, (1, 2, 3, 4)
+    coh = rng.choice(np.array([0, 3, 4]), size=n)
+    x = rng.normal(size=n)
+    z = rng.uniform(size=n)
+    region = rng.choice(np.array(["n", "s", "w"]), size=n)
+    rows = []
+    for t in periods:
+        eff = np.where((coh > 0) & (t >= coh), 1.0, 0.0)
+        yv = 0.2 * t * x + 0.3 * t * z + eff + rng.normal(size=n)
+        rows.append(pd.DataFrame({"id": np.arange(n), "t": t, "g": coh, "y": yv, "x": x,
+                                  "z": z, "region": region, "state": np.arange(n) % 20}))
+    return pd.concat(rows, ignore_index=True)
+
+
+def test_covariate_formula_equals_the_built_columns() -> None:
+    d = _fx_panel()
+    d["xz"] = d["x"] * d["z"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        kw = dict(y="y", time="t", cohort="g", unit="id")
+        a = att_gt(d, covariates="~ x + z + x:z + C(region)", **kw)
+        b = att_gt(d, covariates=("x", "z", "xz", "region"), **kw)
+        one = att_gt(d, covariates="x", **kw)  # a bare column name, not its characters
+        ref = att_gt(d, covariates=("x",), **kw)
+    # same design columns in another construction order: rounding only
+    np.testing.assert_allclose(a.table["att"], b.table["att"], atol=1e-10)
+    np.testing.assert_allclose(a.table["se"], b.table["se"], atol=1e-10)
+    np.testing.assert_array_equal(one.table["att"], ref.table["att"])
+    with pytest.raises(FvdidInputError, match="intercept"):
+        att_gt(d, covariates="~ x - 1", **kw)
+
+
+def test_clustervars_with_the_unit_as_in_did() -> None:
+    d = _fx_panel()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        kw = dict(y="y", time="t", cohort="g", unit="id", bootstrap=True, B=199, seed=1)
+        a = att_gt(d, cluster=("id", "state"), **kw)
+        b = att_gt(d, cluster="state", **kw)
+    np.testing.assert_array_equal(a.table["se"], b.table["se"])
+    with pytest.raises(FvdidInputError, match="at most one"):
+        att_gt(d, cluster=["id", "state", "region"], **kw)

@@ -282,8 +282,9 @@ def test_bad_input() -> None:
         boottest(fit, "x", "g", data=d, weights_type="gamma")  # type: ignore[arg-type]
     with pytest.raises(FvdidInputError, match="p_val_type"):
         boottest(fit, "x", "g", data=d, p_val_type="both")  # type: ignore[arg-type]
+    bare = dataclasses.replace(fit, design=dataclasses.replace(fit.design, source=None))
     with pytest.raises(FvdidInputError, match="data="):
-        boottest(fit, "x", "g", B=999)  # column name without data
+        boottest(bare, "x", "g", B=999)  # a design that carries no frame needs data=
     with pytest.raises(FvdidInputError, match="not in data"):
         boottest(fit, "x", "cluster_col", data=d, B=999)
     with pytest.raises(FvdidInputError, match="one entry per row"):
@@ -293,5 +294,46 @@ def test_bad_input() -> None:
     with pytest.raises(FvdidInputError, match="B > 100"):
         boottest(fit, "x", "g", data=d, B=50)  # the interval needs B > 100 (as R)
     fe = ols("y ~ x | year", d, vcov="CR1", cluster="g")
+    fe_bare = dataclasses.replace(fe, design=dataclasses.replace(fe.design, source=None))
     with pytest.raises(FvdidInputError, match="fixed effects"):
-        boottest(fe, "x", d["g"], B=999)  # FE crossing the clusters need data= for the projection
+        boottest(fe_bare, "x", d["g"], B=999)  # FE crossing the clusters: frame needed
+    shrunk = d.copy()
+    fit2 = ols("y ~ x + z", shrunk, vcov="CR1", cluster="g")
+    shrunk.drop(index=shrunk.index[:3], inplace=True)
+    with pytest.raises(FvdidInputError, match="changed its rows"):
+        boottest(fit2, "x", "g", B=999)
+
+
+# --------------------------------------------------------------------------------------------
+# the public contract boottest(fit, param, cluster) without data=
+# --------------------------------------------------------------------------------------------
+
+
+def test_cluster_column_name_without_data_reads_the_fitted_frame() -> None:
+    d = _panel(seed=8, n_clusters=12, per=12)
+    d.loc[d.index[:5], "z"] = np.nan  # rows dropped by the fit: positions must follow
+    fit = ols("y ~ x + z | year", d, vcov="CR1", cluster="g")
+    a = boottest(fit, "x", "g", B=999, seed=4)
+    b = boottest(fit, "x", "g", data=d, B=999, seed=4)
+    np.testing.assert_array_equal(a.t_boot, b.t_boot)
+    assert a.conf_int == b.conf_int
+    # the FE (year, not nested in g) are read from the fitted frame too
+    c = boottest(fit, "x", ("g", "half"), B=999, seed=4)
+    e = boottest(fit, "x", ("g", "half"), data=d, B=999, seed=4)
+    np.testing.assert_array_equal(c.t_boot, e.t_boot)
+    with pytest.raises(FvdidInputError, match="nope"):
+        boottest(fit, "x", "nope", B=999)
+
+
+def test_two_way_clusters_are_multiway_not_the_intersection() -> None:
+    d = _panel(seed=9, n_clusters=10, per=16)
+    fit = ols("y ~ x + z", d, vcov="CR1", cluster=("g", "year"))
+    res = boottest(fit, "x", ("g", "year"), B=999, seed=2)
+    # the original t-statistic is the two-way CR1 t of sandwich::vcovCL(~ g + year) (no FE, so
+    # fixef_k does not matter): closed form on both sides, rounding only
+    assert res.t_stat == pytest.approx(fit.tstats["x"], rel=1e-10)
+    assert res.n_clusters == 4  # min(G): 10 clusters, 4 years
+    assert res.n_bootclusters == d.groupby(["g", "year"]).ngroups  # bootstrap on the intersection
+    inter = d["g"].astype(str) + "_" + d["year"].astype(str)
+    one = boottest(fit, "x", inter, B=999, seed=2)
+    assert abs(one.t_stat - res.t_stat) > 1e-3  # the intersection is a different clustering

@@ -263,7 +263,7 @@ def test_cluster_needed_and_bad_vcov() -> None:
     with pytest.raises(FvdidInputError, match="cluster"):
         ols("y ~ x1", _panel(), vcov="CR2")
     with pytest.raises(FvdidInputError, match="vcov"):
-        ols("y ~ x1", _panel(), vcov="HC3")  # type: ignore[arg-type]
+        ols("y ~ x1", _panel(), vcov="HC4")  # type: ignore[arg-type]
     with pytest.raises(FvdidInputError, match="C\\(cat\\)"):
         ols("y ~ cat", _panel())
 
@@ -307,3 +307,81 @@ def test_the_grammar_is_shared_with_the_likelihood_estimators() -> None:
     assert list(ols("y ~ x1*x2", df).params.index) == list(lg.params.index)
     with pytest.raises(FvdidInputError, match="fixed effects"):
         logit("b ~ x1 | unit", df)
+
+
+# --------------------------------------------------------------------------------------------
+# issue 15: HC0-HC3, CR0 / CR1S / CR3, multi-way clustering
+# --------------------------------------------------------------------------------------------
+
+# the brute-force dummy regressions below differ from the FWL path by rounding only
+BRUTE = 1e-9
+
+
+@pytest.mark.parametrize("weights", [None, "w"])
+@pytest.mark.parametrize("kind", ["HC0", "HC2", "HC3"])
+def test_hc_types_match_dense_dummy_regression(kind: str, weights: str | None) -> None:
+    df = _panel(seed=4).dropna()
+    fit = ols("y ~ treat + x1 + x2 | unit + time", df, vcov=kind, weights=weights)  # type: ignore[arg-type]
+    X = _dummies(df, ["unit", "time"], ["treat", "x1", "x2"]).to_numpy()
+    w = np.ones(len(df)) if weights is None else df[weights].to_numpy()
+    y = df["y"].to_numpy()
+    M = np.linalg.inv(X.T @ (w[:, None] * X))
+    e = y - X @ (M @ X.T @ (w * y))
+    h = np.einsum("ij,jk,ik->i", X, M, X) * w
+    power = {"HC0": 0.0, "HC2": 1.0, "HC3": 2.0}[kind]
+    omega = (w * e) ** 2 / (1 - h) ** power
+    V = M @ (X.T @ (omega[:, None] * X)) @ M
+    np.testing.assert_allclose(fit.std_errors.to_numpy(), np.sqrt(np.diag(V))[:3], rtol=BRUTE)
+
+
+def test_cr0_cr1s_cr3_conventions() -> None:
+    df = _panel(seed=5).dropna()
+    f = "y ~ treat + x1 + x2 | time"
+    cr0 = ols(f, df, vcov="CR0", cluster="unit")
+    cr1 = ols(f, df, vcov="CR1", cluster="unit")
+    cr1s = ols(f, df, vcov="CR1S", cluster="unit")
+    n, g, k = cr1.nobs, cr1.n_clusters, 3 + cr1.n_fe
+    assert g is not None
+    ratio = g / (g - 1) * (n - 1) / (n - k)
+    np.testing.assert_allclose(cr1.vcov, cr0.vcov * ratio, rtol=1e-12)  # a scalar factor
+    pd.testing.assert_frame_equal(cr1s.vcov, cr1.vcov)  # clubSandwich's name of the same number
+    # CR3 = sum_j X_j' (I - H_jj)^-1 e_j (...)' with H from the dense dummy model
+    cr3 = ols(f, df, vcov="CR3", cluster="unit")
+    X = _dummies(df, ["time"], ["treat", "x1", "x2"]).to_numpy()
+    y = df["y"].to_numpy()
+    M = np.linalg.inv(X.T @ X)
+    e = y - X @ (M @ X.T @ y)
+    meat = np.zeros((X.shape[1], X.shape[1]))
+    for u in df["unit"].unique():
+        ix = np.flatnonzero(df["unit"].to_numpy() == u)
+        Xj = X[ix]
+        s = Xj.T @ np.linalg.solve(np.eye(len(ix)) - Xj @ M @ Xj.T, e[ix])
+        meat += np.outer(s, s)
+    V = M @ meat @ M
+    np.testing.assert_allclose(cr3.std_errors.to_numpy(), np.sqrt(np.diag(V))[:3], rtol=BRUTE)
+    with pytest.raises(FvdidInputError, match="singular"):
+        ols("y ~ treat + x1 | unit", df, vcov="CR3", cluster="unit")  # FE nested in clusters
+
+
+@pytest.mark.parametrize("weights", [None, "w"])
+def test_two_way_clustering_is_inclusion_exclusion(weights: str | None) -> None:
+    df = _panel(seed=6).dropna()
+    df = df.assign(ut=df["unit"].astype(str) + "_" + df["time"].astype(str))
+    f = "y ~ treat + x1 + x2"
+    two = ols(f, df, vcov="CR0", cluster=("region", "time"), weights=weights)
+    parts = {
+        c: ols(f, df, vcov="CR0", cluster=c, weights=weights).vcov
+        for c in ("region", "time")
+    }
+    inter = df["region"].astype(str) + "_" + df["time"].astype(str)
+    parts["both"] = ols(f, df.assign(rt=inter), vcov="CR0", cluster="rt", weights=weights).vcov
+    np.testing.assert_allclose(
+        two.vcov, parts["region"] + parts["time"] - parts["both"], rtol=1e-10, atol=1e-14
+    )
+    assert two.n_clusters == 5  # min(G): 5 regions, 8 periods
+    assert set(two.df) == {4.0}
+    # the intersection is still available as a column one builds (one-way on it)
+    one = ols(f, df, vcov="CR1", cluster="ut", weights=weights)
+    assert one.n_clusters == df["ut"].nunique()
+    with pytest.raises(FvdidInputError, match="multi-way"):
+        ols(f, df, vcov="CR2", cluster=("region", "time"))

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from fvdid.estimators._bacon_panel import _Panel
+from fvdid.estimators._design import independent_columns
 
 # --------------------------------------------------------------------------------------------
 # Linear algebra on balanced panels
@@ -88,7 +89,7 @@ def _uncontrolled(
 
 def _controlled(
     panel: _Panel, gidx: np.ndarray, n_g: np.ndarray
-) -> tuple[float, float, float, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[float, float, float, np.ndarray, np.ndarray, np.ndarray, np.ndarray, list[tuple[int, int, list[int]]]]:
     """Within/between decomposition with time-varying covariates (Goodman-Bacon 2021, sec. 5).
 
     Let ``d`` be the residual of the treatment on the covariates and the unit and period fixed
@@ -104,6 +105,11 @@ def _controlled(
     * ``q`` is the fitted part of that purge minus the purged group-by-period mean of the
       predicted treatment (``p_kt``): the between-group variation due to the covariates;
     * ``C_x = mean(x * y)`` and ``V_x = mean(x**2)``.
+
+    The covariates are assumed free of collinearity with the full-sample fixed effects (bacon()
+    drops such ones first). Within a pair, covariate means that the pair's own unit and period
+    effects span are dropped from that pair's purge (as fixest would drop them from the pair's
+    regression); the last value returned lists ``(k, l, dropped covariate indices)``.
     """
     Y, D, X = panel.Y, panel.D, panel.X
     n, t_n, p = X.shape
@@ -160,11 +166,24 @@ def _controlled(
     sw = np.sqrt(wts).reshape(m, 2 * t_n)
     a_mat = xt.reshape(m, 2 * t_n, p) * sw[:, :, None]
     b_vec = dt.reshape(m, 2 * t_n) * sw
-    proj = np.einsum("mij,mj->mi", a_mat, np.einsum("mji,mi->mj", np.linalg.pinv(a_mat), b_vec))
+    # the pair's covariate means before the pair's effects are partialled out (centred): the scale
+    # against which a purged column counts as zero
+    xraw = np.stack([xbar[ka], xbar[kb]], axis=1).reshape(m, 2 * t_n, p)
+    w2 = wts.reshape(m, 2 * t_n)
+    xraw = xraw - (w2[:, :, None] * xraw).sum(axis=1, keepdims=True) / w2.sum(axis=1)[:, None, None]
+    proj = np.zeros((m, 2 * t_n))
+    dropped: list[tuple[int, int, list[int]]] = []
+    for i in range(m):
+        keep = independent_columns(a_mat[i], xraw[i] * sw[i][:, None])
+        if len(keep) < p:
+            dropped.append((int(ka[i]), int(kb[i]), [j for j in range(p) if j not in keep]))
+        if keep:
+            A = a_mat[i][:, keep]
+            coef_i = np.linalg.lstsq(A, b_vec[i], rcond=None)[0]
+            proj[i] = A @ coef_i
     fitted = proj / sw  # fitted D-tilde from the purged group means of the covariates
     r = dt.reshape(m, 2 * t_n) - fitted
     q = fitted - pt.reshape(m, 2 * t_n)
-    w2 = wts.reshape(m, 2 * t_n)
     q = q - (w2 * q).sum(axis=1, keepdims=True) / w2.sum(axis=1, keepdims=True)
     y2 = yt.reshape(m, 2 * t_n)
     n_obs = w2.sum(axis=1)
@@ -174,4 +193,4 @@ def _controlled(
     c_q = (w2 * q * y2).sum(axis=1) / n_obs
     est = (c_r + c_q) / (v_r + v_q)
     raw_w = n_obs**2 * (v_r + v_q)
-    return twfe, omega, beta_w, ka, kb, est, raw_w
+    return twfe, omega, beta_w, ka, kb, est, raw_w, dropped

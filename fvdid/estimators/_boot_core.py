@@ -7,6 +7,7 @@ conventions reproduced.
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -214,7 +215,7 @@ def wild_core(
     X: np.ndarray,
     y: np.ndarray,
     weights: np.ndarray | None,
-    cluster_codes: np.ndarray,
+    cluster_codes: np.ndarray | Sequence[np.ndarray],
     bootcluster_codes: np.ndarray,
     R_vector: np.ndarray,
     r: float,
@@ -245,18 +246,43 @@ def wild_core(
     R_vector = np.asarray(R_vector, dtype=np.float64).ravel()
     if R_vector.size != k:
         raise FvdidInputError(f"R has {R_vector.size} entries but the design has {k} columns")
-    c_codes, n_c = group_codes(np.asarray(cluster_codes))
+    # one-way: one array; multi-way: a list of arrays, combined by inclusion-exclusion
+    multi = isinstance(cluster_codes, (list, tuple))
+    dims = [np.asarray(c) for c in cluster_codes] if multi else [np.asarray(cluster_codes)]
     g_codes, n_g = group_codes(np.asarray(bootcluster_codes))
-    if n_c < 2:
-        raise FvdidInputError(f"the cluster variable has {n_c} level(s); at least 2 are needed")
+    single = [group_codes(c) for c in dims]
+    for _, n_c_j in single:
+        if n_c_j < 2:
+            raise FvdidInputError(
+                f"the cluster variable has {n_c_j} level(s); at least 2 are needed"
+            )
     if n_g < 2:
         raise FvdidInputError(f"the bootcluster variable has {n_g} level(s); at least 2 are needed")
     n_obs = int(np.count_nonzero(w))
     k_ssc = k if ssc_k is None else int(ssc_k)
     if n_obs <= k_ssc:
         raise FvdidInputError(f"{n_obs} observations cannot support {k_ssc} parameters")
-    ssc = (n_c / (n_c - 1.0)) * ((n_obs - 1.0) / (n_obs - k_ssc))
+    # error clusterings: every non-empty subset of the dimensions (their intersection), with
+    # sign (-1)^(|S|+1) and its own G_S/(G_S-1) (fwildclusterboot's conventional cluster df)
+    terms: list[tuple[np.ndarray, int, float]] = []
+    for size in range(1, len(dims) + 1):
+        for subset in itertools.combinations(range(len(dims)), size):
+            if size == 1:
+                cc_codes, n_cc = single[subset[0]]
+            else:
+                inter = pd.MultiIndex.from_arrays([single[i][0] for i in subset]).factorize()[0]
+                cc_codes, n_cc = group_codes(inter)
+            sign = 1.0 if size % 2 else -1.0
+            terms.append((cc_codes, n_cc, sign * n_cc / (n_cc - 1.0)))
+    n_c = single[0][1] if not multi else min(nc for _, nc in single)
+    ssc_n = (n_obs - 1.0) / (n_obs - k_ssc)
+    ssc = terms[0][2] * ssc_n if not multi else ssc_n
     notes: list[str] = []
+    if multi:
+        notes.append(
+            f"multi-way clustering over {len(dims)} dimensions ({len(terms)} inclusion-exclusion "
+            "terms, each with its own G/(G-1)); ssc reports the common (N-1)/(N-k)"
+        )
 
     # ---- one pass over the data ------------------------------------------------------------
     wx = w[:, None] * X
@@ -283,26 +309,29 @@ def wild_core(
     numer_q = np.bincount(g_codes, weights=a * Q, minlength=n_g)
     P1 = _group_sum(g_codes, n_g, wx * P[:, None])  # G* x k
     Q1 = _group_sum(g_codes, n_g, wx * Q[:, None])
-    SXA = _group_sum(c_codes, n_c, a[:, None] * X) @ A  # G x k
-
-    same = n_c == n_g and np.array_equal(c_codes, g_codes)
-    if same:
-        p2_diag = np.bincount(c_codes, weights=a * P, minlength=n_c)
-        q2_diag = np.bincount(c_codes, weights=a * Q, minlength=n_c)
-        P2 = Q2 = None
-    else:
-        p2_diag = q2_diag = None
-        P2 = _crosstab(c_codes, n_c, g_codes, n_g, a * P)
-        Q2 = _crosstab(c_codes, n_c, g_codes, n_g, a * Q)
-
-    P3 = Q3 = None
-    if fe_codes is not None and len(fe_codes) > 0:
-        proj = _FEProjector([np.asarray(f) for f in fe_codes], w)
-        # P3[c, g] = sum_i w_i [P_D(h 1_c)]_i u~_i 1_g(i) = CT_h' (D'WD)^+ CT_u
-        ct_h = proj.crosstab(c_codes, n_c, a)  # levels x G
-        left = proj.solve(ct_h).T  # G x levels
-        P3 = left @ proj.crosstab(g_codes, n_g, w * P)
-        Q3 = left @ proj.crosstab(g_codes, n_g, w * Q)
+    proj = (
+        _FEProjector([np.asarray(f) for f in fe_codes], w)
+        if fe_codes is not None and len(fe_codes) > 0
+        else None
+    )
+    pieces = []
+    for c_codes, n_cc, factor in terms:
+        SXA = _group_sum(c_codes, n_cc, a[:, None] * X) @ A  # G x k
+        same = n_cc == n_g and np.array_equal(c_codes, g_codes)
+        if same:
+            p2 = np.bincount(c_codes, weights=a * P, minlength=n_cc)
+            q2 = np.bincount(c_codes, weights=a * Q, minlength=n_cc)
+        else:
+            p2 = _crosstab(c_codes, n_cc, g_codes, n_g, a * P)
+            q2 = _crosstab(c_codes, n_cc, g_codes, n_g, a * Q)
+        P3 = Q3 = None
+        if proj is not None:
+            # P3[c, g] = sum_i w_i [P_D(h 1_c)]_i u~_i 1_g(i) = CT_h' (D'WD)^+ CT_u
+            left = proj.solve(proj.crosstab(c_codes, n_cc, a)).T  # G x levels
+            P3 = left @ proj.crosstab(g_codes, n_g, w * P)
+            Q3 = left @ proj.crosstab(g_codes, n_g, w * Q)
+        # one-way: ssc multiplies the whole variance; multi-way: each term carries its G factor
+        pieces.append((same, p2, q2, SXA, P3, Q3, 1.0 if not multi else factor))
 
     # ---- draws -----------------------------------------------------------------------------
     full_enumeration = weights_type == "rademacher" and 2.0**n_g <= B
@@ -320,23 +349,28 @@ def wild_core(
     out_cc = np.empty(total)
     out_cd = np.empty(total)
     out_dd = np.empty(total)
-    chunk = max(1, _CHUNK_ELEMENTS // max(n_g, n_c))
+    chunk = max(1, _CHUNK_ELEMENTS // max(n_g, max(t[1] for t in terms)))
 
     def _stats(V: np.ndarray, sl: slice) -> None:
         out_a[sl] = V @ numer_p
         out_b[sl] = V @ numer_q
-        if same:
-            C = V * p2_diag - (V @ P1) @ SXA.T
-            D = V * q2_diag - (V @ Q1) @ SXA.T
-        else:
-            C = (P2 @ V.T).T - (V @ P1) @ SXA.T
-            D = (Q2 @ V.T).T - (V @ Q1) @ SXA.T
-        if P3 is not None:
-            C -= V @ P3.T
-            D -= V @ Q3.T
-        out_cc[sl] = np.einsum("ij,ij->i", C, C)
-        out_cd[sl] = np.einsum("ij,ij->i", C, D)
-        out_dd[sl] = np.einsum("ij,ij->i", D, D)
+        out_cc[sl] = 0.0
+        out_cd[sl] = 0.0
+        out_dd[sl] = 0.0
+        VP1, VQ1 = V @ P1, V @ Q1
+        for same, p2, q2, SXA, P3, Q3, factor in pieces:
+            if same:
+                C = V * p2 - VP1 @ SXA.T
+                D = V * q2 - VQ1 @ SXA.T
+            else:
+                C = (p2 @ V.T).T - VP1 @ SXA.T
+                D = (q2 @ V.T).T - VQ1 @ SXA.T
+            if P3 is not None:
+                C -= V @ P3.T
+                D -= V @ Q3.T
+            out_cc[sl] += factor * np.einsum("ij,ij->i", C, C)
+            out_cd[sl] += factor * np.einsum("ij,ij->i", C, D)
+            out_dd[sl] += factor * np.einsum("ij,ij->i", D, D)
         # A draw constant across clusters (v = c 1) gives t* = sign(c) t exactly in theory (the
         # t-statistic is scale invariant); copy the original's numbers so that the tie with the
         # original t-statistic is exact and not decided by rounding (p-values count strict

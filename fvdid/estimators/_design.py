@@ -9,11 +9,39 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-__all__ = ["Absorber", "dummy_matrix", "pinv_psd"]
+__all__ = ["COLLINEAR_TOL", "Absorber", "dummy_matrix", "independent_columns", "pinv_psd"]
 
 # Largest number of non-leading fixed-effect levels for which the projection is solved exactly
 # through a dense Schur complement; beyond it alternating projections are used.
 _SCHUR_MAX_LEVELS = 2000
+
+
+# lm's QR rank tolerance: a column whose residual on the fixed effects and the earlier columns is
+# below this fraction of its own (centred) norm is collinear and dropped, as fixest drops it.
+COLLINEAR_TOL = 1e-7
+
+
+def independent_columns(Z: np.ndarray, ref: np.ndarray, tol: float = COLLINEAR_TOL) -> list[int]:
+    """Indices of the columns of ``Z`` (n x p) not explained by the earlier kept ones.
+
+    ``ref`` (n x p) are the same columns before the fixed effects were partialled out (centred),
+    the scale against which a residual counts as zero. Gram–Schmidt with re-orthogonalisation.
+    """
+    keep: list[int] = []
+    Q = np.empty((Z.shape[0], Z.shape[1]))
+    for j in range(Z.shape[1]):
+        col = Z[:, j]
+        scale = float(np.linalg.norm(ref[:, j]))
+        res = col
+        if keep:
+            Qk = Q[:, : len(keep)]
+            res = col - Qk @ (Qk.T @ col)
+            res = res - Qk @ (Qk.T @ res)
+        nres = float(np.linalg.norm(res))
+        if scale > 0 and nres > tol * scale:
+            Q[:, len(keep)] = res / nres
+            keep.append(j)
+    return keep
 
 
 def dummy_matrix(codes: list[np.ndarray], levels: list[int], n: int) -> sp.csr_matrix:

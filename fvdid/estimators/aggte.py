@@ -1,7 +1,8 @@
 """Aggregations of group-time ATTs: simple, dynamic (event study), group, calendar.
 
 Semantics of R ``did::aggte`` 2.1.2 (``compute.aggte``), including the influence-function term
-for the estimated aggregation weights (did's ``wif``).
+for the estimated aggregation weights (did's ``wif``), with did's later correction of that term
+for the group aggregation (``compat="did-2.1.2"`` restores the old one).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from fvdid.estimators.att_gt import AttGtResult
 __all__ = ["AggteResult", "aggte"]
 
 AggType = Literal["simple", "dynamic", "group", "calendar"]
+Compat = Literal["current", "did-2.1.2"]
 _KEY = {"dynamic": "event_time", "group": "group", "calendar": "period", "simple": "term"}
 
 
@@ -196,6 +198,7 @@ def aggte(
     cband: bool | None = None,
     seed: int | None = None,
     na_rm: bool = False,
+    compat: Compat = "current",
 ) -> AggteResult:
     """Aggregate ATT(g,t) into an overall effect, an event study, or group / calendar effects.
 
@@ -222,16 +225,36 @@ def aggte(
     na_rm
         Drop missing ATT(g,t) [``na.rm``]; otherwise missing ones raise, as in did.
 
+    compat
+        ``"current"`` (default): the overall influence function of the group aggregation
+        counts the estimation of the group probabilities with the indicator of each *group*
+        (did after commit 9229716, 23 March 2025: ``wif(..., group = glist)``).
+        ``"did-2.1.2"``: did 2.1.2's term, which indexes the ATT(g,t) cohorts ``group[k]``
+        for ``k = 1..number of groups`` (ATT(g,t) positions, not groups); its overall SE of
+        the group aggregation is 0.25 % low on mpdta. Only ``type="group"``'s overall SE
+        depends on it; the pinned did 2.1.2 golden files use it.
+
+    Raises
+    ------
+    FvdidInputError
+        An impossible event-time window (as did, which stops): ``max_e`` below 0 for the
+        simple and group aggregations (no post-treatment cell left), a dynamic window without
+        event times or without a non-negative one (no overall effect), missing ATT(g,t)
+        without ``na_rm``.
+
     Notes
     -----
-    did computes the weight-estimation term of the group aggregation's overall influence
-    function with ``group[k]`` for ``k`` in ``1..number of groups`` (ATT(g,t) positions, not
-    groups); fvdid keeps that indexing so standard errors agree with did 2.1.2.
+    Defaults that differ from R, and why: ``type`` is ``"simple"`` (R: ``"group"``), because
+    the headline of this design is the overall ATT of all post-treatment cells weighted by
+    group size, which is did's "simple" summary; ``bootstrap`` / ``cband`` follow the
+    :func:`~fvdid.att_gt` fit, whose defaults are off (see there).
     """
     if type not in _KEY:
         raise FvdidInputError(
             f"type must be one of 'simple', 'dynamic', 'group', 'calendar'; got {type!r}"
         )
+    if compat not in ("current", "did-2.1.2"):
+        raise FvdidInputError(f"compat must be 'current' or 'did-2.1.2'; got {compat!r}")
     notes: list[str] = []
     bstrap = result.bootstrap if bootstrap is None else bool(bootstrap)
     alp = result.alpha if alpha is None else float(alpha)
@@ -363,6 +386,11 @@ def aggte(
 
     if type == "simple":
         keep = np.flatnonzero((g_r <= t_r) & (t_r <= g_r + hi_e))
+        if keep.size == 0:
+            raise FvdidInputError(
+                f"no post-treatment ATT(g,t) with event time <= max_e={max_e}: the simple "
+                "aggregation is empty (did stops too)"
+            )
         wts = pg[keep] / pg[keep].sum()
         est = float(np.sum(att[keep] * wts)) if keep.size else float("nan")
         phi = agg_if(keep, wts, True)
@@ -397,13 +425,21 @@ def aggte(
             phi = agg_if(idx, wts, False)
             cols.append(phi)
             ses.append(se_of(phi))
+        if all(np.isnan(e) for e in ests):
+            raise FvdidInputError(
+                f"no post-treatment ATT(g,t) with event time <= max_e={max_e} in any group: "
+                "the group aggregation is empty (did stops too)"
+            )
         infm = np.column_stack(cols)
         est = np.array(ests)
         overall = float(np.sum(est * pg_g) / pg_g.sum())
-        # did: wif(keepers = 1:length(glist), pg = pgg, ..., group = group): the group of the
-        # k-th ATT(g,t), not of the k-th group
         ks = np.arange(glist.size)
-        wif_att = _weights_if(ks, pg_g, group, unit_w, unit_g, est)
+        if compat == "did-2.1.2":
+            # did 2.1.2: wif(keepers = 1:length(glist), pg = pgg, ..., group = group): the
+            # cohort of the k-th ATT(g,t), not the k-th group
+            wif_att = _weights_if(ks, pg_g, group, unit_w, unit_g, est)
+        else:
+            wif_att = _weights_if(ks, pg_g, glist, unit_w, unit_g, est)
         overall_phi = infm @ (pg_g / pg_g.sum()) + wif_att
         return finish("group", glist, est, np.array(ses), infm, overall, overall_phi)
 
@@ -432,11 +468,13 @@ def aggte(
         infm = np.column_stack(cols)
         est = np.array(ests)
         epos = eseq >= 0
-        if epos.any():
-            overall = float(est[epos].mean())
-            overall_phi = infm[:, epos] @ np.full(int(epos.sum()), 1.0 / epos.sum())
-        else:
-            overall, overall_phi = float("nan"), np.full(n, np.nan)
+        if not epos.any():
+            raise FvdidInputError(
+                f"no event time >= 0 in the window min_e={min_e}, max_e={max_e}: the overall "
+                "dynamic effect (the mean over non-negative event times) is undefined"
+            )
+        overall = float(est[epos].mean())
+        overall_phi = infm[:, epos] @ np.full(int(epos.sum()), 1.0 / epos.sum())
         return finish("event_time", eseq, est, np.array(ses), infm, overall, overall_phi)
 
     # calendar

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 
 from fvdid._results import ResultMixin
+from fvdid.errors import FvdidInputError
 from fvdid.estimators._att_gt_cells import _cells, _estimate_cells, _unit_arrays
 from fvdid.estimators._att_gt_inference import (
     _SE_FLOOR,
@@ -33,6 +34,7 @@ from fvdid.estimators._att_gt_prep import (
     _preprocess,
     resolve_alias,
 )
+from fvdid.estimators._formula import ParsedFormula, build_columns, parse_formula
 
 __all__ = ["AttGtResult", "att_gt"]
 
@@ -210,6 +212,35 @@ class AttGtResult(ResultMixin):
 # --------------------------------------------------------------------------------------------
 
 
+def _xformla(covariates: Any, y: str) -> ParsedFormula | None:
+    """Parse a covariate formula string (``"~ x1 + C(g)"``), or ``None`` for a column tuple."""
+    if not isinstance(covariates, str):
+        return None
+    text = covariates.strip()
+    if not text.startswith("~"):
+        return None  # a single bare column name
+    pf = parse_formula(f"{y} {text}")
+    if not pf.intercept:
+        raise FvdidInputError(
+            f"covariates {covariates!r} removes the intercept; did's outcome regressions and "
+            "propensity scores need it"
+        )
+    return pf
+
+
+def _clustervars(cluster: Any, unit: str | None) -> str | None:
+    """did's ``clustervars``: a column, or a tuple/list of the unit and at most one column."""
+    if cluster is None or isinstance(cluster, str):
+        return cluster
+    cols = [c for c in cluster if c != unit]
+    if not all(isinstance(c, str) for c in cluster) or len(cols) > 1:
+        raise FvdidInputError(
+            f"cluster={cluster!r}: did clusters on the unit and at most one other column "
+            "(clustervars = c(idname, 'other'))"
+        )
+    return cols[0] if cols else None
+
+
 def att_gt(
     data: pd.DataFrame,
     *,
@@ -217,14 +248,14 @@ def att_gt(
     time: str,
     cohort: str,
     unit: str | None = None,
-    covariates: tuple[str, ...] | list[str] = (),
+    covariates: tuple[str, ...] | list[str] | str = (),
     panel: bool = True,
     control: Control = "never_treated",
     anticipation: float = 0,
     method: Method = "dr",
     base_period: BasePeriod = "varying",
     weights: str | None = None,
-    cluster: str | None = None,
+    cluster: str | tuple[str, ...] | list[str] | None = None,
     allow_unbalanced_panel: bool = False,
     bootstrap: bool = False,
     B: int | None = None,
@@ -249,8 +280,14 @@ def att_gt(
         [``gname``], unit identifier [``idname``].
     covariates
         Column names entering the propensity score and the outcome regressions with an intercept
-        [``xformla = ~ x1 + x2``; empty = ``~1``]. For panels, did uses each unit's covariates
-        in the earlier of the two periods of each 2×2 comparison; so does fvdid.
+        [``xformla = ~ x1 + x2``; empty = ``~1``], or a formula string in fvdid's grammar
+        (:mod:`fvdid.estimators._formula`): ``"~ x1 + C(region) + x1:x2 + x1*x3"``, i.e.
+        numeric columns, treatment-coded factors ``C(col)`` (R: ``factor(col)``) and
+        products of columns ``a:b`` / ``a*b``. R's ``I(x^2)`` and other inline functions
+        are not in the grammar: build the column (``x_sq = x**2``) and use ``x_sq``; an
+        intercept is always included (``- 1`` is an error, as did needs it). For panels, did
+        uses each unit's covariates in the earlier of the two periods of each 2×2
+        comparison; so does fvdid.
     panel
         Panel data [``panel``]; ``False`` for repeated cross-sections.
     control
@@ -270,7 +307,10 @@ def att_gt(
         For panels, did takes a unit's weight from the earlier period of each comparison.
     cluster
         A second clustering variable for the multiplier bootstrap (units are always clusters)
-        [``clustervars``]; ignored, with a warning as in did, when ``bootstrap=False``.
+        [``clustervars``]; ignored, with a warning as in did, when ``bootstrap=False``. As in
+        did, a tuple/list holding the unit column and one other column is accepted
+        (``clustervars = c("id", "state")``): the unit is implied and dropped; more than one
+        column besides the unit is an error (did clusters on at most two variables).
     allow_unbalanced_panel
         Keep units not observed in every period [``allow_unbalanced_panel``]; the panel is then
         handled as repeated cross-sections with the influence function summed within units.
@@ -294,12 +334,25 @@ def att_gt(
 
     Notes
     -----
+    Defaults that differ from R, and why: ``bootstrap=False`` and ``cband=False`` (R:
+    ``bstrap = TRUE``, ``cband = TRUE``). fvdid's defaults give the analytic influence-function
+    standard errors and pointwise intervals, which are deterministic (no seed needed to
+    reproduce a number in the appendix) and agree with R to rounding; the multiplier bootstrap
+    and its sup-t band are one argument away (``bootstrap=True, cband=True``, and then
+    ``aggte`` follows the fit) and agree with R within Monte Carlo error only.
+
     Rows dropped or recoded by did's preprocessing (incomplete rows, cohorts after the last
     period treated as never treated, units treated in the first period, units outside the
     balanced panel) are announced in ``notes`` and by ``warnings.warn``.
     """
     B = int(resolve_alias("B", B, "n_boot", n_boot, 1000))
-    covariates = tuple(covariates)
+    xformla = _xformla(covariates, y)
+    covariates = (
+        tuple(c for c in xformla.columns if c != xformla.response)
+        if xformla is not None
+        else ((covariates,) if isinstance(covariates, str) else tuple(covariates))
+    )
+    cluster = _clustervars(cluster, unit)
     _check_options(
         control=control, method=method, base_period=base_period, anticipation=anticipation,
         alpha=alpha, bootstrap=bootstrap, B=B,
@@ -323,7 +376,11 @@ def att_gt(
     )
     notes = prep.notes
     cband = prep.cband
-    X_all, xnames = _design(prep.data, covariates)
+    if xformla is not None:
+        X_all, xnames, fnotes = build_columns(xformla, prep.data, dummy_label="level")
+        notes.extend(fnotes)
+    else:
+        X_all, xnames = _design(prep.data, covariates)
     _check_design(X_all, xnames, covariates)
     arr = _unit_arrays(
         prep, X_all, y=y, time=time, cohort=cohort, unit=unit, weights=weights,

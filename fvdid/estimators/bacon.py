@@ -30,6 +30,7 @@ from fvdid._results import ResultMixin
 from fvdid.errors import FvdidInputError
 from fvdid.estimators._bacon_2x2 import _controlled, _group_time_means, _uncontrolled, _within
 from fvdid.estimators._bacon_panel import NEVER_TREATED, _build_panel, _Panel
+from fvdid.estimators._design import independent_columns
 
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
@@ -254,13 +255,16 @@ def bacon(
     panel = _build_panel(data, y, treatment, unit, time, covs)
     n, t_n = panel.Y.shape
     starts, gidx, n_g, codes, groups, notes = _timing_groups(panel, treatment)
+    if covs:
+        panel, covs, drop_notes = _drop_collinear(panel, covs)
+        notes.extend(drop_notes)
     if not covs:
         twfe, omega, beta_w, beta_b, k, u, est, weight, types = _decompose_uncontrolled(
             panel, starts, gidx, n_g
         )
     else:
         twfe, omega, beta_w, beta_b, k, u, est, weight, types = _decompose_controlled(
-            panel, starts, gidx, n_g
+            panel, starts, gidx, n_g, covs, codes, notes
         )
     table = pd.DataFrame(
         {
@@ -343,12 +347,54 @@ def _decompose_uncontrolled(
     return twfe, nan, nan, nan, k, u, est, weight, types
 
 
+def _drop_collinear(
+    panel: _Panel, covs: tuple[str, ...]
+) -> tuple[_Panel, tuple[str, ...], list[str]]:
+    """Drop covariates spanned by the unit and period effects (and the earlier covariates).
+
+    Such a covariate (e.g. a unit constant plus a common linear trend) is an exact linear
+    combination of the fixed effects: the TWFE regression cannot use it, and keeping it would
+    only feed rounding noise into every 2x2. fixest drops it and says so; so does bacon().
+    """
+    n, t_n, p = panel.X.shape
+    xw = _within(panel.X).reshape(n * t_n, p)
+    raw = panel.X.reshape(n * t_n, p)
+    keep = independent_columns(xw, raw - raw.mean(axis=0))
+    if len(keep) == p:
+        return panel, covs, []
+    gone = [covs[j] for j in range(p) if j not in keep]
+    note = (
+        f"covariate(s) {gone} are collinear with the unit and period fixed effects (or the "
+        "earlier covariates); dropped, as fixest drops them: the decomposition is the one without "
+        "them"
+        + ("" if keep else " (no covariate left: the decomposition without covariates)")
+    )
+    new = _Panel(units=panel.units, times=panel.times, Y=panel.Y, D=panel.D, X=panel.X[:, :, keep])
+    return new, tuple(covs[j] for j in keep), [note]
+
+
 def _decompose_controlled(
-    panel: _Panel, starts: np.ndarray, gidx: np.ndarray, n_g: np.ndarray
+    panel: _Panel,
+    starts: np.ndarray,
+    gidx: np.ndarray,
+    n_g: np.ndarray,
+    covs: tuple[str, ...],
+    codes: np.ndarray,
+    notes: list[str],
 ) -> tuple[float, float, float, float, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """The within/between decomposition with covariates: one between 2x2 per pair of groups."""
+    """The within/between decomposition with covariates: one between 2x2 per pair of groups.
+
+    Covariates collinear with a pair's own fixed effects are dropped from that pair's 2x2 and
+    announced in ``notes``.
+    """
     t_n = panel.Y.shape[1]
-    twfe, omega, beta_w, k, u, est, raw_w = _controlled(panel, gidx, n_g)
+    twfe, omega, beta_w, k, u, est, raw_w, dropped = _controlled(panel, gidx, n_g)
+    for a, b, js in dropped:
+        notes.append(
+            f"2x2 of timing groups {codes[a]!r} vs {codes[b]!r}: covariate(s) "
+            f"{[covs[j] for j in js]} are collinear with the pair's unit and period effects; "
+            "dropped from that 2x2"
+        )
     weight = raw_w / raw_w.sum()
     types = np.where(
         starts[u] == t_n,

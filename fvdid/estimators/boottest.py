@@ -172,18 +172,22 @@ class _DesignLike(Protocol):
     fe: Sequence[str]
 
 
-def _aligned(value: Any, what: str, data: pd.DataFrame | None, index: pd.Index) -> np.ndarray:
+def _aligned(
+    value: Any, what: str, data: pd.DataFrame | None, index: pd.Index, design: Any = None
+) -> np.ndarray:
     """Return ``value`` for the rows the fit used.
 
     ``value`` is a column name of ``data``, a tuple of column names (their intersection, as R's
     ``bootcluster = c("a", "b")``), a Series aligned by label, or an array with one entry per row.
     """
     if isinstance(value, tuple) and value and all(isinstance(v, str) for v in value):
-        parts = [_aligned(v, what, data, index) for v in value]
+        parts = [_aligned(v, what, data, index, design) for v in value]
         codes = [pd.factorize(pd.Series(p), sort=True)[0] for p in parts]
         combined = pd.MultiIndex.from_arrays(codes).factorize(sort=True)[0]
         return np.asarray(combined, dtype=np.int64)
-    if isinstance(value, str):
+    if isinstance(value, str) and data is None and hasattr(design, "column"):
+        s = design.column(value)
+    elif isinstance(value, str):
         if data is None:
             raise FvdidInputError(
                 f"{what}={value!r} names a column, so pass the data frame the model was fitted "
@@ -252,14 +256,19 @@ def boottest(
     param
         The coefficient tested (a term of ``fit.params``). R: ``param``.
     cluster
-        Error clusters of the CR1 variance: a column name of ``data`` (then ``data=`` is
-        required), a tuple of column names (one-way clustering on the intersection of their
-        levels), a Series indexed like ``data`` (aligned by label to the rows the fit used),
-        or an array with one entry per row used. R: ``clustid`` (one-way only; R's
-        multi-way ``clustid = c("a", "b")`` is not supported).
+        Error clusters of the CR1 variance: a column name (read from ``data=`` when given,
+        otherwise from the frame the fit carries, ``fit.design.column``), a Series indexed like
+        ``data`` (aligned by label to the rows the fit used), or an array with one entry per
+        row used. R: ``clustid``. A tuple or list of two or more column names is *multi-way*
+        clustering, R's ``clustid = c("a", "b")``: the bootstrap variance is the
+        Cameron–Gelbach–Miller sum over every non-empty subset of the dimensions (their
+        intersection), with sign ``(-1)^(|S|+1)`` and each term's own ``G_S/(G_S-1)`` times the
+        common ``(N-1)/(N-k)`` (fwildclusterboot's ``cluster.df = "conventional"``); the
+        bootstrap clusters default to the intersection of all dimensions (R's
+        ``bootcluster = "max"``). One-way clustering on an intersection is a column you build.
     data
-        The data frame the model was fitted on; needed when ``cluster``/``bootcluster`` are
-        column names and when the fit absorbs fixed effects that are not nested in the clusters.
+        Optional: the data frame the model was fitted on. Without it, column names (and the
+        absorbed fixed effects) are read from the frame the :func:`fvdid.ols` fit carries.
     B
         Bootstrap draws. R: ``B``. Under full enumeration (Rademacher, ``2^G* <= B``) the
         effective ``B`` is ``2^G*``.
@@ -272,8 +281,8 @@ def boottest(
     bootcluster
         Level at which the wild weights are drawn: a column name, a tuple of column names (the
         intersection of their levels, R's ``bootcluster = c("a", "b")``), a Series or an array
-        as for ``cluster``; default the error clusters (R's ``bootcluster = "max"`` for one-way
-        clustering). R: ``bootcluster``.
+        as for ``cluster``; default the error clusters, for multi-way clustering their
+        intersection (R's ``bootcluster = "max"``). R: ``bootcluster``.
     p_val_type
         ``"two-tailed"``, ``"equal-tailed"``, ``">"``, ``"<"``. R: ``p_val_type``.
     conf_int
@@ -342,8 +351,20 @@ def boottest(
     X = np.asarray(design.X, dtype=np.float64)
     y = np.asarray(design.y, dtype=np.float64)
     weights = None if design.weights is None else np.asarray(design.weights, dtype=np.float64)
-    c_vals = _aligned(cluster, "cluster", data, index)
-    g_vals = c_vals if bootcluster is None else _aligned(bootcluster, "bootcluster", data, index)
+    multiway = (
+        isinstance(cluster, (tuple, list))
+        and len(cluster) > 1
+        and all(isinstance(v, str) for v in cluster)
+    )
+    c_list: list[np.ndarray] | None = None
+    if multiway:
+        c_list = [_aligned(c, "cluster", data, index, design) for c in cluster]
+        c_vals = _aligned(tuple(cluster), "cluster", data, index, design)  # the intersection
+    else:
+        c_vals = _aligned(cluster, "cluster", data, index, design)
+    g_vals = (
+        c_vals if bootcluster is None else _aligned(bootcluster, "bootcluster", data, index, design)
+    )
     R_vector = np.zeros(X.shape[1])
     R_vector[terms.index(param)] = 1.0
 
@@ -351,14 +372,14 @@ def boottest(
     n_fe = int(getattr(design, "n_fe", 0) or 0)
     fe_codes = None
     if fe_cols:
-        fe_codes = _fe_codes_if_needed(fe_cols, data, index, c_vals)
+        fe_codes = _fe_codes_if_needed(fe_cols, data, index, c_vals, design)
     ssc_k = X.shape[1] + (n_fe if fixef_k == "full" else 0)
 
     core = wild_core(
         X,
         y,
         weights,
-        c_vals,
+        c_list if c_list is not None else c_vals,
         g_vals,
         R_vector,
         float(r),
@@ -398,22 +419,29 @@ def boottest(
 
 
 def _fe_codes_if_needed(
-    fe_cols: list[str], data: pd.DataFrame | None, index: pd.Index, c_vals: np.ndarray
+    fe_cols: list[str],
+    data: pd.DataFrame | None,
+    index: pd.Index,
+    c_vals: np.ndarray,
+    design: Any = None,
 ) -> list[np.ndarray] | None:
     """FE level arrays for the projection term, or ``None`` when it vanishes for sure.
 
     The term is zero when every absorbed factor is nested in the error clusters (each FE level
     lies in one cluster); that needs the FE columns of ``data``.
     """
-    if data is None:
+    if data is None and hasattr(design, "column") and getattr(design, "source", None) is not None:
+        codes = [design.column(c).to_numpy() for c in fe_cols]
+    elif data is None:
         raise FvdidInputError(
             f"the fit absorbs fixed effects {fe_cols}; pass the data frame it was fitted on as "
             "boottest(..., data=df) so that the bootstrap residuals can be projected on them"
         )
-    missing = [c for c in fe_cols if c not in data.columns]
-    if missing:
-        raise FvdidInputError(f"data has no fixed-effect column(s) {missing}")
-    codes = [data.loc[index, c].to_numpy() for c in fe_cols]
+    else:
+        missing = [c for c in fe_cols if c not in data.columns]
+        if missing:
+            raise FvdidInputError(f"data has no fixed-effect column(s) {missing}")
+        codes = [data.loc[index, c].to_numpy() for c in fe_cols]
     c_codes, _ = group_codes(c_vals)
     nested = True
     for fc in codes:

@@ -1,4 +1,4 @@
-"""Linear regression with absorbed fixed effects and iid / HC1 / CR1 / CR2 inference.
+"""Linear regression with absorbed fixed effects and iid / HC0-HC3 / CR0-CR3 inference.
 
 The numbers reproduce R's ``stats::lm`` fitted with the fixed effects as ``factor()`` dummies,
 ``sandwich::vcovHC`` / ``sandwich::vcovCL`` for HC1 / CR1 and ``clubSandwich::vcovCR`` /
@@ -24,11 +24,22 @@ from fvdid.errors import FvdidInputError, describe_rows
 from fvdid.estimators._cr2 import cr2
 from fvdid.estimators._design import Absorber
 from fvdid.estimators._formula import build_columns, numeric_column, parse_formula
-from fvdid.estimators._sandwich import cluster_codes, cluster_meat, small_sample_factor
+from fvdid.estimators._sandwich import (
+    FullHat,
+    cluster_codes,
+    cluster_meat,
+    cr3_meat,
+    leverage_scores,
+    multiway_meat,
+    small_sample_factor,
+)
 
 __all__ = ["OLSDesign", "OLSResult", "ols"]
 
-VcovType = Literal["iid", "HC1", "CR1", "CR2"]
+VcovType = Literal["iid", "HC0", "HC1", "HC2", "HC3", "CR0", "CR1", "CR1S", "CR2", "CR3"]
+_VCOV_TYPES = ("iid", "HC0", "HC1", "HC2", "HC3", "CR0", "CR1", "CR1S", "CR2", "CR3")
+_HC = ("HC0", "HC1", "HC2", "HC3")
+_MULTIWAY_OK = ("CR0", "CR1", "CR1S")
 
 # lm()'s rank detection (qr tolerance 1e-7) applied to the within-transformed regressors.
 _COLLINEAR_TOL = 1e-7
@@ -51,6 +62,12 @@ class OLSDesign:
     ``index`` holds the labels of the rows of ``data`` that were used, so cluster columns can be
     looked up with ``data.loc[design.index]``. ``n_fe`` is the rank of the fixed-effect dummy
     matrix (levels minus redundancies).
+
+    ``source`` is a *reference* to the data frame the model was fitted on (no copy) and
+    ``positions`` the integer positions of the rows used, so that :func:`fvdid.boottest` can
+    read a cluster column by name without ``data=``; :meth:`column` does that lookup. The frame
+    is not copied, so memory does not grow with the fit; a frame changed in place after the fit
+    is detected by :meth:`column` only when its length changed.
     """
 
     X: np.ndarray
@@ -60,6 +77,35 @@ class OLSDesign:
     index: pd.Index
     n_fe: int
     fe: list[str]
+    source: pd.DataFrame | None = None
+    positions: np.ndarray | None = None
+
+    def column(self, name: str) -> pd.Series:
+        """Values of column ``name`` of the fitted frame at the rows the fit used.
+
+        Raises
+        ------
+        FvdidInputError
+            The design carries no frame, the frame has no such column, or its rows changed.
+        """
+        if self.source is None or self.positions is None:
+            raise FvdidInputError(
+                f"column {name!r} was asked for, but this design carries no data frame; pass "
+                "data= (the frame the model was fitted on)"
+            )
+        if name not in self.source.columns:
+            raise FvdidInputError(
+                f"column {name!r} is not in the data frame the model was fitted on; available "
+                f"columns: {list(self.source.columns)}"
+            )
+        if len(self.source) <= int(self.positions.max(initial=-1)) or not self.source.index[
+            self.positions
+        ].equals(self.index):
+            raise FvdidInputError(
+                "the data frame the model was fitted on has changed its rows since the fit; "
+                "pass the frame as data="
+            )
+        return self.source[name].iloc[self.positions]
 
 
 @dataclass(frozen=True, eq=False)
@@ -82,7 +128,7 @@ class OLSResult(ResultMixin):
     n_singletons: int
     n_fe: int
     vcov_type: str
-    cluster: str | None
+    cluster: str | tuple[str, ...] | None
     alpha: float
     formula: str
     notes: tuple[str, ...]
@@ -128,9 +174,10 @@ def ols(
     *,
     weights: str | None = None,
     vcov: VcovType = "iid",
-    cluster: str | None = None,
+    cluster: str | tuple[str, ...] | list[str] | None = None,
     alpha: float = 0.05,
     ssc_k: Literal["all", "nonfe"] = "all",
+    multi0: bool = False,
 ) -> OLSResult:
     """Weighted least squares with absorbed fixed effects.
 
@@ -153,17 +200,37 @@ def ols(
     weights
         Column of analytic weights, as ``lm(weights = )``. Negative weights are an error.
     vcov
-        ``"iid"`` (``vcov(lm)``), ``"HC1"`` (``sandwich::vcovHC(fit, type = "HC1")``),
-        ``"CR1"`` (``sandwich::vcovCL(fit, cluster = ~cluster, type = "HC1")``, i.e.
-        ``G/(G-1) * (n-1)/(n-k)`` with ``k`` counting *all* estimated parameters including
-        the fixed-effect dummies, as on an ``lm`` with ``factor()`` dummies) or ``"CR2"``
-        (``clubSandwich::vcovCR(fit, cluster = , type = "CR2")`` on that ``lm``, Bell–McCaffrey,
-        with ``coef_test(..., test = "Satterthwaite")`` degrees of freedom). With weights,
-        clubSandwich's ``lm`` treatment applies (working model: identity target, weights as
-        ``W``, ``inverse_var = FALSE``).
+        ``k`` below counts *all* estimated parameters including the fixed-effect dummies, as
+        on an ``lm`` with ``factor()`` dummies; leverages ``h_ii`` and hat blocks ``H_jj`` are
+        those of that ``lm`` (R's ``hatvalues``).
+
+        * ``"iid"``: ``vcov(lm)``.
+        * ``"HC0"`` / ``"HC1"`` / ``"HC2"`` / ``"HC3"``: ``sandwich::vcovHC(fit, type = )``:
+          no factor, ``n/(n-k)``, scores over ``sqrt(1-h_ii)``, scores over ``1-h_ii``.
+        * ``"CR0"``: no small-sample factor (clubSandwich ``"CR0"``; sandwich
+          ``vcovCL(type = "HC0", cadjust = FALSE)``).
+        * ``"CR1"``: ``G/(G-1) * (n-1)/(n-k)``: sandwich ``vcovCL(type = "HC1")`` (its
+          default for ``lm``), Stata's ``vce(cluster)``. clubSandwich calls this ``"CR1S"``;
+          clubSandwich's own ``"CR1"`` is ``G/(G-1)`` alone, i.e. ``vcovCL(type = "HC0")``
+          (fvdid keeps sandwich's meaning for ``"CR1"``, the one its headline uses).
+        * ``"CR1S"``: the same number as ``"CR1"``, under clubSandwich's name.
+        * ``"CR2"``: ``clubSandwich::vcovCR(fit, cluster = , type = "CR2")``, Bell–McCaffrey,
+          with ``coef_test(..., test = "Satterthwaite")`` degrees of freedom. With weights,
+          clubSandwich's ``lm`` treatment applies (working model: identity target, weights as
+          ``W``, ``inverse_var = FALSE``).
+        * ``"CR3"``: clubSandwich ``"CR3"``, adjustment ``(I - H_jj)^{-1}`` per cluster, no
+          factor (equal to sandwich ``vcovCL(type = "HC3")``, whose ``G/(G-1)`` cancels).
     cluster
-        Cluster column (R: ``cluster = ~cluster`` / ``cluster = data$cluster``). Required for
-        CR1/CR2; an error otherwise.
+        Cluster column (R: ``cluster = ~cluster``), required for the CR types and an error
+        otherwise. A tuple or list of two or more columns is *multi-way* clustering (R:
+        ``sandwich::vcovCL(cluster = ~ a + b)``, Cameron–Gelbach–Miller: ``V_a + V_b -
+        V_{a∩b}``, each term with its own ``G/(G-1)`` and the common ``(n-1)/(n-k)`` for
+        ``"CR1"``); supported for CR0 / CR1 / CR1S. One-way clustering on the intersection of
+        several columns is a column you build (e.g. ``df["a"].astype(str) + "_" +
+        df["b"].astype(str)``). Multi-way degrees of freedom are ``min(G) - 1`` (as fixest).
+    multi0
+        Multi-way only: replace the last inclusion–exclusion term (the full intersection) by
+        the heteroskedasticity-robust meat without small-sample factor (R: ``multi0 = TRUE``).
     alpha
         Level of the confidence intervals in ``tidy()``. R: ``confint(fit, level = 1 - alpha)``
         (``clubSandwich::conf_int(..., level = 1 - alpha)`` for CR2).
@@ -174,7 +241,8 @@ def ols(
 
     Notes
     -----
-    p-values use t(n-k) for iid / HC1, t(G-1) for CR1 and the Satterthwaite df for CR2.
+    p-values use t(n-k) for iid / HC0-HC3, t(G-1) for CR0 / CR1 / CR1S / CR3 (t(min G - 1)
+    multi-way) and the Satterthwaite df for CR2.
     Singleton fixed-effect levels are kept (as ``lm`` with factor dummies does) and counted in
     ``n_singletons``; fixest drops them, which changes ``n`` and hence the small-sample factor.
     Regressors collinear with earlier ones (or with the fixed effects) are dropped and
@@ -182,24 +250,45 @@ def ols(
     """
     if not isinstance(data, pd.DataFrame):
         raise FvdidInputError(f"data must be a pandas DataFrame, got {type(data).__name__}")
-    if vcov not in ("iid", "HC1", "CR1", "CR2"):
-        raise FvdidInputError(f"vcov must be one of 'iid', 'HC1', 'CR1', 'CR2'; got {vcov!r}")
+    if vcov not in _VCOV_TYPES:
+        raise FvdidInputError(f"vcov must be one of {_VCOV_TYPES}; got {vcov!r}")
+    if isinstance(cluster, list):
+        cluster = tuple(cluster)
+    if isinstance(cluster, tuple):
+        if len(cluster) == 1:
+            cluster = cluster[0]
+        elif len(cluster) == 0 or not all(isinstance(c, str) for c in cluster):
+            raise FvdidInputError(
+                f"cluster must be a column name or a tuple of column names; got {cluster!r}"
+            )
+    cl_cols: list[str] = (
+        [] if cluster is None else ([cluster] if isinstance(cluster, str) else list(cluster))
+    )
+    multiway = len(cl_cols) > 1
+    if multiway and vcov not in _MULTIWAY_OK:
+        raise FvdidInputError(
+            f"multi-way clustering on {cl_cols} is available for vcov in {_MULTIWAY_OK}, not "
+            f"{vcov!r}; for one-way clustering on the intersection build that column yourself"
+        )
+    if multi0 not in (True, False):
+        raise FvdidInputError(f"multi0 must be True or False; got {multi0!r}")
     if ssc_k not in ("all", "nonfe"):
         raise FvdidInputError(f"ssc_k must be 'all' or 'nonfe'; got {ssc_k!r}")
     pf = parse_formula(formula, allow_fe=True)
     used = pf.columns
-    extra = [c for c in (weights, cluster) if c is not None]
+    extra = [c for c in (weights, *cl_cols) if c is not None]
     missing = [c for c in [*used, *extra] if c not in data.columns]
     if missing:
         raise FvdidInputError(
             f"formula {formula!r} / arguments name column(s) {missing} that are not in the data; "
             f"available columns: {list(data.columns)}"
         )
-    if vcov in ("CR1", "CR2") and cluster is None:
+    if vcov.startswith("CR") and cluster is None:
         raise FvdidInputError(f"vcov={vcov!r} needs a cluster column (cluster=...)")
-    if vcov in ("iid", "HC1") and cluster is not None:
+    if not vcov.startswith("CR") and cluster is not None:
         raise FvdidInputError(
-            f"cluster={cluster!r} was given but vcov={vcov!r} ignores it; use vcov='CR1' or 'CR2'"
+            f"cluster={cluster!r} was given but vcov={vcov!r} ignores it; use a CR type "
+            "(CR0, CR1, CR1S, CR2, CR3)"
         )
     notes: list[str] = []
     cols = list(dict.fromkeys([*used, *extra]))
@@ -317,25 +406,43 @@ def ols(
 
     n_clusters: int | None = None
     k_ssc = k_all if ssc_k == "all" else k
+    scores = (w * resid)[:, None] * Xt
     if vcov == "iid":
         V = Minv * ssr / df_resid
         dfs = np.full(k, float(df_resid))
-    elif vcov == "HC1":
-        scores = (w * resid)[:, None] * Xt
-        V = Minv @ cluster_meat(scores, None) @ Minv * small_sample_factor("HC1", n, k_ssc)
+    elif vcov in _HC:
+        if vcov in ("HC2", "HC3"):
+            scores = leverage_scores(scores, FullHat(Xt, w, Minv, fe_codes), vcov)
+        factor = small_sample_factor("HC1", n, k_ssc) if vcov == "HC1" else 1.0
+        V = Minv @ cluster_meat(scores, None) @ Minv * factor
         dfs = np.full(k, float(df_resid))
+    elif multiway:
+        codes_list = [cluster_codes(d, c) for c in cl_cols]
+        meat, hc0, gs = multiway_meat(
+            scores, codes_list, cadjust=vcov != "CR0", multi0=multi0
+        )
+        factor = (n - 1) / (n - k_ssc) if vcov != "CR0" else 1.0
+        V = Minv @ (factor * meat + hc0) @ Minv
+        n_clusters = min(gs)
+        dfs = np.full(k, float(n_clusters - 1))
+        notes.append(
+            f"multi-way clustering on {cl_cols} (clusters: "
+            + ", ".join(f"{c}={g}" for c, g in zip(cl_cols, gs))
+            + f"); df = min(G) - 1 = {n_clusters - 1}"
+        )
     else:
         assert cluster is not None
         gcodes = cluster_codes(d, cluster)
         n_clusters = int(gcodes.max()) + 1
-        if vcov == "CR1":
-            scores = (w * resid)[:, None] * Xt
-            V = (
-                Minv
-                @ cluster_meat(scores, gcodes)
-                @ Minv
-                * small_sample_factor("CR1", n, k_ssc, n_clusters)
+        if vcov in ("CR0", "CR1", "CR1S"):
+            factor = (
+                1.0 if vcov == "CR0" else small_sample_factor("CR1", n, k_ssc, n_clusters)
             )
+            V = Minv @ cluster_meat(scores, gcodes) @ Minv * factor
+            dfs = np.full(k, float(n_clusters - 1))
+        elif vcov == "CR3":
+            meat = cr3_meat(Xt, w, resid, FullHat(Xt, w, Minv, fe_codes), gcodes) if k else None
+            V = Minv @ meat @ Minv if k else np.zeros((0, 0))
             dfs = np.full(k, float(n_clusters - 1))
         else:
             if k:
@@ -357,6 +464,8 @@ def ols(
         index=rows,
         n_fe=n_fe,
         fe=list(pf.fe),
+        source=data,
+        positions=np.flatnonzero(~drop),
     )
     return OLSResult(
         params=pd.Series(beta, index=idx, name="estimate"),

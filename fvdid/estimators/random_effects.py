@@ -19,6 +19,7 @@ from scipy import stats
 
 from fvdid._results import ResultMixin, coef_table, t_intervals
 from fvdid.errors import FvdidInputError, describe_rows
+from fvdid.estimators._design import independent_columns
 from fvdid.estimators._formula import build_columns, numeric_column, parse_formula
 from fvdid.estimators._sandwich import cluster_codes, cluster_meat, small_sample_factor
 
@@ -154,6 +155,14 @@ def random_effects(
     y = numeric_column(d, pf.response)
     X, labels, bnotes = build_columns(pf, d, dummy_label="T.level")
     notes.extend(bnotes)
+    # terms that are exact combinations of earlier ones are dropped and named (lm / plm report
+    # them NA); the fit is then the one without them
+    keep = independent_columns(X, X)
+    if len(keep) < X.shape[1]:
+        gone = [labels[j] for j in range(X.shape[1]) if j not in keep]
+        notes.append(f"term(s) {gone} are collinear with earlier terms; dropped")
+        X = X[:, keep]
+        labels = [labels[j] for j in keep]
     codes, uniq = pd.factorize(d[unit], sort=True)
     codes = codes.astype(np.int64)
     N = len(uniq)

@@ -27,13 +27,25 @@ def _subset(data: pd.DataFrame, args: Mapping[str, Any]) -> pd.DataFrame:
 
 
 def _fvdid_bacon(data: pd.DataFrame, args: Mapping[str, Any]) -> dict[str, Quantity]:
+    data = _subset(data, args)
+    covs = tuple(args.get("covariates", ()))
+    spanned = args.get("fvdid_spanned_covariate")
+    if spanned:
+        # a unit constant plus a common linear trend: spanned by the unit and period effects.
+        # Only fvdid gets it: R's lm keeps such a column as rounding noise (an ill-posed
+        # reference), so R is run without it and fvdid must drop it and agree.
+        codes = pd.factorize(data[args["unit"]], sort=True)[0]
+        data = data.assign(
+            **{spanned["name"]: 0.5 * codes + spanned["trend"] * data[args["time"]]}
+        )
+        covs = (*covs, spanned["name"])
     res = bacon(
-        _subset(data, args),
+        data,
         y=args["y"],
         treatment=args["treatment"],
         unit=args["unit"],
         time=args["time"],
-        covariates=tuple(args.get("covariates", ())),
+        covariates=covs,
     )
     t = res.two_by_twos
     labels = [label_str((a, b)) for a, b in zip(t["treated"], t["untreated"])]
@@ -160,5 +172,17 @@ CASES = [
         "fixtures:bacon/la_quarter_yq.csv",
         {**_LA, "covariates": _LA_COV},
         "As bacon_la_quarter_yq with two time-varying LA covariates",
+    ),
+    _case(
+        "bacon_la_quarter_cov_spanned",
+        "fixtures:bacon/la_quarter.csv",
+        {
+            **_LA,
+            "covariates": _LA_COV,
+            "fvdid_spanned_covariate": {"name": "la_trend", "trend": 0.37},
+        },
+        "As bacon_la_quarter_cov, fvdid also given an LA constant + common trend (spanned by the "
+        "FE; R's lm would keep it as noise, an ill-posed reference, so R runs without it and "
+        "fvdid must drop it)",
     ),
 ]

@@ -36,14 +36,14 @@ SEED = 20240611
 
 
 def _fvdid_boottest(data: pd.DataFrame, args: Mapping[str, Any]) -> dict[str, Quantity]:
-    fit = ols(
-        args["formula"], data, weights=args.get("weights"), vcov="CR1", cluster=args["cluster"]
-    )
+    # a list of cluster columns is multi-way clustering (R: clustid = c("a", "b"))
+    cl = tuple(args["cluster"]) if isinstance(args["cluster"], list) else args["cluster"]
+    fit = ols(args["formula"], data, weights=args.get("weights"), vcov="CR1", cluster=cl)
     bc = args.get("bootcluster")
     res = boottest(
         fit,
         args["param"],
-        args["cluster"],
+        cl,
         data=data,
         B=int(args["B"]),
         weights_type=args["type"],
@@ -333,5 +333,30 @@ CASES = [
         param="log_income",
         cluster="group_id2",
         type="norm",
+    ),
+    # multi-way clustering (R: clustid = c("a", "b"); bootstrap clusters = the intersection).
+    # n_clusters: fvdid reports min(G), R its first dimension's G; the cases list the smaller
+    # dimension first so that both report the same count.
+    _case(
+        "boottest_enum_twoway",
+        FEW,
+        "two-way clustering half (2) x region (4), bootstrap clusters = intersection (8, full "
+        "enumeration), WCR, interval",
+        enumerated=True,
+        formula=FEW_F,
+        formula_r=FEW_F,
+        param="treat",
+        cluster=["half", "region"],
+    ),
+    _case(
+        "boottest_voters_twoway",
+        VOTERS,
+        "voters, two-way clustering group_id2 (20) x group_id1 (40) as fwildclusterboot's own "
+        "example, random Rademacher draws, WCR, interval",
+        enumerated=False,
+        formula=VOTERS_F,
+        formula_r=VOTERS_R,
+        param="treatment",
+        cluster=["group_id2", "group_id1"],
     ),
 ]

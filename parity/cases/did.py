@@ -17,6 +17,12 @@ from parity import Case, Tol
 
 __all__ = ["CASES"]
 
+# The reference every golden file of this family was recorded with (r_reference/install.R pins
+# it). did fixed the group aggregation's weight-estimation term after 2.1.2 (commit 9229716,
+# 2025-03-23); fvdid computes the corrected SE by default, so these cases ask for did 2.1.2's.
+REFERENCE = "did 2.1.2 + DRDID 1.2.3 + BMisc 1.4.6"
+AGGTE_COMPAT = "did-2.1.2"
+
 
 def _fit(data: Any, args: Mapping[str, Any]) -> Any:
     with warnings.catch_warnings():
@@ -66,6 +72,7 @@ def _fvdid_did(data: Any, args: Mapping[str, Any]) -> dict[str, Any]:
                 max_e=a.get("max_e"),
                 balance_e=a.get("balance_e"),
                 na_rm=a.get("na_rm", False),
+                compat=AGGTE_COMPAT,
             )
         p = a["name"]
         out[f"{p}_overall_att"] = ag.overall_att
@@ -168,7 +175,7 @@ def _case(
         tolerances=_tols(args, boot=boot),
         key="group:time (ATT), event time / group / period (aggregations)",
         r_packages=("did", "DRDID", "BMisc"),
-        description=description,
+        description=f"{description} [reference: {REFERENCE}; aggte compat={AGGTE_COMPAT!r}]",
     )
 
 
