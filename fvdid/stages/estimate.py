@@ -250,6 +250,25 @@ def _logit_rhs(d0: pd.DataFrame, first: Any, covariates: Sequence[str], categori
     return d0, [*rhs, *(f"C({c})" for c in fixed_effects)]
 
 
+def _logit_cells(d: pd.DataFrame, rhs: list[str], treatment: str, weights: str | None
+                 ) -> tuple[pd.DataFrame, list[str], list[str]]:
+    """Replace ``treatment`` by one 0/1 column per pair × year-since-go-live cell of FV rows.
+
+    As in the linear model's interaction weighting: a single FV log-odds ratio weights pairs
+    and years by their information, and the AME built on it inherits that weighting (on the
+    simulator it is attenuated by about a third); with a column per cell each FV child's AME
+    uses its own cell's effect.
+    """
+    from fvdid.stages.headline import event_year_cells
+
+    d = event_year_cells(d, treatment=treatment)
+    fv = d[treatment].to_numpy() == 1
+    cells = sorted(pd.unique(d.loc[fv, "pair_event_year"]))
+    cols = {f"fvlc_{k}": (fv & (d["pair_event_year"].to_numpy() == c)).astype(float)
+            for k, c in enumerate(cells)}
+    return d.assign(**cols), [*cols, *[t for t in rhs if t != treatment]], list(cols)
+
+
 def estimate_outcome(
     prep: Prepared,
     *,
@@ -367,9 +386,22 @@ def estimate_outcome(
     lg = None
     if logit_check and prep.outcome in BINARY and (protocol_model == "logit" or logit_check == "always"):
         dl, lrhs = _logit_rhs(d0, first, prep.covariates, categorical, treatment, fixed_effects)
-        lg = attempt(notes, "logit", lambda: logit_ame(dl, prep.outcome, lrhs, treatment=treatment,
-                                                       weights=weights, cluster=cluster,
-                                                       n_clusters=G, alpha=alpha))
+        effect_terms = None
+        if tuple(fixed_effects) == STACKED_FE:
+            dl, lrhs, effect_terms = _logit_cells(dl, lrhs, treatment, weights)
+        lg = None
+        if effect_terms is not None:
+            lg = attempt(notes, "logit with pair × year-since-go-live effects", lambda: logit_ame(
+                dl, prep.outcome, lrhs, treatment=treatment, weights=weights, cluster=cluster,
+                n_clusters=G, alpha=alpha, effect_terms=effect_terms))
+            if lg is None:
+                notes.append("the logit's AME uses a single FV coefficient instead (its cell "
+                             "effects are not identified on these data)")
+                dl, lrhs = _logit_rhs(d0, first, prep.covariates, categorical, treatment, fixed_effects)
+        if lg is None:
+            lg = attempt(notes, "logit", lambda: logit_ame(dl, prep.outcome, lrhs, treatment=treatment,
+                                                           weights=weights, cluster=cluster,
+                                                           n_clusters=G, alpha=alpha))
         if lg is not None:
             notes.extend(lg.notes)
             kw.update(logit_estimate=lg.log_odds, logit_std_error=lg.log_odds_std_error,

@@ -61,6 +61,7 @@ def logit_ame(
     n_clusters: int,
     alpha: float = 0.05,
     max_separation_rounds: int = 3,
+    effect_terms: Sequence[str] | None = None,
 ) -> LogitAME:
     """Fit the logit ``outcome ~ rhs`` (CR1 by ``cluster``) and the AME of ``treatment``.
 
@@ -81,6 +82,12 @@ def logit_ame(
     max_separation_rounds
         Rounds of leaving out rows that a term predicts perfectly (as Stata's logit) before the
         quasi-separation is reported as a data condition.
+    effect_terms
+        The 0/1 columns that carry the effect of FV (default: ``treatment`` alone). With one
+        column per pair × year-since-go-live cell (each FV row in exactly one), the logit lets
+        the effect differ by cell, as the linear model's interaction weighting does, and the AME
+        averages each FV child's own cell effect; ``log_odds`` is then the FV-child-weighted
+        mean of the cell log-odds ratios.
     """
     from fvdid.estimators._formula import design_matrix
     from fvdid.estimators.logit import SeparationError, logit
@@ -106,22 +113,27 @@ def logit_ame(
     if np.isnan(beta).any():
         raise DataCondition("singular_design", "the logit dropped terms of its design")
     V = fit.vcov.loc[names, names].to_numpy(dtype=float)
-    j = names.index(treatment)
+    js = [names.index(t) for t in (effect_terms or (treatment,)) if t in names]
+    if not js:
+        raise DataCondition("singular_design", "the logit estimated no FV effect term")
     w = des.frame[weights].to_numpy(dtype=float) if weights else np.ones(len(des.frame))
-    fv = (des.X[:, j] == 1) & (w > 0)
+    fv = (des.X[:, js] == 1).any(axis=1) & (w > 0)
     if not fv.any():
         raise DataCondition("insufficient_data", "no FV child with positive weight in the logit's sample")
     X1 = des.X[fv]
     wf = w[fv] / w[fv].sum()
     eta = X1 @ beta
-    p1, p0 = expit(eta), expit(eta - beta[j])
-    ame = float(wf @ (p1 - p0))
     X0 = X1.copy()
-    X0[:, j] = 0.0
+    X0[:, js] = 0.0
+    p1, p0 = expit(eta), expit(X0 @ beta)
+    ame = float(wf @ (p1 - p0))
     grad = (wf * p1 * (1 - p1)) @ X1 - (wf * p0 * (1 - p0)) @ X0
     se = float(np.sqrt(max(grad @ V @ grad, 0.0)))
     df = float(n_clusters - 1)
     p, lo, hi = t_inference(ame, se, df, alpha)
-    b, bse = float(beta[j]), float(np.sqrt(V[j, j]))
+    share = wf @ X1[:, js]  # FV-child share of each effect term
+    a = np.zeros(len(names))
+    a[js] = share / share.sum()
+    b, bse = float(a @ beta), float(np.sqrt(max(a @ V @ a, 0.0)))
     bp = t_inference(b, bse, df, alpha)[0]
     return LogitAME(b, bse, bp, ame, se, df, p, lo, hi, int(fit.nobs), formula, (*notes, *fit.notes))
