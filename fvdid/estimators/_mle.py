@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any, Literal, NamedTuple, get_args
 
 import numpy as np
 import pandas as pd
@@ -19,7 +19,9 @@ from fvdid.errors import FvdidInputError, describe_rows
 from fvdid.estimators._sandwich import cluster_codes, cluster_meat, small_sample_factor
 
 __all__ = [
+    "SANDWICH_VCOVS",
     "NewtonFit",
+    "SandwichVcov",
     "case_weights",
     "check_vcov_args",
     "damped_newton_step",
@@ -30,6 +32,8 @@ __all__ = [
     "wald_fields",
 ]
 
+SandwichVcov = Literal["model", "HC0", "HC1", "CR0", "CR1"]
+SANDWICH_VCOVS: tuple[str, ...] = get_args(SandwichVcov)
 Objective = Callable[[np.ndarray], tuple[float, np.ndarray, np.ndarray]]
 
 

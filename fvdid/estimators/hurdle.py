@@ -37,6 +37,8 @@ from fvdid._results import ResultMixin, wald_table
 from fvdid.errors import FvdidInputError, describe_rows, require_columns
 from fvdid.estimators._formula import ParsedFormula, design_matrix, parse_formula
 from fvdid.estimators._mle import (
+    SANDWICH_VCOVS,
+    SandwichVcov,
     case_weights,
     check_vcov_args,
     fit_notes,
@@ -49,7 +51,7 @@ from fvdid.estimators.logit import fit_binary_logit
 __all__ = ["HurdleResult", "hurdle"]
 
 Dist = Literal["poisson", "negbin"]
-VcovType = Literal["model", "HC0", "HC1", "CR0", "CR1"]
+VcovType = SandwichVcov
 
 
 @dataclass(frozen=True)
@@ -231,7 +233,7 @@ def hurdle(
         Missing columns, negative or non-integer counts (naming the rows), no zero or no
         positive count, a rank-deficient design, or inconsistent ``vcov`` / ``cluster``.
     """
-    check_vcov_args(vcov, cluster, ("model", "HC0", "HC1", "CR0", "CR1"))
+    check_vcov_args(vcov, cluster, SANDWICH_VCOVS)
     if dist not in ("poisson", "negbin"):
         raise FvdidInputError(f"dist must be 'poisson' or 'negbin', got {dist!r}")
     if zero_dist != "binomial" or link != "logit":

@@ -22,7 +22,6 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -33,6 +32,8 @@ from fvdid._results import ResultMixin, wald_table
 from fvdid.errors import FvdidInputError, require_columns
 from fvdid.estimators._formula import design_matrix, parse_formula
 from fvdid.estimators._mle import (
+    SANDWICH_VCOVS,
+    SandwichVcov,
     case_weights,
     check_vcov_args,
     fit_notes,
@@ -43,7 +44,7 @@ from fvdid.estimators._mle import (
 
 __all__ = ["TobitResult", "VcovType", "tobit"]
 
-VcovType = Literal["model", "HC0", "HC1", "CR0", "CR1"]
+VcovType = SandwichVcov
 
 _LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
 
@@ -194,7 +195,7 @@ def tobit(
         Missing columns, ``left >= right``, no uncensored row, non-positive weights, or
         inconsistent ``vcov`` / ``cluster``.
     """
-    check_vcov_args(vcov, cluster, ("model", "HC0", "HC1", "CR0", "CR1"))
+    check_vcov_args(vcov, cluster, SANDWICH_VCOVS)
     left = float(left)
     right = float(right)
     if not left < right:
