@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.workloads import ALL, DEFAULT, FVDID, Impl, Quantity, Target, Workload
+from parity.golden import sha256_file
 
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
@@ -123,14 +124,6 @@ def machine_info(with_r: bool = True) -> dict[str, Any]:
 # ------------------------------------------------------------------------------------------
 # Datasets
 # ------------------------------------------------------------------------------------------
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def dataset(w: Workload, data_dir: Path, log: Callable[[str], None] = print) -> dict[str, Any]:
     """Write the workload's dataset once (reused while its parameters are unchanged)."""
     if w.generate is None:
@@ -158,7 +151,7 @@ def dataset(w: Workload, data_dir: Path, log: Callable[[str], None] = print) -> 
         "columns": [str(c) for c in df.columns],
         "generator": f"bench.workloads.{w.generate.__name__}",
         "params": dict(w.params),
-        "sha256": _sha256(path),
+        "sha256": sha256_file(path),
         "bytes": path.stat().st_size,
         "generate_seconds": round(time.perf_counter() - t0, 2),
     }

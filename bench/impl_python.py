@@ -96,6 +96,16 @@ def _read(path: str) -> Any:
     return pd.read_csv(path)
 
 
+def _read_with(module: str, attr: str | None = None) -> Callable[[str, dict], Any]:
+    """A ``prepare`` whose state is ``(module or its attr, the data)``."""
+
+    def prepare(path: str, p: dict) -> Any:
+        mod = _import(module)
+        return (mod if attr is None else getattr(mod, attr)), _read(path)
+
+    return prepare
+
+
 def _f(x: Any) -> float:
     try:
         return float(x)
@@ -151,9 +161,6 @@ CEM_COVARIATES = ["financial_year", "gender", "age_at_referral", "ethnicity_majo
 
 
 def _fvdid_cem() -> Runner:
-    def prepare(path: str, p: dict) -> Any:
-        return _import("fvdid.cem").cem, _read(path)
-
     def run(state: Any, p: dict) -> Any:
         cem, d = state
         return cem(d, "treated", covariates=CEM_COVARIATES, cutpoints=CEM_CUTPOINTS,
@@ -162,13 +169,10 @@ def _fvdid_cem() -> Runner:
     def extract(res: Any, state: Any, p: dict) -> dict:
         return {"n_matched": float(res.matched.sum()), "n_strata": float(res.n_strata)}
 
-    return "fvdid", prepare, run, extract
+    return "fvdid", _read_with("fvdid.cem", "cem"), run, extract
 
 
 def _fvdid_bacon() -> Runner:
-    def prepare(path: str, p: dict) -> Any:
-        return _import("fvdid.bacon").bacon, _read(path)
-
     def run(state: Any, p: dict) -> Any:
         bacon, d = state
         return bacon(d, y="referral_rate", treatment="fv", unit="la", time="quarter")
@@ -176,7 +180,7 @@ def _fvdid_bacon() -> Runner:
     def extract(res: Any, state: Any, p: dict) -> dict:
         return {"twfe": _f(res.twfe), "n_2x2": float(len(res.two_by_twos))}
 
-    return "fvdid", prepare, run, extract
+    return "fvdid", _read_with("fvdid.bacon", "bacon"), run, extract
 
 
 def _fvdid_boottest() -> Runner:
@@ -204,9 +208,6 @@ def _fvdid_boottest() -> Runner:
 
 
 def _fvdid_ols() -> Runner:
-    def prepare(path: str, p: dict) -> Any:
-        return _import("fvdid.ols").ols, _read(path)
-
     def run(state: Any, p: dict) -> Any:
         ols, d = state
         return ols("y ~ x1 + x2 | la + quarter", d, vcov="CR1", cluster="la")
@@ -214,7 +215,7 @@ def _fvdid_ols() -> Runner:
     def extract(res: Any, state: Any, p: dict) -> dict:
         return {"coef_x1": _f(res.params["x1"]), "se_x1": _f(res.std_errors["x1"])}
 
-    return "fvdid", prepare, run, extract
+    return "fvdid", _read_with("fvdid.ols", "ols"), run, extract
 
 
 def _find_primary(obj: Any) -> float:
@@ -445,9 +446,6 @@ def _wildboottest_sm() -> Runner:
 
 
 def _pyfixest_feols() -> Runner:
-    def prepare(path: str, p: dict) -> Any:
-        return _import("pyfixest"), _read(path)
-
     def run(state: Any, p: dict) -> Any:
         pf, d = state
         return pf.feols("y ~ x1 + x2 | la + quarter", data=d, vcov={"CRV1": "la"})
@@ -455,7 +453,7 @@ def _pyfixest_feols() -> Runner:
     def extract(fit: Any, state: Any, p: dict) -> dict:
         return {"coef_x1": _f(fit.coef()["x1"]), "se_x1": _f(fit.se()["x1"])}
 
-    return "pyfixest", prepare, run, extract
+    return "pyfixest", _read_with("pyfixest"), run, extract
 
 
 def _linearmodels_absorbing() -> Runner:
@@ -479,9 +477,6 @@ def _linearmodels_absorbing() -> Runner:
 
 
 def _statsmodels_ols() -> Runner:
-    def prepare(path: str, p: dict) -> Any:
-        return _import("statsmodels.formula.api"), _read(path)
-
     def run(state: Any, p: dict) -> Any:
         smf, d = state
         return smf.ols("y ~ x1 + x2 + C(la) + C(quarter)", data=d).fit(
@@ -490,7 +485,7 @@ def _statsmodels_ols() -> Runner:
     def extract(fit: Any, state: Any, p: dict) -> dict:
         return {"coef_x1": _f(fit.params["x1"]), "se_x1": _f(fit.bse["x1"])}
 
-    return "statsmodels", prepare, run, extract
+    return "statsmodels", _read_with("statsmodels.formula.api"), run, extract
 
 
 def _diffdiff_bacon() -> Runner:

@@ -248,6 +248,19 @@ _BACON_Q = (
 )
 
 
+def _bacon_workload(shape: str, size: str) -> Workload:
+    """Goodman-Bacon on the ``shape`` panel (``"152x28"``: LAs x quarters), against R and diff-diff."""
+    return Workload(
+        name=f"bacon_{shape}",
+        title=f"Goodman-Bacon, {size}",
+        params={"shape": shape},
+        generate=bacon_panel, impls=_BACON_IMPLS, key="twfe", quantities=_BACON_Q,
+        targets=(Target("bacon >= 10x faster than R bacondecomp", "min_speedup", 10.0,
+                        other="R bacondecomp"),),
+        notes=("No covariates; referral_rate ~ fv, id = la, time = quarter.",),
+    )
+
+
 def _boot_workload(n: int, g: int, label: str, targets: tuple[Target, ...] = (),
                    probe: bool = False) -> Workload:
     B = 99_999
@@ -360,24 +373,8 @@ WORKLOADS: tuple[Workload, ...] = (
         ),
         notes=_CEM_NOTES,
     ),
-    Workload(
-        name="bacon_152x28",
-        title="Goodman-Bacon, 152 LAs x 28 quarters (never- and always-treated, 9 cohorts)",
-        params={"shape": "152x28"},
-        generate=bacon_panel, impls=_BACON_IMPLS, key="twfe", quantities=_BACON_Q,
-        targets=(Target("bacon >= 10x faster than R bacondecomp", "min_speedup", 10.0,
-                        other="R bacondecomp"),),
-        notes=("No covariates; referral_rate ~ fv, id = la, time = quarter.",),
-    ),
-    Workload(
-        name="bacon_1000x40",
-        title="Goodman-Bacon, 1,000 units x 40 periods (12 cohorts)",
-        params={"shape": "1000x40"},
-        generate=bacon_panel, impls=_BACON_IMPLS, key="twfe", quantities=_BACON_Q,
-        targets=(Target("bacon >= 10x faster than R bacondecomp", "min_speedup", 10.0,
-                        other="R bacondecomp"),),
-        notes=("No covariates; referral_rate ~ fv, id = la, time = quarter.",),
-    ),
+    _bacon_workload("152x28", "152 LAs x 28 quarters (never- and always-treated, 9 cohorts)"),
+    _bacon_workload("1000x40", "1,000 units x 40 periods (12 cohorts)"),
     _boot_workload(100_000, 10, "100k_g10"),
     _boot_workload(100_000, 20, "100k_g20"),
     _boot_workload(1_000_000, 10, "1m_g10"),

@@ -17,6 +17,11 @@ fvdid                          R (DRDID 1.2.3)                        data
 :func:`reg_rc`                 ``reg_did_rc``                          repeated cross-sections
 =============================  =====================================  ==========================
 
+Arguments (arrays, not column names) map to DRDID's: ``dy`` = ``y1 - y0`` (panel), ``y`` =
+``y`` and ``post`` = ``post`` (repeated cross-sections), ``D`` = ``D``, ``X`` = ``covariates``
+(with the intercept), ``w`` = ``i.weights``; ``ps_fitted`` (panel) passes fitted propensity
+scores of the same logit when the caller already has them.
+
 Shared conventions (all documented in DRDID's reference manual):
 
 * sampling weights are normalised to mean one within the 2×2 sample;
@@ -58,6 +63,9 @@ __all__ = [
 TRIM_LEVEL = 0.995
 PS_CAP = 1.0 - 1e-6
 _EPS = float(np.finfo(float).eps)
+_Vec = np.ndarray
+_Opt = np.ndarray | None
+_Est = tuple[float, np.ndarray]  # (ATT, influence function)
 _THRESH = 30.0  # R's binomial linkinv clamps |eta| at 30
 _MTHRESH = -30.0
 
@@ -237,13 +245,28 @@ def _hajek(weight: np.ndarray, value: np.ndarray) -> tuple[float, np.ndarray, fl
     return m, weight * (value - m) / mw, mw
 
 
-def _prep(D: np.ndarray, X: np.ndarray | None, w: np.ndarray | None) -> tuple:
+def _prep(D: _Vec, X: _Opt, w: _Opt) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``D`` as floats, ``X`` as a matrix (the intercept alone when ``None``), ``w`` normalised."""
     D = np.asarray(D, dtype=float)
     n = D.shape[0]
     X = np.ones((n, 1)) if X is None else np.asarray(X, dtype=float)
     if X.ndim == 1:
         X = X[:, None]
-    return D, n, X, _normalise(w, n)
+    return D, X, _normalise(w, n)
+
+
+def _ipw_weights(
+    ps: np.ndarray, keep: np.ndarray, w: np.ndarray, D: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """Hajek weights of the treated (``keep w D``) and of the comparison units (trimmed odds)."""
+    return keep * w * D, keep * w * ps * (1.0 - D) / (1.0 - ps)
+
+
+def _change(weight: np.ndarray, post: np.ndarray, y: np.ndarray) -> tuple[float, np.ndarray]:
+    """Post minus pre Hajek mean of ``y`` under ``weight``, and its influence function."""
+    a1, i1, _ = _hajek(weight * post, y)
+    a0, i0, _ = _hajek(weight * (1.0 - post), y)
+    return a1 - a0, i1 - i0
 
 
 # --------------------------------------------------------------------------------------------
@@ -251,24 +274,13 @@ def _prep(D: np.ndarray, X: np.ndarray | None, w: np.ndarray | None) -> tuple:
 # --------------------------------------------------------------------------------------------
 
 
-def dr_panel(
-    dy: np.ndarray,
-    D: np.ndarray,
-    X: np.ndarray | None = None,
-    w: np.ndarray | None = None,
-    ps_fitted: np.ndarray | None = None,
-) -> tuple[float, np.ndarray]:
-    """Locally efficient doubly robust DiD for panel data (``DRDID::drdid_panel``).
-
-    fvdid -> R: ``dy`` = ``y1 - y0``, ``D`` = ``D``, ``X`` = ``covariates`` (with the intercept),
-    ``w`` = ``i.weights`` (arrays, not column names).
-    """
-    D, _n, X, w = _prep(D, X, w)
+def dr_panel(dy: _Vec, D: _Vec, X: _Opt = None, w: _Opt = None, ps_fitted: _Opt = None) -> _Est:
+    """Locally efficient doubly robust DiD for panel data (``DRDID::drdid_panel``)."""
+    D, X, w = _prep(D, X, w)
     ps, keep, lin_ps = _pscore(X, D, w, ps_fitted)
     beta, lin_or = _ols_lin_rep(X, dy, w, D == 0, "comparison group")
     r = dy - X @ beta
-    w1 = keep * w * D
-    w0 = keep * w * ps * (1.0 - D) / (1.0 - ps)
+    w1, w0 = _ipw_weights(ps, keep, w, D)
     m1, if1, mw1 = _hajek(w1, r)
     m0, if0, mw0 = _hajek(w0, r)
     if1 = if1 - lin_or @ (_colmean(w1, X) / mw1)
@@ -276,37 +288,20 @@ def dr_panel(
     return m1 - m0, if1 - if0
 
 
-def ipw_panel(
-    dy: np.ndarray,
-    D: np.ndarray,
-    X: np.ndarray | None = None,
-    w: np.ndarray | None = None,
-    ps_fitted: np.ndarray | None = None,
-) -> tuple[float, np.ndarray]:
-    """Normalised (Hajek) IPW DiD for panel data (``DRDID::std_ipw_did_panel``).
-
-    fvdid -> R: ``dy`` = ``y1 - y0``, ``D`` = ``D``, ``X`` = ``covariates`` (with the intercept),
-    ``w`` = ``i.weights`` (arrays, not column names).
-    """
-    D, _n, X, w = _prep(D, X, w)
+def ipw_panel(dy: _Vec, D: _Vec, X: _Opt = None, w: _Opt = None, ps_fitted: _Opt = None) -> _Est:
+    """Normalised (Hajek) IPW DiD for panel data (``DRDID::std_ipw_did_panel``)."""
+    D, X, w = _prep(D, X, w)
     ps, keep, lin_ps = _pscore(X, D, w, ps_fitted)
-    w1 = keep * w * D
-    w0 = keep * w * ps * (1.0 - D) / (1.0 - ps)
+    w1, w0 = _ipw_weights(ps, keep, w, D)
     m1, if1, _ = _hajek(w1, dy)
     m0, if0, mw0 = _hajek(w0, dy)
     if0 = if0 + lin_ps @ (_colmean(w0 * (dy - m0), X) / mw0)
     return m1 - m0, if1 - if0
 
 
-def reg_panel(
-    dy: np.ndarray, D: np.ndarray, X: np.ndarray | None = None, w: np.ndarray | None = None
-) -> tuple[float, np.ndarray]:
-    """Outcome-regression DiD for panel data (``DRDID::reg_did_panel``).
-
-    fvdid -> R: ``dy`` = ``y1 - y0``, ``D`` = ``D``, ``X`` = ``covariates`` (with the intercept),
-    ``w`` = ``i.weights`` (arrays, not column names).
-    """
-    D, _n, X, w = _prep(D, X, w)
+def reg_panel(dy: _Vec, D: _Vec, X: _Opt = None, w: _Opt = None) -> _Est:
+    """Outcome-regression DiD for panel data (``DRDID::reg_did_panel``)."""
+    D, X, w = _prep(D, X, w)
     beta, lin_or = _ols_lin_rep(X, dy, w, D == 0, "comparison group")
     fit = X @ beta
     w1 = w * D
@@ -321,71 +316,39 @@ def reg_panel(
 # --------------------------------------------------------------------------------------------
 
 
-def ipw_rc(
-    y: np.ndarray,
-    post: np.ndarray,
-    D: np.ndarray,
-    X: np.ndarray | None = None,
-    w: np.ndarray | None = None,
-) -> tuple[float, np.ndarray]:
-    """Normalised IPW DiD for repeated cross-sections (``DRDID::std_ipw_did_rc``).
-
-    fvdid -> R: ``y`` = ``y``, ``post`` = ``post``, ``D`` = ``D``, ``X`` = ``covariates`` (with the
-    intercept), ``w`` = ``i.weights`` (arrays, not column names).
-    """
-    D, _n, X, w = _prep(D, X, w)
+def ipw_rc(y: _Vec, post: _Vec, D: _Vec, X: _Opt = None, w: _Opt = None) -> _Est:
+    """Normalised IPW DiD for repeated cross-sections (``DRDID::std_ipw_did_rc``)."""
+    D, X, w = _prep(D, X, w)
     post = np.asarray(post, dtype=float)
     ps, keep, lin_ps = _pscore(X, D, w)
-    odds = keep * w * ps * (1.0 - D) / (1.0 - ps)
-    a11, i11, _ = _hajek(keep * w * D * post, y)
-    a10, i10, _ = _hajek(keep * w * D * (1.0 - post), y)
+    wd, odds = _ipw_weights(ps, keep, w, D)
+    d_treat, i_treat = _change(wd, post, y)
     wc1 = odds * post
     wc0 = odds * (1.0 - post)
     a01, i01, mc1 = _hajek(wc1, y)
     a00, i00, mc0 = _hajek(wc0, y)
     mom = _colmean(wc1 * (y - a01), X) / mc1 - _colmean(wc0 * (y - a00), X) / mc0
-    inf = (i11 - i10) - (i01 - i00 + lin_ps @ mom)
-    return (a11 - a10) - (a01 - a00), inf
+    inf = i_treat - (i01 - i00 + lin_ps @ mom)
+    return d_treat - (a01 - a00), inf
 
 
-def reg_rc(
-    y: np.ndarray,
-    post: np.ndarray,
-    D: np.ndarray,
-    X: np.ndarray | None = None,
-    w: np.ndarray | None = None,
-) -> tuple[float, np.ndarray]:
-    """Outcome-regression DiD for repeated cross-sections (``DRDID::reg_did_rc``).
-
-    fvdid -> R: ``y`` = ``y``, ``post`` = ``post``, ``D`` = ``D``, ``X`` = ``covariates`` (with the
-    intercept), ``w`` = ``i.weights`` (arrays, not column names).
-    """
-    D, _n, X, w = _prep(D, X, w)
+def reg_rc(y: _Vec, post: _Vec, D: _Vec, X: _Opt = None, w: _Opt = None) -> _Est:
+    """Outcome-regression DiD for repeated cross-sections (``DRDID::reg_did_rc``)."""
+    D, X, w = _prep(D, X, w)
     post = np.asarray(post, dtype=float)
     b0, lin0 = _ols_lin_rep(X, y, w, (D == 0) & (post == 0), "comparison group, pre-period")
     b1, lin1 = _ols_lin_rep(X, y, w, (D == 0) & (post == 1), "comparison group, post-period")
-    a11, i11, _ = _hajek(w * D * post, y)
-    a10, i10, _ = _hajek(w * D * (1.0 - post), y)
     wd = w * D
+    d_treat, i_treat = _change(wd, post, y)
     mc, ic, mwd = _hajek(wd, X @ (b1 - b0))
     mom = _colmean(wd, X) / mwd
     ic = ic + lin1 @ mom - lin0 @ mom
-    return (a11 - a10) - mc, (i11 - i10) - ic
+    return d_treat - mc, i_treat - ic
 
 
-def dr_rc(
-    y: np.ndarray,
-    post: np.ndarray,
-    D: np.ndarray,
-    X: np.ndarray | None = None,
-    w: np.ndarray | None = None,
-) -> tuple[float, np.ndarray]:
-    """Locally efficient doubly robust DiD for repeated cross-sections (``DRDID::drdid_rc``).
-
-    fvdid -> R: ``y`` = ``y``, ``post`` = ``post``, ``D`` = ``D``, ``X`` = ``covariates`` (with the
-    intercept), ``w`` = ``i.weights`` (arrays, not column names).
-    """
-    D, _n, X, w = _prep(D, X, w)
+def dr_rc(y: _Vec, post: _Vec, D: _Vec, X: _Opt = None, w: _Opt = None) -> _Est:
+    """Locally efficient doubly robust DiD for repeated cross-sections (``DRDID::drdid_rc``)."""
+    D, X, w = _prep(D, X, w)
     post = np.asarray(post, dtype=float)
     pre = 1.0 - post
     ps, keep, lin_ps = _pscore(X, D, w)
@@ -397,8 +360,7 @@ def dr_rc(
     fc0, fc1, ft0, ft1 = X @ bc0, X @ bc1, X @ bt0, X @ bt1
     resid = y - np.where(post == 1, fc1, fc0)
 
-    odds = keep * w * ps * (1.0 - D) / (1.0 - ps)
-    wd = keep * w * D
+    wd, odds = _ipw_weights(ps, keep, w, D)
     wt1, wt0 = wd * post, wd * pre
     wc1, wc0 = odds * post, odds * pre
 

@@ -10,18 +10,18 @@ with normalised derivatives, so it is stable for strata of hundreds of rows. ``"
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from typing import Literal
 
 import numpy as np
 import pandas as pd
-from scipy import linalg, stats
+from scipy import linalg
 from scipy.special import expit
 
 from fvdid._results import ResultMixin, wald_table
 from fvdid.errors import FvdidInputError, check_binary, require_columns
 from fvdid.estimators._formula import design_matrix, parse_formula
+from fvdid.estimators._mle import fit_notes, newton_maximise, wald_fields
 
 __all__ = ["ClogitResult", "clogit"]
 
@@ -182,19 +182,15 @@ def clogit(
         informative = [gr for gr in groups if y[gr].sum() > 0 and len(gr) > 1]
     n_uninf = n_strata - len(informative)
     n_uninf_rows = int(sum(len(gr) for gr in groups)) - int(sum(len(gr) for gr in informative))
-    notes: list[str] = []
-    if design.n_dropped:
-        notes.append(f"{design.n_dropped} rows with missing values dropped")
     if not informative:
         raise FvdidInputError(
             f"no stratum of {strata!r} has both a case and a control ({n_strata} strata, e.g. "
             f"one row each); the conditional likelihood carries no information"
         )
-    if n_uninf:
-        notes.append(
-            f"{n_uninf} of {n_strata} strata ({n_uninf_rows} rows) carry no information for "
-            f"method {method!r} (a single row, no case{' or no control' if method == 'exact' else ''})"
-        )
+    uninformative = (
+        f"{n_uninf} of {n_strata} strata ({n_uninf_rows} rows) carry no information for "
+        f"method {method!r} (a single row, no case{' or no control' if method == 'exact' else ''})"
+    )
     _check_within_variation(X, informative, names)
 
     stratum_fn = _exact_stratum if method == "exact" else None
@@ -212,36 +208,26 @@ def clogit(
             hess += hi
         return ll, grad, hess
 
-    beta = np.zeros(X.shape[1])
-    ll, grad, hess = evaluate(beta)
-    ll_null = ll
-    converged = False
-    n_iter = 0
-    for n_iter in range(1, maxit + 1):  # noqa: B007
-        step = linalg.solve(-hess, grad, assume_a="sym")
-        t = 1.0
-        new = evaluate(beta + step)
-        while not new[0] >= ll - 1e-12 * abs(ll) and t > 1e-10:
-            t *= 0.5
-            new = evaluate(beta + t * step)
-        beta = beta + t * step
-        rel = abs(new[0] - ll) / (abs(new[0]) + 1e-300)
-        small = np.max(np.abs(t * step)) <= tol * (1 + np.max(np.abs(beta)))
-        ll, grad, hess = new
-        if t == 1.0 and (rel < tol or small):
-            converged = True
-            break
-    if not converged:
-        warnings.warn(f"clogit did not converge in {maxit} iterations", stacklevel=2)
-        notes.append("did not converge")
-    V = linalg.inv(-hess)
+    fit = newton_maximise(
+        evaluate,
+        np.zeros(X.shape[1]),
+        tol,
+        maxit,
+        step=lambda hess, grad: linalg.solve(-hess, grad, assume_a="sym"),
+        rel_offset=1e-300,
+    )
+    beta, converged = fit.x, fit.converged
+    notes = fit_notes(
+        design.n_dropped,
+        converged,
+        f"clogit did not converge in {maxit} iterations",
+        (uninformative,) if n_uninf else (),
+    )
+    V = linalg.inv(-fit.hess)
     V = (V + V.T) / 2
     se = np.sqrt(np.diag(V))
     return ClogitResult(
-        params=pd.Series(beta, index=names, name="estimate"),
-        std_errors=pd.Series(se, index=names, name="std_error"),
-        pvalues=pd.Series(2 * stats.norm.sf(np.abs(beta / se)), index=names),
-        vcov=pd.DataFrame(V, index=names, columns=names),
+        **wald_fields(beta, se, V, names),
         method=method,
         nobs=len(y),
         n_events=int(y.sum()),
@@ -250,9 +236,9 @@ def clogit(
         n_uninformative_rows=n_uninf_rows,
         n_dropped=design.n_dropped,
         converged=converged,
-        n_iter=n_iter,
-        loglik=float(ll),
-        loglik_null=float(ll_null),
+        n_iter=fit.n_iter,
+        loglik=float(fit.loglik),
+        loglik_null=float(fit.loglik_start),
         formula=formula,
         notes=tuple(notes),
     )

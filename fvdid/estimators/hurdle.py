@@ -30,20 +30,28 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from scipy import linalg, stats
+from scipy import linalg
 from scipy.special import digamma, expit, gammaln, polygamma
 
 from fvdid._results import ResultMixin, wald_table
 from fvdid.errors import FvdidInputError, describe_rows, require_columns
 from fvdid.estimators._formula import ParsedFormula, design_matrix, parse_formula
-from fvdid.estimators._sandwich import cluster_codes
+from fvdid.estimators._mle import (
+    SANDWICH_VCOVS,
+    SandwichVcov,
+    case_weights,
+    check_vcov_args,
+    fit_notes,
+    newton_maximise,
+    robust_vcov,
+    wald_fields,
+)
 from fvdid.estimators.logit import fit_binary_logit
-from fvdid.estimators.tobit import check_vcov_args, score_sandwich
 
 __all__ = ["HurdleResult", "hurdle"]
 
 Dist = Literal["poisson", "negbin"]
-VcovType = Literal["model", "HC0", "HC1", "CR0", "CR1"]
+VcovType = SandwichVcov
 
 
 @dataclass(frozen=True)
@@ -163,32 +171,6 @@ def _truncated_count(
     return ll, grad, hess
 
 
-def _newton(
-    fun, start: np.ndarray, tol: float, maxit: int
-) -> tuple[np.ndarray, float, np.ndarray, bool, int]:
-    """Maximise ``fun`` (returning value, gradient, Hessian) by damped Newton-Raphson."""
-    x = start.astype(float)
-    ll, grad, hess = fun(x)
-    for it in range(1, maxit + 1):
-        try:
-            step = linalg.cho_solve(linalg.cho_factor(-hess), grad)
-        except linalg.LinAlgError:
-            lam = abs(float(np.min(linalg.eigvalsh(-hess)))) + 1.0
-            step = linalg.solve(-hess + lam * np.eye(len(x)), grad)
-        t = 1.0
-        new = fun(x + step)
-        while not (np.isfinite(new[0]) and new[0] >= ll - 1e-12 * abs(ll)) and t > 1e-10:
-            t *= 0.5
-            new = fun(x + t * step)
-        x = x + t * step
-        rel = abs(new[0] - ll) / (abs(new[0]) + 0.1)
-        small = np.max(np.abs(t * step)) <= tol * (1 + np.max(np.abs(x)))
-        ll, grad, hess = new
-        if t == 1.0 and (rel < tol or small):
-            return x, ll, hess, True, it
-    return x, ll, hess, False, maxit
-
-
 def _split_formula(formula: str) -> tuple[ParsedFormula, ParsedFormula]:
     if not isinstance(formula, str) or formula.count("~") != 1:
         raise FvdidInputError(f"formula must look like 'y ~ x1 + x2 | z1', got {formula!r}")
@@ -251,7 +233,7 @@ def hurdle(
         Missing columns, negative or non-integer counts (naming the rows), no zero or no
         positive count, a rank-deficient design, or inconsistent ``vcov`` / ``cluster``.
     """
-    check_vcov_args(vcov, cluster, ("model", "HC0", "HC1", "CR0", "CR1"))
+    check_vcov_args(vcov, cluster, SANDWICH_VCOVS)
     if dist not in ("poisson", "negbin"):
         raise FvdidInputError(f"dist must be 'poisson' or 'negbin', got {dist!r}")
     if zero_dist != "binomial" or link != "logit":
@@ -280,16 +262,7 @@ def hurdle(
             f"count column {count_f.response!r} needs both zeros and positive counts for a "
             f"hurdle model ({int((~pos).sum())} zeros, {int(pos.sum())} positive)"
         )
-    if weights is not None:
-        w = dc.frame[weights].to_numpy(dtype=float)
-        wbad = ~(w > 0) | ~np.isfinite(w)
-        if wbad.any():
-            raise FvdidInputError(
-                f"weights column {weights!r} must be positive and finite; "
-                f"{describe_rows(idx[wbad])} are not"
-            )
-    else:
-        w = np.ones(len(y))
+    w = case_weights(dc.frame, weights, idx)
     X, Z = dc.X, dz.X
     kx = X.shape[1]
 
@@ -304,12 +277,12 @@ def hurdle(
     # count part: zero-truncated on the positive rows; start from a Poisson fit of those rows
     Xp, yp, wp = X[pos], y[pos], w[pos]
     start = linalg.lstsq(Xp, np.log(yp))[0]
-    b0, _, _, _, _ = _newton(
+    b0 = newton_maximise(
         lambda p: _truncated_count(p, Xp, yp, wp, "poisson"), start, tol, maxit
-    )
+    ).x
     if dist == "negbin":
         b0 = np.append(b0, 0.0)
-    par, ll_count, hess, conv_c, it_c = _newton(
+    par, ll_count, hess, conv_c, it_c, _ = newton_maximise(
         lambda p: _truncated_count(p, Xp, yp, wp, dist), b0, tol, maxit
     )
     V_count = linalg.inv(-hess)
@@ -329,29 +302,17 @@ def hurdle(
     V[kx:, kx:] = (V_zero + V_zero.T) / 2
     n_clusters = None
     if vcov != "model":
-        codes = None
-        if cluster is not None:
-            codes = cluster_codes(data.iloc[dc.positions], cluster)
-            n_clusters = int(codes.max()) + 1
         scores = np.zeros((len(y), kx + kz))
         scores[pos, :kx] = _truncated_count(par, Xp, yp, wp, dist, scores=True)[1]
         # zero part: d/d gamma of w [pos log p + (1 - pos) log(1 - p)] = w (pos - p) z
         scores[:, kx:] = Z * (w * (pos - pz))[:, None]
-        V = score_sandwich(V, scores, vcov, codes)
+        V, n_clusters = robust_vcov(V, scores, vcov, data.iloc[dc.positions], cluster)
     est = np.concatenate([par[:kx], gamma])
     se = np.sqrt(np.diag(V))
     converged = conv_z and conv_c
-    notes: list[str] = []
-    if dc.n_dropped:
-        notes.append(f"{dc.n_dropped} rows with missing values dropped")
-    if not converged:
-        warnings.warn("hurdle did not converge", stacklevel=2)
-        notes.append("did not converge")
+    notes = fit_notes(dc.n_dropped, converged, "hurdle did not converge")
     return HurdleResult(
-        params=pd.Series(est, index=names, name="estimate"),
-        std_errors=pd.Series(se, index=names, name="std_error"),
-        pvalues=pd.Series(2 * stats.norm.sf(np.abs(est / se)), index=names),
-        vcov=pd.DataFrame(V, index=names, columns=names),
+        **wald_fields(est, se, V, names),
         dist=dist,
         zero_dist=zero_dist,
         link=link,

@@ -36,11 +36,12 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from scipy import linalg, optimize, stats
+from scipy import linalg, optimize
 
 from fvdid._results import ResultMixin, wald_table
 from fvdid.errors import FvdidInputError, describe_rows, require_columns
 from fvdid.estimators._formula import design_matrix, parse_formula
+from fvdid.estimators._mle import wald_fields
 from fvdid.estimators._sandwich import cluster_codes, cluster_meat
 
 __all__ = ["LmerResult", "lmer"]
@@ -299,10 +300,7 @@ def lmer(
     if singular:
         notes.append("boundary (singular) fit: the group variance is estimated as 0")
     return LmerResult(
-        params=pd.Series(beta, index=names, name="estimate"),
-        std_errors=pd.Series(se, index=names, name="std_error"),
-        pvalues=pd.Series(2 * stats.norm.sf(np.abs(beta / se)), index=names),
-        vcov=pd.DataFrame(V, index=names, columns=names),
+        **wald_fields(beta, se, V, names),
         sigma2=sigma2,
         group_var=sigma2 * theta * theta,
         theta=theta,

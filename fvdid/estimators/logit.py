@@ -12,12 +12,18 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-from scipy import linalg, optimize, stats
+from scipy import linalg, optimize
 
 from fvdid._results import ResultMixin, wald_table
 from fvdid.errors import FvdidInputError, check_binary, describe_rows, require_columns
 from fvdid.estimators._formula import design_matrix, parse_formula
-from fvdid.estimators._sandwich import cluster_codes, cluster_meat, small_sample_factor
+from fvdid.estimators._mle import (
+    case_weights,
+    check_vcov_args,
+    fit_notes,
+    robust_vcov,
+    wald_fields,
+)
 
 __all__ = ["LogitResult", "SeparationError", "logit"]
 
@@ -175,36 +181,19 @@ def logit(
         Missing columns, a non-binary outcome (naming the rows), non-positive weights, a
         rank-deficient design, or (quasi-)complete separation (the MLE does not exist).
     """
-    if vcov not in ("iid", "HC1", "CR1"):
-        raise FvdidInputError(f"vcov must be 'iid', 'HC1' or 'CR1', got {vcov!r}")
-    if vcov == "CR1" and cluster is None:
-        raise FvdidInputError("vcov='CR1' needs a cluster column")
-    if cluster is not None and vcov != "CR1":
-        raise FvdidInputError(f"cluster={cluster!r} is only used with vcov='CR1'")
+    check_vcov_args(vcov, cluster, ("iid", "HC1", "CR1"))
     parsed = parse_formula(formula)
     require_columns(data, parsed.columns + [c for c in (weights, cluster) if c], what="data")
     design = design_matrix(parsed, data, extra=[weights] if weights else [])
     frame = design.frame
     y = check_binary(frame, parsed.response).astype(float)
-    if weights is not None:
-        w = frame[weights].to_numpy(dtype=float)
-        bad = ~(w > 0) | ~np.isfinite(w)
-        if bad.any():
-            raise FvdidInputError(
-                f"weights column {weights!r} must be positive and finite; "
-                f"{describe_rows(frame.index[bad])} are not (drop zero-weight rows explicitly)"
-            )
-    else:
-        w = np.ones(len(y))
+    w = case_weights(frame, weights, frame.index, " (drop zero-weight rows explicitly)")
     X = design.X
     names = list(design.names)
-    n, k = X.shape
+    n = X.shape[0]
 
     beta, converged, n_iter = fit_binary_logit(X, y, w)
     eta = X @ beta
-    notes: list[str] = []
-    if design.n_dropped:
-        notes.append(f"{design.n_dropped} rows with missing values dropped")
     if not converged or np.max(np.abs(eta)) > 20:
         direction = separation_direction(X, y)
         if direction is not None:
@@ -218,9 +207,9 @@ def logit(
                 "estimate does not exist (R's glm warns 'fitted probabilities numerically 0 or 1 "
                 "occurred' and reports diverging coefficients); drop or merge those terms"
             )
-    if not converged:
-        warnings.warn(f"logit did not converge in {n_iter} iterations", stacklevel=2)
-        notes.append("did not converge")
+    notes = fit_notes(
+        design.n_dropped, converged, f"logit did not converge in {n_iter} iterations"
+    )
     p = 0.5 * (1.0 + np.tanh(0.5 * eta))
     info = (X * (w * p * (1 - p))[:, None]).T @ X
     bread = linalg.inv(info)
@@ -230,25 +219,13 @@ def logit(
         V = bread
     else:
         scores = X * (w * (y - p))[:, None]
-        if vcov == "HC1":
-            meat = cluster_meat(scores, None)
-            V = small_sample_factor("HC1", n, k) * bread @ meat @ bread
-        else:
-            assert cluster is not None
-            codes = cluster_codes(data.iloc[design.positions], cluster)
-            n_clusters = int(codes.max()) + 1
-            meat = cluster_meat(scores, codes)
-            V = small_sample_factor("CR1", n, k, n_clusters) * bread @ meat @ bread
+        V, n_clusters = robust_vcov(
+            bread, scores, vcov, data.iloc[design.positions], cluster, symmetrise=False
+        )
     lp, lq = _log_expit(eta)
     loglik = float(np.sum(w * (y * lp + (1 - y) * lq)))
-    params = pd.Series(beta, index=names, name="estimate")
-    se = pd.Series(np.sqrt(np.diag(V)), index=names, name="std_error")
-    pvalues = pd.Series(2 * stats.norm.sf(np.abs(beta / se.to_numpy())), index=names)
     return LogitResult(
-        params=params,
-        std_errors=se,
-        pvalues=pvalues,
-        vcov=pd.DataFrame(V, index=names, columns=names),
+        **wald_fields(beta, np.sqrt(np.diag(V)), V, names),
         vcov_type=vcov,
         nobs=n,
         n_dropped=design.n_dropped,

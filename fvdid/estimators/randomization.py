@@ -1,7 +1,7 @@
 """Randomization inference at the LA level for few treated LAs, with test inversion.
 
-(Over 500 lines: about 90 of them are this docstring, which is the statistical contract the
-pipeline relies on -- the callable, the p-value convention, the inversion and the correction.)
+The assignment space lives in :mod:`fvdid.estimators._ri_assign`, the test inversion in
+:mod:`fvdid.estimators._ri_invert`.
 
 The treated LAs' treatment (with their go-live dates) is reassigned to other LAs of the eligible
 pool, the *same* estimator is re-run on every assignment, and the actual statistic is compared
@@ -83,9 +83,8 @@ on t 19 %, with this correction 16 %, and with the true variances 4 %.
 
 from __future__ import annotations
 
-import itertools
 import math
-from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -95,6 +94,13 @@ from scipy import optimize
 
 from fvdid._results import ResultMixin, to_plain
 from fvdid.errors import FvdidInputError
+from fvdid.estimators._ri_assign import (
+    AssignmentSpace,
+    check_pair,
+    choose_assignments,
+    sort_unique,
+)
+from fvdid.estimators._ri_invert import invert, linear_in_r
 
 __all__ = ["RandomizationResult", "randomization_test"]
 
@@ -102,8 +108,6 @@ Assignment = Mapping[Hashable, Hashable] | frozenset
 StatisticFn = Callable[[Any, float], tuple[float, float]]
 
 _TIE_RTOL = 1e-12
-_MAX_WIDEN = 4
-_LINEAR_RTOL = 1e-8
 
 
 @dataclass(frozen=True)
@@ -196,109 +200,6 @@ class RandomizationResult(ResultMixin):
         return f"{head}\n{body}{notes}"
 
 
-# --------------------------------------------------------------------------------------------
-# assignments
-# --------------------------------------------------------------------------------------------
-
-
-def _sort_key_list(values: list[Any]) -> list[Any]:
-    try:
-        return sorted(set(values))
-    except TypeError:
-        return sorted(set(values), key=str)
-
-
-class _Space:
-    """The assignments: per go-live group, a set of LAs (as sorted tuples of LA positions)."""
-
-    def __init__(self, units: list[Hashable], groups: list[list[int]], dated: bool):
-        self.units = units
-        self.groups = groups  # positions (in units) of the treated slots, per go-live date
-        self.dated = dated
-        self.n = len(units)
-        count = 1
-        left = self.n
-        for g in groups:
-            count *= math.comb(left, len(g))
-            left -= len(g)
-        self.count = count
-        self.actual: tuple[tuple[int, ...], ...] = tuple(tuple(g) for g in groups)
-
-    def enumerate(self) -> Iterator[tuple[tuple[int, ...], ...]]:
-        def rec(i: int, remaining: tuple[int, ...]) -> Iterator[tuple[tuple[int, ...], ...]]:
-            if i == len(self.groups):
-                yield ()
-                return
-            for combo in itertools.combinations(remaining, len(self.groups[i])):
-                rest = tuple(u for u in remaining if u not in combo)
-                for tail in rec(i + 1, rest):
-                    yield (combo, *tail)
-
-        yield from rec(0, tuple(range(self.n)))
-
-    def sample(self, B: int, rng: np.random.Generator) -> list[tuple[tuple[int, ...], ...]]:
-        seen = {self.actual}
-        out: list[tuple[tuple[int, ...], ...]] = []
-        sizes = [len(g) for g in self.groups]
-        while len(out) < B:
-            perm = rng.permutation(self.n)
-            key: list[tuple[int, ...]] = []
-            start = 0
-            for s in sizes:
-                key.append(tuple(sorted(int(u) for u in perm[start : start + s])))
-                start += s
-            k = tuple(key)
-            if k not in seen:
-                seen.add(k)
-                out.append(k)
-        return out
-
-    def to_user(self, key: tuple[tuple[int, ...], ...]) -> Any:
-        if not self.dated:
-            return frozenset(self.units[u] for u in key[0])
-        return {
-            self.units[slot]: self.units[la]
-            for slots, las in zip(self.groups, key)
-            for slot, la in zip(slots, las)
-        }
-
-    def label(self, key: tuple[tuple[int, ...], ...]) -> str:
-        if not self.dated:
-            return "+".join(str(self.units[u]) for u in key[0])
-        pairs = [
-            (slot, la) for slots, las in zip(self.groups, key) for slot, la in zip(slots, las)
-        ]
-        pairs.sort()
-        return "; ".join(f"{self.units[s]}->{self.units[la]}" for s, la in pairs)
-
-    def treated_positions(self, key: tuple[tuple[int, ...], ...]) -> list[int]:
-        return [u for g in key for u in g]
-
-
-# --------------------------------------------------------------------------------------------
-# the test
-# --------------------------------------------------------------------------------------------
-
-
-def _check_pair(out: Any, label: str, method: str) -> tuple[float, float]:
-    try:
-        est, se = out
-        est, se = float(est), float(se)
-    except (TypeError, ValueError) as exc:
-        raise FvdidInputError(
-            f"statistic must return (estimate, std_error); for assignment {label} it returned "
-            f"{out!r}"
-        ) from exc
-    if not math.isfinite(est):
-        raise FvdidInputError(f"statistic returned a non-finite estimate for assignment {label}")
-    if method == "t" and not (math.isfinite(se) and se > 0):
-        raise FvdidInputError(
-            f"statistic returned std_error {se!r} for assignment {label}; method='t' needs a "
-            "positive finite standard error"
-        )
-    return est, se
-
-
 def randomization_test(
     statistic: StatisticFn,
     treated: Sequence[Hashable],
@@ -387,11 +288,11 @@ def randomization_test(
         missing = [u for u in treated if u not in go_live]
         if missing:
             raise FvdidInputError(f"go_live has no date for treated LA(s) {missing}")
-        dates = _sort_key_list([go_live[u] for u in treated])
+        dates = sort_unique([go_live[u] for u in treated])
         groups = [[i for i, u in enumerate(treated) if go_live[u] == d] for d in dates]
-        space = _Space(units, groups, dated=True)
+        space = AssignmentSpace(units, groups, dated=True)
     else:
-        space = _Space(units, [list(range(len(treated)))], dated=False)
+        space = AssignmentSpace(units, [list(range(len(treated)))], dated=False)
 
     # Ferman-Pinto variance model
     fp_var: dict[str, float] | None = None
@@ -428,16 +329,7 @@ def randomization_test(
 
     # which assignments
     B = int(B)
-    cap = B + 1 if enumerate_max is None else int(enumerate_max)
-    if space.count <= cap or space.count - 1 <= B:
-        keys = [space.actual, *[k for k in space.enumerate() if k != space.actual]]
-        enumerated = True
-        if space.count > cap:
-            notes.append(f"B={B} >= the {space.count - 1} other assignments: all enumerated")
-    else:
-        rng = np.random.default_rng(seed)
-        keys = [space.actual, *space.sample(B, rng)]
-        enumerated = False
+    keys, enumerated = choose_assignments(space, B, enumerate_max, seed, notes)
     labels = [space.label(k) for k in keys]
     user = [space.to_user(k) for k in keys]
     if ferman_pinto:
@@ -452,33 +344,15 @@ def randomization_test(
 
     def raw(r: float) -> tuple[np.ndarray, np.ndarray]:
         if r not in cache:
-            pairs = [_check_pair(statistic(a, r), lab, method) for a, lab in zip(user, labels)]
+            pairs = [check_pair(statistic(a, r), lab, method) for a, lab in zip(user, labels)]
             cache[r] = (np.array([p[0] for p in pairs]), np.array([p[1] for p in pairs]))
         return cache[r]
 
+    evaluate = raw
     if assume_linear:
-        e0, s0 = raw(0.0)
-        e1, s1 = raw(1.0)
-        em, sm = raw(-1.0)
-        slope = (e1 - em) / 2
-        scale = np.maximum(np.abs(e0) + np.abs(slope), 1e-300)
-        if np.any(np.abs(e0 - (e1 + em) / 2) > _LINEAR_RTOL * scale):
-            raise FvdidInputError("assume_linear=True but the estimates are not linear in r")
-        q0, q1, qm = s0**2, s1**2, sm**2
-        qb, qc = (q1 - qm) / 2, (q1 + qm) / 2 - q0
-        e2, s2 = _check_pair(statistic(user[0], 2.0), labels[0], method)
-        if abs(e2 - (e0[0] + 2 * slope[0])) > _LINEAR_RTOL * scale[0] or (
-            method == "t" and abs(s2**2 - (q0[0] + 2 * qb[0] + 4 * qc[0])) > _LINEAR_RTOL * q0[0]
-        ):
-            raise FvdidInputError(
-                "assume_linear=True but the actual assignment's estimate is not linear (or its "
-                "squared standard error not quadratic) in r: checked at r = 2"
-            )
-
-        def evaluate(r: float) -> tuple[np.ndarray, np.ndarray]:
-            return e0 + slope * r, np.sqrt(np.maximum(q0 + qb * r + qc * r * r, 0.0))
-    else:
-        evaluate = raw
+        evaluate = linear_in_r(
+            raw, lambda r: check_pair(statistic(user[0], r), labels[0], method), method
+        )
 
     def stat(r: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         est, se = evaluate(r)
@@ -509,7 +383,7 @@ def randomization_test(
     grid_rows: dict[float, float] = {}
     ci: tuple[float, float] | None = None
     if conf_int:
-        ci = _invert(pval, grid_rows, null_grid, float(est[0]), float(se[0]) if method == "t" else
+        ci = invert(pval, grid_rows, null_grid, float(est[0]), float(se[0]) if method == "t" else
                      float(np.std(est)), alpha, grid_points, grid_width, refine, notes)
     grid = pd.DataFrame(sorted(grid_rows.items()), columns=["r", "p_value"])
     return RandomizationResult(
@@ -534,62 +408,3 @@ def randomization_test(
         fp_variance=fp_var,
         notes=tuple(notes),
     )
-
-
-def _invert(
-    pval: Callable[[float], float],
-    rows: dict[float, float],
-    null_grid: Sequence[float] | None,
-    centre: float,
-    scale: float,
-    alpha: float,
-    grid_points: int,
-    grid_width: float,
-    refine: int,
-    notes: list[str],
-) -> tuple[float, float] | None:
-    """``{r : p(r) > alpha}`` on a grid, widened and refined at the ends by bisection."""
-
-    def p_at(r: float) -> float:
-        if r not in rows:
-            rows[r] = pval(r)
-        return rows[r]
-
-    if not (math.isfinite(scale) and scale > 0):
-        scale = max(abs(centre), 1.0)
-    if null_grid is not None:
-        grid = np.unique(np.asarray(list(null_grid), dtype=float))
-        widen = 0
-    else:
-        grid = centre + scale * np.linspace(-grid_width, grid_width, int(grid_points))
-        widen = _MAX_WIDEN
-    for attempt in range(widen + 1):
-        acc = np.array([p_at(float(r)) > alpha for r in grid])
-        if not acc.any() or not (acc[0] or acc[-1]) or attempt == widen:
-            break
-        half = (grid[-1] - grid[0]) / 2
-        lo = grid[0] - (half if acc[0] else 0.0)
-        hi = grid[-1] + (half if acc[-1] else 0.0)
-        grid = np.unique(np.concatenate([grid, np.linspace(lo, hi, int(grid_points))]))
-    if not acc.any():
-        notes.append("no null value on the grid is accepted: the confidence set is empty there")
-        return None
-    idx = np.flatnonzero(acc)
-    if len(idx) != idx[-1] - idx[0] + 1:
-        notes.append("the accepted null values are not contiguous on the grid: the confidence "
-                     "set is reported as its hull")
-    ends = []
-    for i_in, i_out in ((idx[0], idx[0] - 1), (idx[-1], idx[-1] + 1)):
-        if i_out < 0 or i_out >= len(grid):
-            notes.append(f"the confidence set reaches the grid end {grid[i_in]:.6g}")
-            ends.append(float(grid[i_in]))
-            continue
-        r_in, r_out = float(grid[i_in]), float(grid[i_out])
-        for _ in range(int(refine)):
-            mid = (r_in + r_out) / 2
-            if p_at(mid) > alpha:
-                r_in = mid
-            else:
-                r_out = mid
-        ends.append(r_in)
-    return ends[0], ends[1]

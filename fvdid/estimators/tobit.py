@@ -22,7 +22,6 @@ from __future__ import annotations
 import math
 import warnings
 from dataclasses import dataclass
-from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -30,13 +29,22 @@ from scipy import linalg, stats
 from scipy.special import log_ndtr
 
 from fvdid._results import ResultMixin, wald_table
-from fvdid.errors import FvdidInputError, describe_rows, require_columns
+from fvdid.errors import FvdidInputError, require_columns
 from fvdid.estimators._formula import design_matrix, parse_formula
-from fvdid.estimators._sandwich import cluster_codes, cluster_meat, small_sample_factor
+from fvdid.estimators._mle import (
+    SANDWICH_VCOVS,
+    SandwichVcov,
+    case_weights,
+    check_vcov_args,
+    fit_notes,
+    newton_maximise,
+    robust_vcov,
+    wald_fields,
+)
 
 __all__ = ["TobitResult", "VcovType", "tobit"]
 
-VcovType = Literal["model", "HC0", "HC1", "CR0", "CR1"]
+VcovType = SandwichVcov
 
 _LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
 
@@ -137,36 +145,6 @@ def _pieces(
     return float(np.sum(w * ll_i)), grad, hess
 
 
-def check_vcov_args(vcov: str, cluster: str | None, allowed: tuple[str, ...]) -> None:
-    """Raise :class:`FvdidInputError` unless ``vcov`` / ``cluster`` make a valid pair."""
-    if vcov not in allowed:
-        raise FvdidInputError(f"vcov must be one of {list(allowed)}, got {vcov!r}")
-    if vcov.startswith("CR") and cluster is None:
-        raise FvdidInputError(f"vcov={vcov!r} needs a cluster column (cluster=...)")
-    if cluster is not None and not vcov.startswith("CR"):
-        raise FvdidInputError(f"cluster={cluster!r} is only used with vcov='CR0' or 'CR1'")
-
-
-def score_sandwich(
-    bread: np.ndarray,
-    scores: np.ndarray,
-    vcov: str,
-    codes: np.ndarray | None,
-) -> np.ndarray:
-    """``sandwich::vcovCL`` product ``c * bread @ meat @ bread`` from per-row ``scores``.
-
-    ``bread`` is the model covariance (inverse information) of the parameters that the columns
-    of ``scores`` belong to; ``codes`` are cluster codes (``None``: each row its own cluster).
-    ``c`` is 1 (``HC0``/``CR0``) or ``G/(G-1) * (n-1)/(n-k)`` with ``k`` the number of score
-    columns (``HC1``/``CR1``; ``n/(n-k)`` for ``HC1``).
-    """
-    meat = cluster_meat(scores, codes)
-    n, k = scores.shape
-    n_clusters = None if codes is None else int(codes.max()) + 1
-    V = small_sample_factor(vcov, n, k, n_clusters) * bread @ meat @ bread  # type: ignore[arg-type]
-    return (V + V.T) / 2
-
-
 def tobit(
     formula: str,
     data: pd.DataFrame,
@@ -217,7 +195,7 @@ def tobit(
         Missing columns, ``left >= right``, no uncensored row, non-positive weights, or
         inconsistent ``vcov`` / ``cluster``.
     """
-    check_vcov_args(vcov, cluster, ("model", "HC0", "HC1", "CR0", "CR1"))
+    check_vcov_args(vcov, cluster, SANDWICH_VCOVS)
     left = float(left)
     right = float(right)
     if not left < right:
@@ -228,16 +206,7 @@ def tobit(
     require_columns(data, parsed.columns + [c for c in (weights, cluster) if c], what="data")
     design = design_matrix(parsed, data, extra=[weights] if weights else [])
     X, y = design.X, design.y.copy()
-    if weights is not None:
-        w = design.frame[weights].to_numpy(dtype=float)
-        wbad = ~(w > 0) | ~np.isfinite(w)
-        if wbad.any():
-            raise FvdidInputError(
-                f"weights column {weights!r} must be positive and finite; "
-                f"{describe_rows(design.index[wbad])} are not"
-            )
-    else:
-        w = np.ones(len(y))
+    w = case_weights(design.frame, weights, design.index)
     names = list(design.names)
     is_left = y <= left
     is_right = y >= right
@@ -257,53 +226,25 @@ def tobit(
     resid = y[rows] - X[rows] @ b0
     s0 = max(float(np.sqrt(np.mean(resid**2))), 1e-3 * (float(np.std(y)) + 1e-12))
     theta = np.append(b0, math.log(s0))
-    ll, grad, hess = _pieces(theta, X, y, is_left, is_right, w)
-    converged = False
-    n_iter = 0
-    for n_iter in range(1, maxit + 1):  # noqa: B007
-        try:
-            c = linalg.cho_factor(-hess)
-            step = linalg.cho_solve(c, grad)
-        except linalg.LinAlgError:  # not concave here: a damped step
-            lam = abs(np.min(linalg.eigvalsh(-hess))) + 1.0
-            step = linalg.solve(-hess + lam * np.eye(k + 1), grad)
-        t = 1.0
-        new = _pieces(theta + step, X, y, is_left, is_right, w)
-        while not new[0] >= ll - 1e-12 * abs(ll) and t > 1e-10:
-            t *= 0.5
-            new = _pieces(theta + t * step, X, y, is_left, is_right, w)
-        theta = theta + t * step
-        rel = abs(new[0] - ll) / (abs(new[0]) + 0.1)
-        small = np.max(np.abs(t * step)) <= tol * (1 + np.max(np.abs(theta)))
-        ll, grad, hess = new
-        if t == 1.0 and (rel < tol or small):
-            converged = True
-            break
-    notes: list[str] = []
-    if design.n_dropped:
-        notes.append(f"{design.n_dropped} rows with missing values dropped")
-    if not converged:
-        warnings.warn(f"tobit did not converge in {maxit} iterations", stacklevel=2)
-        notes.append("did not converge")
-    V = linalg.inv(-hess)
+    fit = newton_maximise(
+        lambda t: _pieces(t, X, y, is_left, is_right, w), theta, tol, maxit
+    )
+    theta, ll, converged = fit.x, fit.loglik, fit.converged
+    notes = fit_notes(
+        design.n_dropped, converged, f"tobit did not converge in {maxit} iterations"
+    )
+    V = linalg.inv(-fit.hess)
     V = (V + V.T) / 2
     n_clusters = None
     if vcov != "model":
-        codes = None
-        if cluster is not None:
-            codes = cluster_codes(data.iloc[design.positions], cluster)
-            n_clusters = int(codes.max()) + 1
         scores = _pieces(theta, X, y, is_left, is_right, w, scores=True)[1]
-        V = score_sandwich(V, scores, vcov, codes)
+        V, n_clusters = robust_vcov(V, scores, vcov, data.iloc[design.positions], cluster)
     all_names = [*names, "Log(scale)"]
     se_all = np.sqrt(np.diag(V))
     beta = theta[:k]
     se = se_all[:k]
     return TobitResult(
-        params=pd.Series(beta, index=names, name="estimate"),
-        std_errors=pd.Series(se, index=names, name="std_error"),
-        pvalues=pd.Series(2 * stats.norm.sf(np.abs(beta / se)), index=names),
-        vcov=pd.DataFrame(V, index=all_names, columns=all_names),
+        **wald_fields(beta, se, V, names, all_names),
         scale=math.exp(theta[k]),
         log_scale=float(theta[k]),
         log_scale_se=float(se_all[k]),
@@ -314,7 +255,7 @@ def tobit(
         n_right=int(is_right.sum()),
         n_dropped=design.n_dropped,
         converged=converged,
-        n_iter=n_iter,
+        n_iter=fit.n_iter,
         loglik=ll,
         formula=formula,
         notes=tuple(notes),
