@@ -26,6 +26,7 @@ import pandas as pd
 
 from fvdid._results import ResultMixin
 from fvdid.reporting.appendix import AppendixTable, Section
+from fvdid.reporting.sdc import release_count
 from fvdid.stages import attempt
 from fvdid.stages.estimate import STACKED_FE, OutcomeEstimate, estimate_outcome, stack_pairs
 from fvdid.stages.prepare import Prepared, prepare
@@ -117,7 +118,8 @@ def la_panel(
 def _row(label: str, e: OutcomeEstimate, estimand: str, truth: float) -> dict[str, Any]:
     return {"analysis": label, "estimand": estimand, "estimate": e.estimate, "std_error": e.std_error,
             "p_value": e.p_value, "conf_low": e.conf_low, "conf_high": e.conf_high, "truth": truth,
-            "children": e.nobs, "LAs": e.n_clusters}
+            # released: a count of people, suppressed below the threshold or rounded (SRS rules)
+            "children": release_count(e.nobs), "LAs": e.n_clusters}
 
 
 def exposed_truth(analytic: pd.DataFrame, treatment: str, outcome: str,
@@ -219,7 +221,7 @@ def run_sensitivity(
         tb = children.assign(treated_la=children["treated_la"] | children["la_code"].isin(trail))
         n_pre = int((tb["la_code"].isin(trail) & (tb["fv"] == 0)).sum())
         variation = ("no DiD variation: all its children are FV children, absorbed by its LA fixed "
-                     "effect" if n_pre == 0 else f"DiD variation from {n_pre} children referred before its go-live")
+                     "effect" if n_pre == 0 else f"DiD variation from {release_count(n_pre)} children referred before its go-live")
         notes.append(
             f"trailblazer ({and_list(trail)}): pooled LA + financial-year specification (it has no LA "
             f"match); it adds {variation}")
@@ -233,7 +235,7 @@ def run_sensitivity(
         emb = dataclasses.replace(base_prep, analytic=out_of_embedding(base_prep.analytic),
                                   imputed=tuple(out_of_embedding(d) for d in base_prep.imputed))
         n_out = len(base_prep.analytic) - len(emb.analytic)
-        notes.append(f"embedding period: {n_out:,} children of the analytic sample referred between FGC "
+        notes.append(f"embedding period: {release_count(n_out)} children of the analytic sample referred between FGC "
                      "start and go-live excluded (the imputations of the full sample are kept)")
         fit(emb, "excluding the embedding period")
 
