@@ -498,7 +498,9 @@ def test_placebo_p_values_small_when_there_is_an_effect() -> None:
     pl = placebo_tests(res, panel, outcome="y", horizon=8)
     # real estimates = 25 sigma + noise of sd <= 1.73 sigma; placebos are noise only, so no
     # placebo reaches the real one's size: |25 - 4*1.73| > 4*1.73 with a wide margin.
-    assert (pl.table["p_value"] == 0).all()
+    # ... so each p-value is its smallest possible value 1 / (1 + n_placebo), never 0.
+    assert (pl.table["p_value"] == 1 / (1 + pl.table["n_placebo"])).all()
+    assert (pl.table["p_value"] > 0).all()
     np.testing.assert_allclose(pl.table["real_estimate"], 25 * sigma, atol=4 * 1.73 * sigma)
     assert (pl.estimates.loc[pl.estimates["kind"] == "real", "n_post"] == 8).all()
 

@@ -36,7 +36,8 @@ class PlaceboResult(ResultMixin):
     table
         One row per outcome × matched pair: ``outcome``, ``treated_la``, ``comparator_la``,
         ``real_estimate``, ``n_placebo``, ``placebo_mean``, ``placebo_sd`` (ddof = 1),
-        ``p_value`` (share of placebo estimates with ``|placebo| >= |real|``).
+        ``p_value`` ((1 + #{|placebo| >= |real|}) / (1 + n_placebo): the real estimate counts
+        as one of the assignments, so the p-value is never 0).
     overall
         One row per outcome, pairs pooled: the real estimate is the mean over pairs, each placebo
         the mean over pairs of the placebo estimates at the same distance before go-live.
@@ -146,7 +147,8 @@ def placebo_tests(
     - the **real** estimate is the same formula with the real go-live: pre = the same quarters the
       placebo data use, post = ``g`` ... ``g + horizon - 1`` (all quarters from ``g`` when
       ``horizon`` is None);
-    - ``p_value`` is the share of placebo estimates with ``|placebo| >= |real|``.
+    - ``p_value`` is ``(1 + #{|placebo| >= |real|}) / (1 + n_placebo)`` (the real estimate is one
+      of the assignments; never 0, smallest ``1 / (1 + n_placebo)``), shown beside ``n_placebo``.
 
     ``overall`` pools the pairs of an outcome: the mean over pairs of the real estimates against
     the means over pairs of the placebo estimates at the same number of quarters before go-live.
@@ -236,8 +238,9 @@ def placebo_tests(
             "n_placebo": n,
             "placebo_mean": float(pl.mean()) if n else math.nan,
             "placebo_sd": float(pl.std(ddof=1)) if n > 1 else math.nan,
-            "p_value": float(np.mean(np.abs(pl) >= abs(real))) if n and not math.isnan(real)
-            else math.nan,
+            # a permutation p-value counts the real estimate among the placebos: never 0
+            "p_value": float((1 + np.sum(np.abs(pl) >= abs(real))) / (1 + n))
+            if n and not math.isnan(real) else math.nan,
         }
 
     table_rows = []
