@@ -346,11 +346,13 @@ def estimate_outcome(
     if tuple(fixed_effects) == STACKED_FE:
         designs = [cell_design(event_year_cells(d, treatment=treatment), cell="pair_event_year",
                                treatment=treatment, weights=weights) for d in sets]
-        rhs = formula.split("~", 1)[1].split("|", 1)
-        covs = [t.strip() for t in rhs[0].split("+") if t.strip() and t.strip() != treatment]
-        lin_formula = f"{prep.outcome} ~ {' + '.join([*designs[0].terms, *covs])} | {rhs[1].strip()}"
-        iw = [ols(f"{prep.outcome} ~ {' + '.join([*cd.terms, *covs])} | {rhs[1].strip()}", cd.data,
-                  weights=weights, vcov="CR1", cluster=cluster, alpha=alpha) for cd in designs]
+        cats = [c for c in categorical if c in prep.covariates]
+        iw_formulas = [regression_formula(prep.outcome, prep.covariates, cats,
+                                          treatment=" + ".join(cd.terms), fixed_effects=fixed_effects)
+                       for cd in designs]
+        lin_formula = iw_formulas[0]
+        iw = [ols(f, cd.data, weights=weights, vcov="CR1", cluster=cluster, alpha=alpha)
+              for f, cd in zip(iw_formulas, designs, strict=True)]
         cell = pool_term(iw, THETA, G, alpha)
         kw.update({f"linear_cell_{k}": getattr(cell, k)
                    for k in ("std_error", "df", "p_value", "conf_low", "conf_high")})
