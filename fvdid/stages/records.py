@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 from scipy import stats
 
+from fvdid.stages.headline import t_inference
+
 if TYPE_CHECKING:
     from fvdid.pipeline import Analysis
 
@@ -31,11 +33,8 @@ def _row(outcome: str, estimator: str, method: str, estimate: float, se: float, 
 
 def _t_row(outcome: str, estimator: str, method: str, est: float, se: float, df: float, alpha: float,
            truth: float) -> dict[str, Any]:
-    if not (se > 0 and df > 0):
-        return _row(outcome, estimator, method, est, se, NAN, NAN, NAN, truth)
-    q = stats.t.ppf(1 - alpha / 2, df)
-    p = 2 * stats.t.sf(abs(est / se), df)
-    return _row(outcome, estimator, method, est, se, est - q * se, est + q * se, p, truth)
+    p, lo, hi = t_inference(est, se, df, alpha)
+    return _row(outcome, estimator, method, est, se, lo, hi, p, truth)
 
 
 def _estimate_rows(outcome: str, e: Any, alpha: float, truth: float) -> list[dict[str, Any]]:
