@@ -93,9 +93,18 @@ def test_headline_follows_the_protocols_model_rule(lean: tuple[RunConfig, object
     p = an.primary
     assert p.baseline_rate < 0.05 and p.protocol_model == "logit"
     assert p.headline_model == "logit"
-    assert p.estimate == p.logit_ame and p.std_error == p.logit_ame_std_error
+    assert p.estimate == p.logit_ame
+    # The headline's inference is the pair-level t test of the logit's AME; its CR1 (delta
+    # method, t(G-1)) stays beside it.
+    assert p.headline_inference == "IM_pairs_tq-1"
+    assert p.std_error == p.logit_ame_pairs_std_error and p.p_value == p.logit_ame_pairs_p_value
+    assert p.df == p.n_pair_groups - 1
+    assert p.headline_cr1_std_error == p.logit_ame_std_error
+    assert p.headline_cr1_df == p.n_clusters - 1
     assert p.estimate_pp == pytest.approx(100 * p.estimate, rel=1e-12)
-    assert p.df == p.n_clusters - 1
+    # The pair effects reproduce the headline exactly (sum of W_p theta_p; rounding only).
+    pe = p.pair_effects
+    assert float((pe["weight"] * pe["estimate"]).sum()) == pytest.approx(p.estimate, rel=1e-12, abs=1e-15)
     res = an.results()["primary"]
     for key in ("headline_model", "estimate_pp", "cr2_std_error", "cr2_df"):
         assert key in res

@@ -4,10 +4,12 @@ Protocol (Primary analysis)::
 
     Y_iat = b0 + b1 FV_iat + g X_iat + r Z_at + Year_t + LA_a + e_iat
 
-CEM-weighted when matching weights are given, standard errors clustered by LA. Inference that is
-correctly sized with few clusters: CR1 with t(G-1), and (optionally) CR2 with Satterthwaite df
-and the wild cluster bootstrap. With missing covariates imputed, the m fits are pooled by Rubin's
-rules. The protocol's model rule (footnote 21): the linear model when the baseline rate lies in
+CEM-weighted when matching weights are given, standard errors clustered by LA. With one treatment
+LA per matched pair, the headline's inference is the pair-level t test of Ibragimov & Müller
+(:mod:`fvdid.estimators.group_t`: t(q − 1) over the q independent pairs), whose variance contains
+each treatment LA's own shocks; beside it CR1 with t(G-1), CR2 with Satterthwaite df and the wild
+cluster bootstrap. The Monte Carlo study (``fvdid montecarlo``) measures each one's size on the
+design. With missing covariates imputed, the m fits are pooled by Rubin's rules. The protocol's model rule (footnote 21): the linear model when the baseline rate lies in
 5-95 %, else logit; both are reported and the rule's choice is flagged.
 """
 
@@ -83,6 +85,7 @@ METHODS = {
     "CR2_satterthwaite": "CR2 (Bell–McCaffrey), Satterthwaite df",
     "WCR_webb": "wild cluster bootstrap, restricted (WCR), Webb weights",
     "WCU_webb": "wild cluster bootstrap, unrestricted (WCU), Webb weights",
+    "IM_pairs_tq-1": "pair-level t test (Ibragimov–Müller), t(q−1) over the independent pairs",
 }
 
 
@@ -93,12 +96,14 @@ class OutcomeEstimate(ResultMixin):
     The headline (``estimate``, ``std_error``, ``df``, ``p_value``, ``conf_low``,
     ``conf_high``) is the model the protocol's rule selects (footnote 21, ``headline_model``):
     for a binary outcome whose comparison baseline lies outside 5–95 %, the logit's average
-    marginal effect among FV children (proportion scale; ``estimate_pp`` in percentage points),
-    with the delta-method CR1 standard error and t(G−1); otherwise the linear model's
-    interaction-weighted estimate (:mod:`fvdid.stages.headline`: pair × period cell effects
-    averaged with the cells' shares of FV children), CR1 with t(G−1), Rubin-pooled over the
-    imputations. When the rule's logit cannot be fitted the headline falls back to the linear
-    model and ``headline_note`` says why.
+    marginal effect among FV children (proportion scale; ``estimate_pp`` in percentage points);
+    otherwise the linear model's interaction-weighted estimate (:mod:`fvdid.stages.headline`:
+    pair × period cell effects averaged with the cells' shares of FV children), Rubin-pooled over
+    the imputations. When the rule's logit cannot be fitted the headline falls back to the linear
+    model and ``headline_note`` says why. Its inference (``headline_inference``) is the
+    pair-level t test (``IM_pairs_tq-1``: the same estimate as Σ_p W_p θ_p, t(q − 1) over the
+    independent pairs, ``pairs_*``) when the stacked design gives at least two pairs, else CR1
+    with t(G−1); the headline's CR1 (delta method for the logit) stays in ``headline_cr1_*``.
 
     Beside it: the linear interaction-weighted estimate (``linear_*``: CR1 from the residuals of
     the common-effect model, :func:`fvdid.stages.headline.common_effect_cr1`; ``linear_cell_*``:
@@ -107,7 +112,9 @@ class OutcomeEstimate(ResultMixin):
     restricted, ``wcu_*`` unrestricted),
     the pooled single ``fv`` coefficient (``pooled_*``, a check: it weights pairs and periods by
     the variance of ``fv``), and the logit's log-odds ratio (``logit_*``) and AME
-    (``logit_ame*``). CR2 and the bootstraps use the first completed data set.
+    (``logit_ame*``). The pair-level t test of the linear estimate and of the logit's AME are in
+    ``linear_pairs_*`` and ``logit_ame_pairs_*``; ``pair_effects`` holds the headline's pair
+    (group) estimates and weights. CR2 and the bootstraps use the first completed data set.
     """
 
     outcome: str
@@ -126,6 +133,12 @@ class OutcomeEstimate(ResultMixin):
     weighted: bool
     headline_model: str = "linear"
     headline_note: str = ""
+    headline_inference: str = "CR1_tG-1"
+    headline_cr1_std_error: float = NAN
+    headline_cr1_df: float = NAN
+    headline_cr1_p_value: float = NAN
+    headline_cr1_conf_low: float = NAN
+    headline_cr1_conf_high: float = NAN
     estimate_pp: float = NAN
     linear_estimate: float = NAN
     linear_std_error: float = NAN
@@ -163,6 +176,23 @@ class OutcomeEstimate(ResultMixin):
     logit_ame_p_value: float = NAN
     logit_ame_conf_low: float = NAN
     logit_ame_conf_high: float = NAN
+    pairs_std_error: float = NAN
+    pairs_df: float = NAN
+    pairs_p_value: float = NAN
+    pairs_conf_low: float = NAN
+    pairs_conf_high: float = NAN
+    linear_pairs_std_error: float = NAN
+    linear_pairs_df: float = NAN
+    linear_pairs_p_value: float = NAN
+    linear_pairs_conf_low: float = NAN
+    linear_pairs_conf_high: float = NAN
+    logit_ame_pairs_std_error: float = NAN
+    logit_ame_pairs_df: float = NAN
+    logit_ame_pairs_p_value: float = NAN
+    logit_ame_pairs_conf_low: float = NAN
+    logit_ame_pairs_conf_high: float = NAN
+    n_pair_groups: int = 0
+    pair_effects: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
     n_fv_estimand: float = NAN
     n_fv_unidentified: float = NAN
     df_resid: int = 0
@@ -172,8 +202,15 @@ class OutcomeEstimate(ResultMixin):
     def inference(self) -> pd.DataFrame:
         """Every estimator × inference method: estimate, std_error, df, p_value, interval."""
         rows = [
-            ("headline", f"{self.headline_model}: CR1, t(G−1)", self.estimate, self.std_error, self.df,
-             self.p_value, self.conf_low, self.conf_high),
+            ("headline", f"{self.headline_model}: CR1, t(G−1)", self.estimate,
+             self.headline_cr1_std_error, self.headline_cr1_df, self.headline_cr1_p_value,
+             self.headline_cr1_conf_low, self.headline_cr1_conf_high),
+            ("headline", f"{self.headline_model}: " + METHODS["IM_pairs_tq-1"], self.estimate,
+             self.pairs_std_error, self.pairs_df, self.pairs_p_value, self.pairs_conf_low,
+             self.pairs_conf_high),
+            ("linear, interaction-weighted", METHODS["IM_pairs_tq-1"], self.linear_estimate,
+             self.linear_pairs_std_error, self.linear_pairs_df, self.linear_pairs_p_value,
+             self.linear_pairs_conf_low, self.linear_pairs_conf_high),
             ("linear, interaction-weighted", METHODS["CR1_tG-1"], self.linear_estimate,
              self.linear_std_error, self.linear_df, self.linear_p_value, self.linear_conf_low,
              self.linear_conf_high),
@@ -192,6 +229,9 @@ class OutcomeEstimate(ResultMixin):
             ("logit, AME among FV children", METHODS["CR1_tG-1"] + " (delta method)", self.logit_ame,
              self.logit_ame_std_error, float(self.n_clusters - 1), self.logit_ame_p_value,
              self.logit_ame_conf_low, self.logit_ame_conf_high),
+            ("logit, AME among FV children", METHODS["IM_pairs_tq-1"], self.logit_ame,
+             self.logit_ame_pairs_std_error, self.logit_ame_pairs_df, self.logit_ame_pairs_p_value,
+             self.logit_ame_pairs_conf_low, self.logit_ame_pairs_conf_high),
             ("logit, log-odds ratio", METHODS["CR1_tG-1"], self.logit_estimate, self.logit_std_error,
              float(self.n_clusters - 1), self.logit_p_value, NAN, NAN),
         ]
@@ -316,6 +356,8 @@ def estimate_outcome(
         cell_design,
         common_effect_cr1,
         event_year_cells,
+        pair_estimates,
+        pairs_test,
         pool_term,
         t_inference,
     )
@@ -342,6 +384,7 @@ def estimate_outcome(
 
     # The linear model: interaction-weighted over pair x period cells in the stacked design.
     lin_fit, lin_data, lin_formula, term = first, d0, formula, treatment
+    lin_pairs = lg_pairs = None
     linear = pooled
     if tuple(fixed_effects) == STACKED_FE:
         designs = [cell_design(event_year_cells(d, treatment=treatment), cell="pair_event_year",
@@ -359,6 +402,11 @@ def estimate_outcome(
         linear = pool_term(iw, THETA, G, alpha, std_errors=[
             common_effect_cr1(f, pf, cd.data, cluster) for f, pf, cd in zip(iw, fits, designs, strict=True)])
         lin_fit, lin_data, term = iw[0], designs[0].data, THETA
+        lin_pairs = attempt(notes, "pair-level t test of the linear model", lambda: pairs_test(
+            [pair_estimates(f, cd) for f, cd in zip(iw, designs, strict=True)], d0, alpha=alpha))
+        if lin_pairs is not None:
+            kw.update({f"linear_pairs_{k}": getattr(lin_pairs, k)
+                       for k in ("std_error", "df", "p_value", "conf_low", "conf_high")})
         kw.update(n_fv_estimand=float(designs[0].cells["n_fv"].sum()),
                   n_fv_unidentified=designs[0].n_fv_unidentified)
         if designs[0].n_fv_unidentified > 0:
@@ -395,31 +443,58 @@ def estimate_outcome(
         if effect_terms is not None:
             lg = attempt(notes, "logit with pair × year-since-go-live effects", lambda: logit_ame(
                 dl, prep.outcome, lrhs, treatment=treatment, weights=weights, cluster=cluster,
-                n_clusters=G, alpha=alpha, effect_terms=effect_terms))
+                n_clusters=G, alpha=alpha, effect_terms=effect_terms, group="pair_id"))
             if lg is None:
                 notes.append("the logit's AME uses a single FV coefficient instead (its cell "
                              "effects are not identified on these data)")
                 dl, lrhs = _logit_rhs(d0, first, prep.covariates, categorical, treatment, fixed_effects)
         if lg is None:
-            lg = attempt(notes, "logit", lambda: logit_ame(dl, prep.outcome, lrhs, treatment=treatment,
-                                                           weights=weights, cluster=cluster,
-                                                           n_clusters=G, alpha=alpha))
+            lg = attempt(notes, "logit", lambda: logit_ame(
+                dl, prep.outcome, lrhs, treatment=treatment, weights=weights, cluster=cluster,
+                n_clusters=G, alpha=alpha,
+                group="pair_id" if tuple(fixed_effects) == STACKED_FE else None))
         if lg is not None:
             notes.extend(lg.notes)
             kw.update(logit_estimate=lg.log_odds, logit_std_error=lg.log_odds_std_error,
                       logit_p_value=lg.log_odds_p_value, logit_ame=lg.ame,
                       logit_ame_std_error=lg.ame_std_error, logit_ame_p_value=lg.p_value,
                       logit_ame_conf_low=lg.conf_low, logit_ame_conf_high=lg.conf_high)
+            if lg.groups is not None:
+                lg_pairs = attempt(notes, "pair-level t test of the logit's AME",
+                                   lambda: pairs_test([lg.groups], dl, alpha=alpha))
+                if lg_pairs is not None:
+                    kw.update({f"logit_ame_pairs_{k}": getattr(lg_pairs, k)
+                               for k in ("std_error", "df", "p_value", "conf_low", "conf_high")})
     head = linear
     headline_model, headline_note = "linear", ""
+    head_pairs = "linear_pairs_"
     if protocol_model == "logit":
         if lg is not None:
-            headline_model = "logit"
+            headline_model, head_pairs = "logit", "logit_ame_pairs_"
             head = Pooled(lg.ame, lg.ame_std_error, lg.df, lg.p_value, lg.conf_low, lg.conf_high)
         else:
             headline_note = ("the protocol's rule selects the logit, which could not be fitted "
                              "(see the notes); the headline falls back to the linear model")
             notes.append(headline_note)
+    kw.update({f"pairs_{k}": kw.get(f"{head_pairs}{k}", NAN)
+               for k in ("std_error", "df", "p_value", "conf_low", "conf_high")})
+    chosen = lg_pairs if head_pairs == "logit_ame_pairs_" else lin_pairs
+    if chosen is not None:
+        kw.update(n_pair_groups=int(chosen.n_groups), pair_effects=chosen.groups)
+    # The headline's inference: the pair-level t test when the pairs give one (with one treatment
+    # LA per pair, the cluster-robust variances of the cell models miss the treatment LAs' own
+    # shocks; the Monte Carlo study measures both), CR1 with t(G-1) otherwise.
+    kw.update(headline_cr1_std_error=float(head.std_error), headline_cr1_df=float(head.df),
+              headline_cr1_p_value=float(head.p_value), headline_cr1_conf_low=float(head.conf_low),
+              headline_cr1_conf_high=float(head.conf_high))
+    headline_inference = "CR1_tG-1"
+    if np.isfinite(kw["pairs_p_value"]):
+        headline_inference = "IM_pairs_tq-1"
+        head = Pooled(head.estimate, kw["pairs_std_error"], kw["pairs_df"], kw["pairs_p_value"],
+                      kw["pairs_conf_low"], kw["pairs_conf_high"])
+    elif tuple(fixed_effects) == STACKED_FE:
+        notes.append("the pair-level t test needs at least two independent pairs with distinct "
+                     "effects; the headline's inference is CR1 with t(G−1)")
     return OutcomeEstimate(
         outcome=prep.outcome,
         formula=formula,
@@ -437,6 +512,7 @@ def estimate_outcome(
         weighted=weights is not None,
         headline_model=headline_model,
         headline_note=headline_note,
+        headline_inference=headline_inference,
         estimate_pp=_pp(prep.outcome, float(head.estimate)),
         df_resid=int(first.df_resid),
         notes=tuple(notes),
@@ -455,7 +531,9 @@ def headline_sentence(e: OutcomeEstimate) -> str:
     model = ("the logit's average marginal effect among the matched FV children"
              if e.headline_model == "logit" else
              "the linear model's interaction-weighted effect on the matched FV children")
-    return f"Headline ({e.outcome}): {model}, {scale}."
+    how = (f"; inference: {METHODS['IM_pairs_tq-1']} (q = {e.n_pair_groups})"
+           if e.headline_inference == "IM_pairs_tq-1" else f"; inference: {METHODS['CR1_tG-1']}")
+    return f"Headline ({e.outcome}): {model}, {scale}{how}."
 
 
 def primary_section(primary: OutcomeEstimate, protocol_literal: OutcomeEstimate | None,
@@ -475,6 +553,14 @@ def primary_section(primary: OutcomeEstimate, protocol_literal: OutcomeEstimate 
         "since-go-live cells with the cells' shares of FV children (an interaction-weighted "
         "estimator), so it is the effect on the matched FV children; the pooled single FV "
         "coefficient, reported as a check, weights pairs and periods by the variance of FV instead.",
+        "Inference for the headline: each matched pair holds one treatment LA, so a cluster-robust "
+        "variance of the cell model cannot see the treatment LAs' own shocks (every cell effect is "
+        "fitted from one treated cluster). The headline's p-value and interval therefore come from "
+        "the pair-level t test of Ibragimov & Müller (2010): the headline equals Σ_p W_p θ_p over "
+        "the pairs' own effects θ_p (W_p their shares of FV children), and the t test on the q "
+        f"independent pair terms q·W_p·θ_p uses t(q − 1) = t({max(primary.n_pair_groups - 1, 0)}); "
+        "Bakirov & Székely (2006) show it is conservative for any pair variances. Pairs sharing an "
+        "LA are merged. CR1, CR2 and the wild bootstrap are shown beside it.",
         "The estimand is the average effect among the FV children that CEM matched "
         f"({release_count(primary.n_fv_estimand, cfg)} FV child-pair rows); children without a comparison child in "
         "their stratum are outside it.",

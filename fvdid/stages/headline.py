@@ -32,7 +32,8 @@ from scipy import stats
 
 from fvdid._results import ResultMixin
 
-__all__ = ["THETA", "CellDesign", "Pooled", "cell_design", "common_effect_cr1", "event_year_cells", "fv_estimand", "pool_term", "t_inference"]
+__all__ = ["THETA", "CellDesign", "Pooled", "cell_design", "common_effect_cr1", "event_year_cells",
+           "fv_estimand", "pair_estimates", "pairs_test", "pool_term", "t_inference"]
 
 THETA = "fv_att"
 """Name of the regressor whose coefficient is the FV-child-weighted average of the cell effects."""
@@ -133,6 +134,9 @@ def cell_design(
         raise DataCondition("insufficient_data", "no period within a pair holds both FV and comparison children")
     cells = pd.DataFrame({"cell": n_fv.index, "n_fv": n_fv.to_numpy()})
     cells["weight"] = cells["n_fv"] / cells["n_fv"].sum()
+    if "pair_id" in data:  # each cell lies within one pair (its rows share the pair)
+        pair_of = pd.Series(data["pair_id"].astype(str).to_numpy()[ident], index=key[ident])
+        cells["pair"] = pair_of.groupby(level=0).first().reindex(cells["cell"]).to_numpy()
     r = int(cells["weight"].to_numpy().argmax())
     ref, w_r = cells.loc[r, "cell"], float(cells.loc[r, "weight"])
     in_ref = (ident & (key == ref)).astype(float)
@@ -247,3 +251,56 @@ def common_effect_cr1(iw_fit: Any, pooled_fit: Any, data: pd.DataFrame, cluster:
     V = c * bread @ (S.T @ S) @ bread
     j = list(des.terms).index(term) if term in des.terms else list(iw_fit.params.index).index(term)
     return float(np.sqrt(max(V[j, j], 0.0)))
+
+
+def pair_estimates(iw_fit: Any, design: CellDesign) -> pd.DataFrame:
+    """Each pair's own effect from the interaction-weighted fit: θ_p = Σ_{c∈p} w_c β_c / W_p.
+
+    The cell effects are recovered from the reparametrised coefficients (β_c of ``fvcell_k``;
+    the reference cell's from θ = Σ_c w_c β_c). Returns ``pair``, ``weight`` (W_p, the pair's
+    share of the estimand's FV children) and ``estimate``; Σ_p W_p θ_p equals θ exactly.
+    """
+    cells = design.cells
+    if "pair" not in cells:
+        from fvdid.stages import DataCondition
+
+        raise DataCondition("insufficient_data", "the cells carry no pair: pair estimates need pair_id")
+    w = cells["weight"].to_numpy(dtype=float)
+    r = int(w.argmax())
+    beta = np.empty(len(cells))
+    for k in range(len(cells)):
+        if k != r:
+            beta[k] = float(iw_fit.params.get(f"fvcell_{k}", np.nan))
+    others = np.arange(len(cells)) != r
+    beta[r] = (float(iw_fit.params[THETA]) - float(w[others] @ beta[others])) / w[r]
+    if not np.isfinite(beta).all():
+        from fvdid.stages import DataCondition
+
+        raise DataCondition("singular_design", "a cell effect of the interaction-weighted model is not identified")
+    frame = pd.DataFrame({"pair": cells["pair"].astype(str).to_numpy(), "w": w, "wb": w * beta})
+    agg = frame.groupby("pair", sort=True)[["w", "wb"]].sum()
+    return pd.DataFrame({"pair": agg.index.to_numpy(), "weight": agg["w"].to_numpy(),
+                         "estimate": (agg["wb"] / agg["w"]).to_numpy()})
+
+
+def pairs_test(tables: Sequence[pd.DataFrame], data: pd.DataFrame, *, alpha: float = 0.05,
+               pair: str = "pair_id", la: str = "la_code") -> Any:
+    """Ibragimov–Müller t test over the independent pairs (:func:`fvdid.estimators.group_t`).
+
+    ``tables`` hold each completed data set's pair estimates (:func:`pair_estimates`, or the
+    logit's per-pair AMEs): estimates and weights are averaged over the imputations (the spread
+    across pairs then carries the imputation noise too). Pairs that share an LA are merged into one
+    group. With one treatment LA per pair the test's variance comes from the spread of the pair
+    effects, which contains each treatment LA's own shocks; cluster-robust variances of the cell
+    models cannot see them.
+    """
+    from fvdid.estimators.group_t import group_t_test, independent_groups
+
+    both = pd.concat([t.assign(_m=m) for m, t in enumerate(tables)], ignore_index=True)
+    avg = both.groupby("pair", sort=True)[["weight", "estimate"]].mean()
+    las = data.groupby(data[pair].astype(str))[la].unique()
+    group = independent_groups({p: [str(x) for x in las.get(p, [])] for p in avg.index})
+    avg["group"] = [group[p] for p in avg.index]
+    avg["wb"] = avg["weight"] * avg["estimate"]
+    g = avg.groupby("group", sort=True)[["weight", "wb"]].sum()
+    return group_t_test(g["wb"] / g["weight"], g["weight"], alpha=alpha)

@@ -40,6 +40,9 @@ class LogitAME(ResultMixin):
     nobs: int
     formula: str
     notes: tuple[str, ...] = ()
+    groups: pd.DataFrame | None = None
+    """Per group (``group=``): ``pair``, ``weight`` (share of the FV children) and ``estimate``
+    (the AME among the group's FV children); the weighted mean of the estimates is ``ame``."""
 
     def tidy(self) -> pd.DataFrame:
         return pd.DataFrame([
@@ -62,6 +65,7 @@ def logit_ame(
     alpha: float = 0.05,
     max_separation_rounds: int = 3,
     effect_terms: Sequence[str] | None = None,
+    group: str | None = None,
 ) -> LogitAME:
     """Fit the logit ``outcome ~ rhs`` (CR1 by ``cluster``) and the AME of ``treatment``.
 
@@ -88,6 +92,9 @@ def logit_ame(
         the effect differ by cell, as the linear model's interaction weighting does, and the AME
         averages each FV child's own cell effect; ``log_odds`` is then the FV-child-weighted
         mean of the cell log-odds ratios.
+    group
+        A column (the pair): the AME is also given per group (``groups``), for the pair-level
+        t test of :func:`fvdid.stages.headline.pairs_test`.
     """
     from fvdid.estimators._formula import design_matrix
     from fvdid.estimators.logit import SeparationError, logit
@@ -107,7 +114,7 @@ def logit_ame(
     if fit is None:
         raise DataCondition("separation", "quasi-separation persists after leaving out perfectly "
                             f"predicted rows {max_separation_rounds} times")
-    des = design_matrix(formula, d, extra=[c for c in (weights, cluster) if c])
+    des = design_matrix(formula, d, extra=[c for c in (weights, cluster, group) if c])
     names = list(des.names)
     beta = fit.params.reindex(names).to_numpy(dtype=float)
     if np.isnan(beta).any():
@@ -136,4 +143,11 @@ def logit_ame(
     a[js] = share / share.sum()
     b, bse = float(a @ beta), float(np.sqrt(max(a @ V @ a, 0.0)))
     bp = t_inference(b, bse, df, alpha)[0]
-    return LogitAME(b, bse, bp, ame, se, df, p, lo, hi, int(fit.nobs), formula, (*notes, *fit.notes))
+    groups = None
+    if group is not None:
+        gl = des.frame[group].astype(str).to_numpy()[fv]
+        frame = pd.DataFrame({"pair": gl, "w": wf, "wd": wf * (p1 - p0)}).groupby("pair", sort=True).sum()
+        groups = pd.DataFrame({"pair": frame.index.to_numpy(), "weight": frame["w"].to_numpy(),
+                               "estimate": (frame["wd"] / frame["w"]).to_numpy()})
+    return LogitAME(b, bse, bp, ame, se, df, p, lo, hi, int(fit.nobs), formula, (*notes, *fit.notes),
+                    groups)
