@@ -35,6 +35,7 @@ LABELS = {
     "CR2_satterthwaite": "CR2 (Bell–McCaffrey), Satterthwaite df",
     "WCR_webb": "wild cluster bootstrap, restricted (WCR), Webb",
     "WCU_webb": "wild cluster bootstrap, unrestricted (WCU), Webb",
+    "IM_pairs_tq-1": "pair-level t test (Ibragimov–Müller), t(q−1)",
 }
 
 
