@@ -205,6 +205,7 @@ def analyse(
     figures: bool = False,
     secondary: bool = True,
     sensitivity: bool = True,
+    robustness: bool = True,
     progress: Callable[[str], None] | None = None,
 ) -> Analysis:
     """Analyse an extract as the protocol says: every number, no files.
@@ -221,6 +222,9 @@ def analyse(
     secondary, sensitivity
         Run the secondary outcomes and the sensitivity analyses (a Monte Carlo study of the
         primary outcome alone leaves them out; its records then hold the primary only).
+    robustness
+        Fit the robustness models (FGLS random effects, tobit, hurdle, the absence mixed model);
+        a Monte Carlo study of the headline's inference alone may leave them out.
     progress
         Called with the label of each stage of :data:`STAGES` as it starts.
     """
@@ -235,7 +239,7 @@ def analyse(
     step(STAGES[2])
     analyses = {cfg.primary_outcome: analyse_outcome(
         cfg.primary_outcome, ex.children, ex.las, pairs[cfg.primary_outcome], cfg, bootstrap=True,
-        make_figure=figures, literal=True)}
+        make_figure=figures, literal=True, robustness=robustness)}
     primary = analyses[cfg.primary_outcome].estimate
     if primary is None:
         raise FvdidInputError(f"the primary outcome {cfg.primary_outcome} cannot be estimated on this "
@@ -243,7 +247,7 @@ def analyse(
     step(STAGES[3])
     for o in outcomes[1:]:
         analyses[o] = analyse_outcome(o, ex.children, ex.las, pairs[o], cfg, bootstrap=True,
-                                      absence_terms=ex.absence_terms)
+                                      absence_terms=ex.absence_terms, robustness=robustness)
     sec = {o: a.estimate for o, a in analyses.items()
                  if o != cfg.primary_outcome and a.estimate is not None}
     family = [o for o in cfg.secondary_outcomes if o != cfg.primary_outcome] if secondary else []
@@ -309,6 +313,8 @@ def run(
         into the appendix and decides which inference methods are marked recommended.
     """
     cfg = config or RunConfig()
+    if montecarlo is None and data is None:
+        montecarlo = default_study(cfg)
     size = None if montecarlo is None else load_size_table(montecarlo, cfg.alpha)
     step = progress or (lambda label: None)
     step(STAGES[0])
@@ -332,6 +338,28 @@ def run(
     pa = an.outcomes[cfg.primary_outcome]
     return RunResult(cfg, ex.source, ex.input_hash, pa.flow, an.primary, dict(an.secondary),
                      an.hochberg, paths, dict(an.truth), tuple(sections), an)
+
+
+#: The committed Monte Carlo study of the embedded default design (validation/ in the repository).
+DEFAULT_STUDY = Path(__file__).resolve().parents[1] / "validation" / "montecarlo-100k"
+
+
+def default_study(cfg: RunConfig, folder: Path = DEFAULT_STUDY) -> Path | None:
+    """The committed study whose design is the one ``cfg`` simulates, if it is there.
+
+    ``fvdid run`` on the embedded default (no ``--data``) uses it for the "which inference holds
+    its size" table, since it is a study of exactly that design (the simulator's defaults with
+    ``cfg.n_children`` children); for any other design or a real extract pass
+    ``--montecarlo DIR`` explicitly. Returns None when the folder or its summary is absent or its
+    design differs.
+    """
+    import json
+
+    manifest, summary = folder / "study.json", folder / "summary.parquet"
+    if not (manifest.exists() and summary.exists()):
+        return None
+    design = json.loads(manifest.read_text()).get("design", {})
+    return folder if design == {"n_children": int(cfg.n_children)} else None
 
 
 def _sections(an: Analysis, parity: pd.DataFrame | None, prov: dict[str, Any], inf: InferenceTable,

@@ -25,23 +25,41 @@ def independent_columns(Z: np.ndarray, ref: np.ndarray, tol: float = COLLINEAR_T
     """Indices of the columns of ``Z`` (n x p) not explained by the earlier kept ones.
 
     ``ref`` (n x p) are the same columns before the fixed effects were partialled out (centred),
-    the scale against which a residual counts as zero. Gram–Schmidt with re-orthogonalisation.
+    the scale against which a residual counts as zero: column j is kept when its residual on the
+    kept columns before it exceeds ``tol`` times ``||ref_j||`` (lm's rule, in the column order).
     """
-    keep: list[int] = []
-    Q = np.empty((Z.shape[0], Z.shape[1]))
-    for j in range(Z.shape[1]):
-        col = Z[:, j]
-        scale = float(np.linalg.norm(ref[:, j]))
-        res = col
-        if keep:
-            Qk = Q[:, : len(keep)]
-            res = col - Qk @ (Qk.T @ col)
-            res = res - Qk @ (Qk.T @ res)
-        nres = float(np.linalg.norm(res))
-        if scale > 0 and nres > tol * scale:
-            Q[:, len(keep)] = res / nres
-            keep.append(j)
-    return keep
+    return _independent(Z, np.linalg.norm(ref, axis=0), tol)[0]
+
+
+def _independent(Z: np.ndarray, scale: np.ndarray, tol: float, extra: np.ndarray | None = None
+                 ) -> tuple[list[int], np.ndarray]:
+    """Kept columns of ``Z`` and the R factor of ``[Z[:, kept], extra]`` (Householder QR).
+
+    The diagonal of the R factor of an unpivoted QR is, column by column, the norm of the
+    column's residual on the columns before it. The columns whose residual falls below
+    ``tol * scale`` are dropped and the QR is redone on the rest until every kept column clears
+    the threshold (a dropped column lies within ``tol`` of the span of the kept ones before it, so
+    one pass almost always suffices). Blocked Householder QR (LAPACK) instead of a column-by-column
+    Gram–Schmidt: the same decisions, an order of magnitude faster on wide designs.
+    """
+    p = Z.shape[1]
+    keep = [j for j in range(p) if scale[j] > 0]
+    M = Z[:, keep] if extra is None else np.column_stack([Z[:, keep], extra])
+    if M.shape[1] == 0:
+        return keep, np.zeros((0, 0))
+    R = np.linalg.qr(M, mode="r")
+    while True:
+        d = np.abs(np.diag(R))[: len(keep)]
+        if len(d) < len(keep):  # fewer rows than columns: the trailing columns have no pivot
+            d = np.concatenate([d, np.zeros(len(keep) - len(d))])
+        bad = [i for i in range(len(keep)) if d[i] <= tol * scale[keep[i]]]
+        if not bad:
+            return keep, R
+        # Z[:, kept] = Q R[:, kept]: the R factor of the kept columns is that of the small matrix
+        # R[:, kept] (exact, and cheap: no second pass over the n rows).
+        good = [i for i in range(R.shape[1]) if i not in bad]
+        keep = [keep[i] for i in good if i < len(keep)]
+        R = np.linalg.qr(R[:, good], mode="r")
 
 
 def dummy_matrix(codes: list[np.ndarray], levels: list[int], n: int) -> sp.csr_matrix:
@@ -84,10 +102,14 @@ class Absorber:
         self.method = "within" if not rest else "schur"
         if rest and self.L_rest > _SCHUR_MAX_LEVELS:
             self.method = "alternating"
+        # weighted group sums of every column at once: one sparse product instead of a bincount
+        # per column
+        D1t_w = sp.csr_matrix((w, (self.c1, np.arange(n))), shape=(levels[lead], n))
+        self.D1t_w = D1t_w
         if self.method == "schur":
             DR = dummy_matrix([codes[i] for i in rest], [levels[i] for i in rest], n)
             self.DR = DR
-            D1t_w = sp.csr_matrix((w, (self.c1, np.arange(n))), shape=(levels[lead], n))
+            self.DRt_w = (DR.T @ sp.diags(w)).tocsr()
             C = (D1t_w @ DR).tocsr()  # L1 x L_rest
             self.C = C
             DRtWDR = (DR.T @ sp.diags(w) @ DR).toarray()
@@ -120,18 +142,12 @@ class Absorber:
 
     def _project_once(self, M: np.ndarray) -> np.ndarray:
         w = self.w
-        L1 = self.levels[self.lead]
         if self.method == "within":
-            sums = np.column_stack(
-                [np.bincount(self.c1, weights=w * M[:, j], minlength=L1) for j in range(M.shape[1])]
-            )
+            sums = np.asarray(self.D1t_w @ M)
             return M - (sums / self.A[:, None])[self.c1]
         if self.method == "schur":
-            WM = w[:, None] * M
-            b1 = np.column_stack(
-                [np.bincount(self.c1, weights=WM[:, j], minlength=L1) for j in range(M.shape[1])]
-            )
-            bR = np.asarray(self.DR.T @ WM)
+            b1 = np.asarray(self.D1t_w @ M)
+            bR = np.asarray(self.DRt_w @ M)
             aR = self.Sinv @ (bR - self.C.T @ (b1 / self.A[:, None]))
             a1 = (b1 - self.C @ aR) / self.A[:, None]
             return M - a1[self.c1] - np.asarray(self.DR @ aR)

@@ -22,7 +22,7 @@ from scipy import stats
 from fvdid._results import ResultMixin, coef_table, t_intervals
 from fvdid.errors import FvdidInputError, describe_rows
 from fvdid.estimators._cr2 import cr2
-from fvdid.estimators._design import Absorber
+from fvdid.estimators._design import Absorber, _independent
 from fvdid.estimators._formula import build_columns, numeric_column, parse_formula
 from fvdid.estimators._sandwich import (
     FullHat,
@@ -353,34 +353,23 @@ def ols(
         yt, Xt = y, X
         n_fe = 0
 
-    # collinearity (lm-style: a column is dropped when it is explained by the earlier ones)
-    # Incremental Gram-Schmidt with re-orthogonalisation (CGS2): the residual of each column on
-    # the kept ones costs O(n k) instead of a least-squares solve per column.
+    # collinearity (lm-style: a column is dropped when it is explained by the earlier ones): the
+    # diagonal of a Householder QR of [sqrt(w) Xt, sqrt(w) yt] gives each column's residual norm on
+    # the columns before it; the same R gives the fit (beta = R^-1 Q'y without forming Q).
     sw = np.sqrt(w)
-    keep: list[int] = []
-    Q = np.empty((Xt.shape[0], Xt.shape[1]))
+    scale = np.linalg.norm(sw[:, None] * X, axis=0)
+    keep, R_aug = _independent(sw[:, None] * Xt, scale, _COLLINEAR_TOL, extra=sw * yt)
     for j in range(Xt.shape[1]):
-        col = sw * Xt[:, j]
-        ref = np.linalg.norm(sw * X[:, j])
-        res = col
-        if keep:
-            Qk = Q[:, : len(keep)]
-            res = col - Qk @ (Qk.T @ col)
-            res = res - Qk @ (Qk.T @ res)
-        nres = np.linalg.norm(res)
-        if ref == 0 or nres <= _COLLINEAR_TOL * ref:
+        if j not in keep:
             notes.append(f"term {labels[j]!r} is collinear with earlier terms or the fixed effects; dropped")
-        else:
-            Q[:, len(keep)] = res / nres
-            keep.append(j)
     Xt = Xt[:, keep]
     X = X[:, keep]
     labels = [labels[j] for j in keep]
     k = Xt.shape[1]
 
     if k:
-        Qm, R = np.linalg.qr(sw[:, None] * Xt)
-        beta = sla.solve_triangular(R, Qm.T @ (sw * yt))
+        R = R_aug[:k, :k]
+        beta = sla.solve_triangular(R, R_aug[:k, k])
         Rinv = sla.solve_triangular(R, np.eye(k))
         Minv = Rinv @ Rinv.T
     else:

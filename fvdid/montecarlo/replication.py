@@ -104,12 +104,14 @@ class AnalysisReplication:
     ``run_options`` are :class:`fvdid.config.RunConfig` options (for example ``boot_B``); the
     replication's seed seeds both the simulator and the analysis (imputations, bootstrap).
     ``secondary`` and ``sensitivity`` are ``analyse``'s switches: ``False`` studies the primary
-    outcome alone (every inference method), the issue's timed default study.
+    outcome alone (every inference method), the issue's timed default study; ``robustness``
+    ``False`` also leaves out the robustness models (FGLS random effects, tobit, hurdle, LMM).
     """
 
     run_options: tuple[tuple[str, object], ...] = ()
     secondary: bool = True
     sensitivity: bool = True
+    robustness: bool = True
 
     def __call__(self, seed: int, scenario: EffectScenario, design: Design) -> pd.DataFrame:
         from fvdid import pipeline
@@ -135,6 +137,7 @@ class AnalysisReplication:
                          source=f"fvdid.simulate(seed={seed}, n_children={design.n_children})",
                          input_hash="")
         switches = {k: v for k, v in (("secondary", self.secondary),
-                                      ("sensitivity", self.sensitivity))
+                                      ("sensitivity", self.sensitivity),
+                                      ("robustness", self.robustness))
                     if k in inspect.signature(analyse).parameters}
         return analyse(ex, cfg, **switches).records()

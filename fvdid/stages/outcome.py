@@ -115,6 +115,7 @@ def analyse_outcome(
     absence_terms: pd.DataFrame | None = None,
     make_figure: bool = False,
     literal: bool = False,
+    robustness: bool = True,
 ) -> OutcomeAnalysis:
     """LA pairs -> analytic sample -> CEM weights -> the protocol's regression (and checks).
 
@@ -145,6 +146,9 @@ def analyse_outcome(
         Draw the CEM balance plot.
     literal
         Also fit the protocol's literal pooled specification.
+    robustness
+        Fit the robustness models (:func:`fvdid.stages.robustness.robustness_models`); False
+        leaves ``checks`` empty (a Monte Carlo study of the headline's inference alone).
     """
     from fvdid.stages.child_matching import balance_plot
 
@@ -193,7 +197,9 @@ def analyse_outcome(
             pooled, categorical=cfg.categorical_covariates, weights="cem_weight", alpha=cfg.alpha,
             fixed_effects=("la_code", "financial_year"), logit_check=False, cr2=False, seed=cfg.seed))
     prep = pooled if pooled is not None else prep
-    checks = robustness_models(outcome, stacked, cfg, absence_terms, notes, primary=None if est is None else est.estimate, weighted=cm is not None)
+    checks = (robustness_models(outcome, stacked, cfg, absence_terms, notes,
+                                primary=None if est is None else est.estimate, weighted=cm is not None)
+              if robustness else pd.DataFrame(columns=CHECK_COLUMNS))
     return OutcomeAnalysis(outcome, pairs, prep, flow, cem_pairs, est, checks, tuple(notes), fig,
                            protocol_literal, fv_estimand(stacked_sets[0]))
 
