@@ -101,7 +101,7 @@ def logit_ame(
 
     formula = f"{outcome} ~ {' + '.join(rhs)}"
     notes: list[str] = []
-    d = data
+    d = _screen_dummies(data, formula, outcome, weights, notes)
     fit = None
     for _ in range(max_separation_rounds):
         try:
@@ -151,3 +151,36 @@ def logit_ame(
                                "estimate": (frame["wd"] / frame["w"]).to_numpy()})
     return LogitAME(b, bse, bp, ame, se, df, p, lo, hi, int(fit.nobs), formula, (*notes, *fit.notes),
                     groups)
+
+
+def _screen_dummies(data: pd.DataFrame, formula: str, outcome: str, weights: str | None,
+                    notes: list[str]) -> pd.DataFrame:
+    """Leave out, before fitting, the rows of 0/1 terms whose rows all share one outcome value.
+
+    Such a term separates the outcome on its own (a covariate level or a pair × year cell without
+    any event): the logit's MLE does not exist, and :func:`fvdid.logit` would find it only after
+    Newton steps diverging along that direction and a linear program (Konis 2007). The rows are
+    those the linear program's direction predicts perfectly, so the result is the same; the note
+    has the same form. Separation by combinations of terms is still found by the logit.
+    """
+    from fvdid.estimators._formula import design_matrix
+
+    des = design_matrix(formula, data, extra=[weights] if weights else [])
+    X = np.asarray(des.X)
+    y = des.frame[outcome].to_numpy(dtype=float)
+    w = des.frame[weights].to_numpy(dtype=float) if weights else np.ones(len(y))
+    pos = w > 0
+    binary = ((X == 0) | (X == 1)).all(axis=0) & (X != 1).any(axis=0)  # 0/1, not the intercept
+    if not binary.any():
+        return data
+    B = X[:, binary]
+    ones = B.T @ (pos & (y == 1)).astype(float)
+    zeros = B.T @ (pos & (y == 0)).astype(float)
+    sep = ((ones == 0) & (zeros > 0)) | ((zeros == 0) & (ones > 0))
+    if not sep.any():
+        return data
+    names = [n for n, b in zip(des.names, binary, strict=True) if b]
+    terms = [names[j] for j in np.flatnonzero(sep)]
+    rows = des.frame.index[(B[:, sep] == 1).any(axis=1)]
+    notes.append(f"logit: {len(rows)} rows predicted perfectly by {terms} left out (quasi-separation)")
+    return data.drop(index=rows)
