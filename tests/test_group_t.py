@@ -93,3 +93,4 @@ def test_pair_estimates_recover_each_pairs_effect() -> None:
     assert pe.loc["2", "estimate"] == pytest.approx(-0.2, abs=1e-10)
     assert pe.loc["1", "weight"] == pytest.approx(0.9, abs=1e-12)
     assert float((pe["weight"] * pe["estimate"]).sum()) == pytest.approx(float(fit.params[THETA]), abs=1e-12)
+

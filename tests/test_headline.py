@@ -168,3 +168,24 @@ def test_cem_data_condition_is_never_silently_unweighted(
     notes = an.outcomes[cfg.primary_outcome].notes
     assert any("WITHOUT CEM weights" in n for n in notes)
     assert an.outcomes[cfg.primary_outcome].cem_pairs is None
+
+
+def test_logit_ame_screens_a_separating_level_as_the_linear_program_would() -> None:
+    """A covariate level without any event separates the outcome: its rows are left out before
+    the fit, with the note the logit's own separation path gives, and the AME equals the fit on
+    the data without those rows."""
+    from fvdid.stages.logit_ame import logit_ame
+
+    rng = np.random.default_rng(3)
+    n = 4000
+    d = pd.DataFrame({"fv": rng.integers(0, 2, n), "g": rng.integers(0, 3, n),
+                      "la": rng.integers(0, 8, n), "weight": 1.0})
+    d.loc[:11, "g"] = 3  # a rare level
+    eta = -1.5 + 0.4 * d["fv"] + 0.2 * d["g"]
+    d["y"] = (rng.random(n) < 1 / (1 + np.exp(-eta))).astype(float)
+    d.loc[d["g"] == 3, "y"] = 0.0  # no event in the rare level
+    res = logit_ame(d, "y", ["fv", "C(g)"], weights="weight", cluster="la", n_clusters=8)
+    assert any("12 rows predicted perfectly by ['C(g)[3]']" in n for n in res.notes)
+    ref = logit_ame(d[d["g"] != 3], "y", ["fv", "C(g)"], weights="weight", cluster="la", n_clusters=8)
+    # the same rows, the same fit: identical arithmetic
+    assert res.ame == ref.ame and res.ame_std_error == ref.ame_std_error and res.nobs == n - 12

@@ -337,3 +337,18 @@ def test_analysis_replication_calls_the_lean_path(monkeypatch: pytest.MonkeyPatc
     assert len(out) == 1
     assert seen == {"seed": 42, "n": 5000, "effect_la": -0.02, "ex": ("extract", "sim"),
                     "cfg_seed": 42, "secondary": False, "sensitivity": False}
+
+
+def test_default_study_is_used_only_for_its_own_design(tmp_path: Path) -> None:
+    import json
+
+    from fvdid.config import RunConfig
+    from fvdid.pipeline import default_study
+
+    (tmp_path / "summary.parquet").write_bytes(b"")
+    (tmp_path / "study.json").write_text(json.dumps({"design": {"n_children": 100_000}}))
+    assert default_study(RunConfig(n_children=100_000), tmp_path) == tmp_path
+    assert default_study(RunConfig(n_children=20_000), tmp_path) is None
+    (tmp_path / "study.json").write_text(json.dumps({"design": {"n_children": 100_000, "n_las": 40}}))
+    assert default_study(RunConfig(n_children=100_000), tmp_path) is None
+    assert default_study(RunConfig(), tmp_path / "absent") is None
