@@ -352,3 +352,18 @@ def test_default_study_is_used_only_for_its_own_design(tmp_path: Path) -> None:
     (tmp_path / "study.json").write_text(json.dumps({"design": {"n_children": 100_000, "n_las": 40}}))
     assert default_study(RunConfig(n_children=100_000), tmp_path) is None
     assert default_study(RunConfig(), tmp_path / "absent") is None
+
+
+def test_size_table_marks_conservative_methods() -> None:
+    """500 null replications: band 5 % ± 1.96·√(.05·.95/500) = 3.09–6.91 %; 1 % is below it
+    (conservative), 5.4 % inside, 12 % above."""
+    from fvdid.montecarlo.report import size_table
+
+    s = pd.DataFrame({"effect": "null", "outcome": "y", "estimator": "headline",
+                      "method": ["a", "b", "c"], "n_reps": 500, "n_missing_p": 0,
+                      "rejection_rate": [0.01, 0.054, 0.12], "rejection_rate_mcse": 0.01})
+    t = size_table(s).set_index("method")
+    assert t.loc["a", "conservative"] and not t.loc["a", "holds_size"]
+    assert t.loc["b", "holds_size"] and not t.loc["b", "conservative"]
+    assert not t.loc["c", "holds_size"] and not t.loc["c", "conservative"]
+    assert t.loc["a", "band_low"] == pytest.approx(0.05 - 1.959963984540054 * math.sqrt(0.05 * 0.95 / 500), rel=1e-12)

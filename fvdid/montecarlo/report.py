@@ -60,6 +60,8 @@ def size_table(summary: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
     out["holds_size"] = (np.isfinite(rate) & (rate >= out["band_low"]) & (rate <= out["band_high"])
                          & (out["n_reps"] > 0))
     out["holds_size"] = out["holds_size"].astype(bool)
+    # below the band: the test does not over-reject, it is conservative (valid, with less power)
+    out["conservative"] = np.isfinite(rate) & (rate < out["band_low"]) & (out["n_reps"] > 0)
     return out.reset_index(drop=True)
 
 

@@ -110,21 +110,33 @@ def inference_table(an: Analysis, size: pd.DataFrame | None = None) -> Inference
         n_null = int(s["n_reps"].max()) if len(s) else 0
         for key, r in s.iterrows():
             if key in set(rec["method"]) and not r["holds_size"]:
+                side = ("below the band (conservative)" if bool(r.get("conservative", False))
+                        else "above the band (over-rejects)" if np.isfinite(r["rejection_rate"])
+                        else "not measured, outside")
                 warnings.append(f"{key}: null rejection rate {r['rejection_rate']:.3f} "
-                                f"(MCSE {r['rejection_rate_mcse']:.3f}) outside the band "
+                                f"(MCSE {r['rejection_rate_mcse']:.3f}) {side} "
                                 f"{r['band_low']:.3f}–{r['band_high']:.3f} with {n_treated} treated LAs")
     good = rec.loc[rec["recommended"], "method"].tolist()
+    conservative: list[str] = []
+    if size is not None and "conservative" in size:
+        cons = set(size.loc[(size["outcome"] == po) & size["conservative"].astype(bool)]
+                   .pipe(lambda d: d["estimator"] + "/" + d["method"]))
+        conservative = [m for m in rec["method"] if m in cons]
     if size is None:
         sentence = ("No Monte Carlo study was given (`fvdid run --montecarlo DIR`), so no method is "
                     "marked as recommended for this design.")
     elif good:
         sentence = (f"On this design, with {n_treated} treated LAs, the Monte Carlo study ({n_null} "
                     f"null replications) finds the size within its band of 5 % for {_join(good)}: "
-                    "these are the recommended methods.")
+                    "these are the recommended methods."
+                    + (f" {_join(conservative)} reject less often than 5 % under the null "
+                       "(conservative: valid, with less power)." if conservative else ""))
     else:
         sentence = (f"On this design, with {n_treated} treated LAs, the Monte Carlo study ({n_null} "
-                    "null replications) finds no method whose size lies within its band of 5 %: "
-                    "no p-value below should be read at face value.")
+                    "null replications) finds no method whose size lies within its band of 5 %"
+                    + (f"; {_join(conservative)} reject less often than 5 % (conservative: valid, "
+                       "with less power), the others more often." if conservative else
+                       ": no p-value below should be read at face value."))
     cols = ["method", "estimator", "inference", "estimate", "std_error", "conf_low", "conf_high",
             "p_value", "mc_size", "mc_size_mcse", "recommended"]
     return InferenceTable(rec[cols].reset_index(drop=True), sentence, tuple(warnings), n_treated, n_null)
