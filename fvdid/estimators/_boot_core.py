@@ -11,16 +11,17 @@ import itertools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import linalg, sparse
 from scipy.sparse import linalg as splinalg
 
-from fvdid.errors import FvdidInputError
+from fvdid.errors import FvdidInputError, describe_rows
 from fvdid.estimators._boot_ci import invert_pvalue
 
-__all__ = ["WEIGHT_TYPES", "BootStats", "group_codes", "wild_core"]
+__all__ = ["WEIGHT_TYPES", "BootStats", "check_bootcluster_nesting", "group_codes", "wild_core"]
 
 WEIGHT_TYPES = ("rademacher", "mammen", "webb", "norm")
 
@@ -104,6 +105,52 @@ class _CoreResult:
 def group_codes(values: np.ndarray) -> tuple[np.ndarray, int]:
     codes, uniques = pd.factorize(pd.Series(values), sort=True)
     return np.asarray(codes, dtype=np.int64), len(uniques)
+
+
+def _label(value: Any) -> str:
+    """How an argument is named in a message: the column name(s), else its kind."""
+    if isinstance(value, str):
+        return repr(value)
+    if isinstance(value, tuple) and value and all(isinstance(v, str) for v in value):
+        return "the intersection of " + ", ".join(repr(v) for v in value)
+    if isinstance(value, pd.Series) and value.name is not None:
+        return f"(Series {value.name!r})"
+    return f"(a {type(value).__name__})"
+
+
+def check_bootcluster_nesting(
+    c_vals: np.ndarray, g_vals: np.ndarray, bootcluster: Any, cluster: Any, index: pd.Index
+) -> None:
+    """One-way clustering: the bootstrap clusters must nest in the error clusters or contain them.
+
+    Nested (each bootstrap cluster within one error cluster) is the wild *subcluster* bootstrap
+    (MacKinnon & Webb 2018); containing (each error cluster within one bootstrap cluster) is the
+    coarser bootstrap. A partition that is neither cuts error clusters apart *and* joins pieces
+    of different ones: no wild cluster bootstrap is defined on it, so it is refused (R's
+    fwildclusterboot does not check) with the rows of the first bootstrap cluster that straddles.
+    """
+    c_codes, _ = group_codes(c_vals)
+    g_codes, _ = group_codes(g_vals)
+    pairs = pd.DataFrame({"c": c_codes, "g": g_codes})
+    c_per_g = pairs.groupby("g")["c"].nunique()
+    if not (c_per_g > 1).any():
+        return  # nested: the subcluster bootstrap
+    if not (pairs.groupby("c")["g"].nunique() > 1).any():
+        return  # coarser: each error cluster lies in one bootstrap cluster
+    bad = int(c_per_g.index[np.argmax(c_per_g.to_numpy() > 1)])
+    rows = g_codes == bad
+    g_value = pd.Series(g_vals)[rows].iloc[0]
+    g_value = g_value.item() if isinstance(g_value, np.generic) else g_value
+    which = "a bootstrap cluster" if isinstance(bootcluster, tuple) else f"the bootstrap cluster {g_value!r}"
+    c_values = sorted(pd.unique(pd.Series(c_vals)[rows]).tolist())
+    shown = ", ".join(repr(v) for v in c_values[:5]) + (", ..." if len(c_values) > 5 else "")
+    raise FvdidInputError(
+        f"bootcluster {_label(bootcluster)}: {which} straddles "
+        f"{len(c_values)} error clusters of cluster {_label(cluster)} ({shown}) in "
+        f"{describe_rows(index[rows])}, while other error clusters are split across bootstrap "
+        "clusters; expected bootstrap clusters nested in the error clusters (the wild subcluster "
+        "bootstrap, e.g. bootcluster=(cluster, 'year')) or each containing whole error clusters"
+    )
 
 
 def _group_sum(codes: np.ndarray, n_groups: int, values: np.ndarray) -> np.ndarray:
@@ -339,7 +386,8 @@ def wild_core(
     if full_enumeration:
         notes.append(
             f"full enumeration: {n_g} bootstrap clusters give only {B_eff} distinct Rademacher "
-            f"draws, so B = {B_eff} (as fwildclusterboot)"
+            f"draws, so B = {B_eff} (as fwildclusterboot); Webb weights "
+            f"(weights_type='webb') give 6^{n_g} distinct draws"
         )
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
 

@@ -32,6 +32,11 @@ Conventions of fwildclusterboot 0.13.0 that are reproduced
   FE parameters (``design.n_fe``) and reproduces ``lm()`` with factor dummies.
 * Rademacher weights with ``2^G* <= B`` switch to full enumeration of all ``2^G*`` sign vectors
   (all-plus and all-minus included) and ``B`` becomes ``2^G*``; no other weight type enumerates.
+  The note then suggests Webb weights (six points: ``6^G*`` distinct draws), as R's warning does;
+  neither side switches on its own.
+* Bootstrap clusters finer than the error clusters (the wild subcluster bootstrap) enter only
+  through the crosstab ``P2_{cg}`` and ``P1_g`` above: nothing else changes, and with
+  ``bootcluster == cluster`` the computation is the ordinary one, draw for draw.
 * The bootstrap t-statistics that are not finite (zero bootstrap variance) are dropped before the
   p-value is computed; p-values use strict inequalities: ``mean(|t| < |t*|)`` (two-tailed),
   ``2 min(mean(t < t*), mean(t > t*))`` (equal-tailed), ``mean(t < t*)`` (``">"``),
@@ -56,7 +61,12 @@ import pandas as pd
 
 from fvdid._results import ResultMixin
 from fvdid.errors import FvdidInputError, describe_rows
-from fvdid.estimators._boot_core import WEIGHT_TYPES, group_codes, wild_core
+from fvdid.estimators._boot_core import (
+    WEIGHT_TYPES,
+    check_bootcluster_nesting,
+    group_codes,
+    wild_core,
+)
 
 __all__ = ["BoottestResult", "boottest"]
 
@@ -282,7 +292,11 @@ def boottest(
         Level at which the wild weights are drawn: a column name, a tuple of column names (the
         intersection of their levels, R's ``bootcluster = c("a", "b")``), a Series or an array
         as for ``cluster``; default the error clusters, for multi-way clustering their
-        intersection (R's ``bootcluster = "max"``). R: ``bootcluster``.
+        intersection (R's ``bootcluster = "max"``). R: ``bootcluster``. Finer than ``cluster``
+        (e.g. ``("la", "year")``, or a row id for one weight per observation) is the wild
+        *subcluster* bootstrap of MacKinnon & Webb (2018): the weights vary within an LA while
+        the CR1 variance stays clustered by LA. With one-way clustering the bootstrap clusters
+        must either nest in the error clusters or contain whole ones.
     p_val_type
         ``"two-tailed"``, ``"equal-tailed"``, ``">"``, ``"<"``. R: ``p_val_type``.
     conf_int
@@ -315,7 +329,9 @@ def boottest(
     ------
     FvdidInputError
         A single cluster, ``param`` not in the model, ``B < 1``, unknown option values,
-        cluster values missing or misaligned.
+        cluster values missing or misaligned, a ``bootcluster`` column absent, or (one-way
+        clustering) a bootstrap cluster that straddles error clusters while other error
+        clusters are split (neither nested nor coarser).
     """
     if not isinstance(B, (int, np.integer)) or isinstance(B, bool) or B < 1:
         raise FvdidInputError(f"B must be a positive integer, got {B!r}")
@@ -365,6 +381,8 @@ def boottest(
     g_vals = (
         c_vals if bootcluster is None else _aligned(bootcluster, "bootcluster", data, index, design)
     )
+    if bootcluster is not None and not multiway:
+        check_bootcluster_nesting(c_vals, g_vals, bootcluster, cluster, index)
     R_vector = np.zeros(X.shape[1])
     R_vector[terms.index(param)] = 1.0
 
