@@ -86,6 +86,7 @@ METHODS = {
     "WCR_webb": "wild cluster bootstrap, restricted (WCR), Webb weights",
     "WCU_webb": "wild cluster bootstrap, unrestricted (WCU), Webb weights",
     "IM_pairs_tq-1": "pair-level t test (Ibragimov–Müller), t(q−1) over the independent pairs",
+    "WSCB_webb": "wild subcluster bootstrap (weights by LA × financial year, errors by LA), restricted, Webb",
 }
 
 
@@ -109,7 +110,8 @@ class OutcomeEstimate(ResultMixin):
     the common-effect model, :func:`fvdid.stages.headline.common_effect_cr1`; ``linear_cell_*``:
     the cell model's own CR1, which cannot see the treated LAs' deviations) with CR2 /
     Satterthwaite (``cr2_*``, cell model) and the wild cluster bootstrap (``boot_*``
-    restricted, ``wcu_*`` unrestricted),
+    restricted, ``wcu_*`` unrestricted, ``wscb_*`` the restricted wild subcluster bootstrap with
+    weights by LA-within-pair × financial year),
     the pooled single ``fv`` coefficient (``pooled_*``, a check: it weights pairs and periods by
     the variance of ``fv``), and the logit's log-odds ratio (``logit_*``) and AME
     (``logit_ame*``). The pair-level t test of the linear estimate and of the logit's AME are in
@@ -163,6 +165,9 @@ class OutcomeEstimate(ResultMixin):
     wcu_p_value: float = NAN
     wcu_conf_low: float = NAN
     wcu_conf_high: float = NAN
+    wscb_p_value: float = NAN
+    wscb_conf_low: float = NAN
+    wscb_conf_high: float = NAN
     cr2_std_error: float = NAN
     cr2_df: float = NAN
     cr2_p_value: float = NAN
@@ -223,6 +228,8 @@ class OutcomeEstimate(ResultMixin):
              self.boot_p_value, self.boot_conf_low, self.boot_conf_high),
             ("linear, interaction-weighted", METHODS["WCU_webb"], self.linear_estimate, NAN, NAN,
              self.wcu_p_value, self.wcu_conf_low, self.wcu_conf_high),
+            ("linear, interaction-weighted", METHODS["WSCB_webb"], self.linear_estimate, NAN, NAN,
+             self.wscb_p_value, self.wscb_conf_low, self.wscb_conf_high),
             ("linear, pooled fv coefficient", METHODS["CR1_tG-1"], self.pooled_estimate,
              self.pooled_std_error, self.pooled_df, self.pooled_p_value, self.pooled_conf_low,
              self.pooled_conf_high),
@@ -431,6 +438,17 @@ def estimate_outcome(
             if bt.conf_int is not None:
                 kw[f"{prefix}_conf_low"], kw[f"{prefix}_conf_high"] = (float(bt.conf_int[0]),
                                                                      float(bt.conf_int[1]))
+        if "financial_year" in lin_data and "pair_la" in lin_data:
+            # The wild subcluster bootstrap (MacKinnon & Webb 2018): weights drawn per LA-within-
+            # pair x financial year while the CR1 errors stay clustered by LA.
+            sub = lin_data.assign(_subcluster=lin_data["pair_la"].astype(str) + "|"
+                                  + lin_data["financial_year"].astype(str))
+            bt = boottest(lin_fit, term, cluster, data=sub, B=wild_bootstrap_B, weights_type="webb",
+                          fixef_k="full", seed=seed, alpha=alpha, impose_null=True,
+                          bootcluster="_subcluster")
+            kw["wscb_p_value"] = float(bt.p_value)
+            if bt.conf_int is not None:
+                kw["wscb_conf_low"], kw["wscb_conf_high"] = float(bt.conf_int[0]), float(bt.conf_int[1])
 
     # The protocol's logit, and its AME among FV children.
     lg = None

@@ -36,6 +36,7 @@ LABELS = {
     "WCR_webb": "wild cluster bootstrap, restricted (WCR), Webb",
     "WCU_webb": "wild cluster bootstrap, unrestricted (WCU), Webb",
     "IM_pairs_tq-1": "pair-level t test (Ibragimov–Müller), t(q−1)",
+    "WSCB_webb": "wild subcluster bootstrap (LA × financial year), restricted, Webb",
 }
 
 

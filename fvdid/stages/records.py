@@ -53,6 +53,8 @@ def _estimate_rows(outcome: str, e: Any, alpha: float, truth: float) -> list[dic
              e.boot_conf_high, e.boot_p_value, truth),
         _row(outcome, "linear_iw", "WCU_webb", e.linear_estimate, NAN, e.wcu_conf_low,
              e.wcu_conf_high, e.wcu_p_value, truth),
+        _row(outcome, "linear_iw", "WSCB_webb", e.linear_estimate, NAN, e.wscb_conf_low,
+             e.wscb_conf_high, e.wscb_p_value, truth),
         _row(outcome, "pooled_fv", "CR1_tG-1", e.pooled_estimate, e.pooled_std_error,
              e.pooled_conf_low, e.pooled_conf_high, e.pooled_p_value, truth),
         _row(outcome, "logit_ame", "CR1_tG-1", e.logit_ame, e.logit_ame_std_error,
