@@ -32,6 +32,7 @@ def feols_vcov(vcov: str, cluster: Any) -> Any:
     if vcov == "HC1":
         return "hetero"
     require(vcov == "CR1", f"pyfixest has no {vcov} covariance with fixed effects")
+    require(isinstance(cluster, str) or len(cluster) <= 2, "pyfixest clusters on two ways at most")
     return {"CRV1": cluster if isinstance(cluster, str) else "+".join(cluster)}
 
 
