@@ -149,10 +149,27 @@ def parity(
     out: Annotated[Path | None, typer.Option("--out", help="Write parity.html/.md/.json here.")] = None,
     case: Annotated[list[str] | None, typer.Option("--case", help="Only these cases.")] = None,
     family: Annotated[list[str] | None, typer.Option("--family", help="Only these families.")] = None,
+    peers: Annotated[bool, typer.Option("--peers", help="Compare the Python peers (PEER ...) with R; writes parity/PEERS.md.")] = False,
+    peer_names: Annotated[list[str] | None, typer.Argument(metavar="[PEER]...", help="With --peers: only these peers.", show_default=False)] = None,
 ) -> None:
     """Compare every estimator with its R reference and print the parity report."""
     if sum([live, replay, record]) > 1:
         _fail("choose one of --live, --replay, --record")
+    if peer_names and not peers:
+        _fail("peer names are only read with --peers")
+    if peers:
+        try:
+            from parity.peers.report import run_and_report
+        except ImportError:
+            _fail("the parity framework ships with the repository: run from a clone (pip install -e .)")
+            return
+        try:
+            code = run_and_report(tuple(peer_names or ()), tuple(case or ()), tuple(family or ()),
+                                  out, echo=typer.echo)
+        except FvdidInputError as exc:
+            _fail(str(exc))
+            return
+        raise typer.Exit(code)
     try:
         from parity.report import report_frame, run_all, summary_counts, write_report
     except ImportError:

@@ -1,4 +1,7 @@
-"""``python -m parity [replay|live|record] [CASE ...] [--family F] [--out DIR]``."""
+"""``python -m parity [replay|live|record] [CASE ...] [--family F] [--out DIR]``.
+
+``python -m parity peers [PEER ...] [--family F] [--out DIR]``: the Python peers against R.
+"""
 
 from __future__ import annotations
 
@@ -12,11 +15,19 @@ from parity.report import run_all, summary_counts, write_report
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m parity", description=__doc__)
-    p.add_argument("mode", choices=["replay", "live", "record"])
-    p.add_argument("cases", nargs="*", help="case names (default: all)")
+    p.add_argument("mode", choices=["replay", "live", "record", "peers"])
+    p.add_argument("cases", nargs="*", help="case names (default: all); peer names for `peers`")
     p.add_argument("--family", action="append", default=[], help="only these families")
     p.add_argument("--out", type=Path, default=None, help="write the report here")
     a = p.parse_args(argv)
+    if a.mode == "peers":
+        from parity.peers.report import run_and_report
+
+        try:
+            return run_and_report(tuple(a.cases), (), tuple(a.family), a.out)
+        except FvdidInputError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     try:
         results = run_all(a.mode, a.cases, a.family, progress=False)
     except FvdidInputError as exc:

@@ -42,4 +42,4 @@ PY=${PYTHON:-python3}
 extras="test,sdc"
 command -v R >/dev/null 2>&1 && extras="test,sdc,r"
 echo "installing fvdid[$extras]..."
-$PY -m pip install -q --disable-pip-version-check -e ".[$extras]"
+$PY -m pip install -q --disable-pip-version-check -e ".[$extras]" linearmodels differences

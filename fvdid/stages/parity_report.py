@@ -11,7 +11,7 @@ import pandas as pd
 
 from fvdid.reporting.appendix import AppendixTable, Section
 
-__all__ = ["parity_by_case", "parity_section", "parity_summary"]
+__all__ = ["parity_by_case", "parity_section", "parity_summary", "peers_summary"]
 
 
 def parity_summary() -> pd.DataFrame:
@@ -45,6 +45,34 @@ def parity_by_case(frame: pd.DataFrame) -> pd.DataFrame:
                                        "largest |difference|", "status", "reason"])
 
 
+def peers_summary() -> pd.DataFrame | None:
+    """Per Python peer: case comparisons run and matched, from the committed peers results.
+
+    Reads ``parity/peers/results.json`` (written by ``fvdid parity --peers``); never runs a peer.
+    None when the file (or the parity framework) is absent.
+    """
+    try:
+        from parity.peers.report import load_results
+    except ImportError:
+        return None
+    doc = load_results()
+    if not doc or not doc.get("results"):
+        return None
+    counts: dict[tuple[str, str], dict[str, int]] = {}
+    for r in doc["results"]:
+        n = counts.setdefault((r["peer"], r["version"]),
+                              {"cases run": 0, "matched": 0, "departed": 0, "explained": 0})
+        if r["status"] == "skip":
+            continue
+        n["cases run"] += 1
+        n["matched" if r["status"] == "pass" else "departed"] += 1
+        fails = [c for c in r["comparisons"] if not c["passed"]]
+        n["explained"] += bool(fails) and all(
+            c["explanation"].startswith("known departure") for c in fails)
+    rows = [{"peer": p, "version": v, **n} for (p, v), n in counts.items()]
+    return pd.DataFrame(rows)
+
+
 def parity_section(frame: pd.DataFrame) -> Section:
     """The appendix section of the parity report."""
     cases = parity_by_case(frame)
@@ -66,9 +94,17 @@ def parity_section(frame: pd.DataFrame) -> Section:
         )
     else:
         text += "; no case was skipped"
-    return Section(
-        "Parity with the R references",
-        (text + ". `fvdid parity --live` re-runs them against R.",),
-        (AppendixTable("parity_cases", "Parity by case (replay)", cases),
-         AppendixTable("parity", "Parity report (replay): every comparison", frame,
-                       collapsed=True, page="parity")))
+    paragraphs = [text + ". `fvdid parity --live` re-runs them against R."]
+    tables = [AppendixTable("parity_cases", "Parity by case (replay)", cases),
+              AppendixTable("parity", "Parity report (replay): every comparison", frame,
+                            collapsed=True, page="parity")]
+    peers = peers_summary()
+    if peers is not None:
+        paragraphs.append(
+            f"The Python peers against the same golden files (parity/PEERS.md, from "
+            f"`fvdid parity --peers`): {int(peers['cases run'].sum()):,} case × peer comparisons, "
+            f"{int(peers['matched'].sum()):,} matched; of the {int(peers['departed'].sum()):,} "
+            f"that depart, {int(peers['explained'].sum()):,} are known departures. fvdid's "
+            "numbers do not depend on them.")
+        tables.insert(1, AppendixTable("parity_peers", "Python peers against R", peers))
+    return Section("Parity with the R references", tuple(paragraphs), tuple(tables))
