@@ -36,6 +36,8 @@ LABELS = {
     "WCR_webb": "wild cluster bootstrap, restricted (WCR), Webb",
     "WCU_webb": "wild cluster bootstrap, unrestricted (WCU), Webb",
     "IM_pairs_tq-1": "pair-level t test (Ibragimov–Müller), t(q−1)",
+    "RI_t_pairs": "randomization inference over placebo pairs, pair-level t",
+    "CT_pairs": "Conley–Taber over placebo pairs (Ferman–Pinto)",
 }
 
 
