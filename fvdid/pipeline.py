@@ -152,8 +152,7 @@ class Analysis:
                 "cs_randomization_p": sens.cs_ri_pvalue,
                 "cs_n_clusters": sens.cs_n_clusters,
             },
-            "placebo_pairs": None if self.placebo_pairs is None else {
-                k: v for k, v in to_plain(self.placebo_pairs).items() if k != "cache"},
+            "placebo_pairs": None if self.placebo_pairs is None else self.placebo_pairs.released(),
             "truth": dict(self.truth),
             "truth_all_fv": dict(self.truth_all_fv),
             "notes": list(self.notes),

@@ -106,7 +106,7 @@ def _cell_theta(sets: Sequence[pd.DataFrame], outcome: str, covariates: Sequence
     """The linear cell regression of one pair on each completed set: θ (mean over sets), n_fv."""
     from fvdid.estimators.ols import ols
     from fvdid.stages.estimate import STACKED_FE, regression_formula
-    from fvdid.stages.headline import cell_design, event_year_cells, pair_estimates
+    from fvdid.stages.headline import THETA, cell_design, event_year_cells, pair_estimates
 
     cats = [c for c in categorical if c in covariates]
     thetas, fits, designs = [], [], []
@@ -116,6 +116,9 @@ def _cell_theta(sets: Sequence[pd.DataFrame], outcome: str, covariates: Sequence
         f = regression_formula(outcome, covariates, cats, treatment=" + ".join(cd.terms),
                                fixed_effects=STACKED_FE)
         fit = ols(f, cd.data, weights="weight", vcov="iid", alpha=alpha)
+        if THETA not in fit.params.index:
+            raise DataCondition("singular_design", "the pair's effect is collinear with its fixed "
+                                "effects and covariates")
         pe = pair_estimates(fit, cd)
         thetas.append(float(pe["estimate"].iloc[0]))
         fits.append(fit)

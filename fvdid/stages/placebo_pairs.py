@@ -61,6 +61,7 @@ The pairs enter the CT sum as independent even when two share a comparator.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Hashable, Mapping, Sequence
@@ -158,9 +159,16 @@ class ConleyTaberPairs(ResultMixin):
     draws: np.ndarray = field(default_factory=lambda: np.zeros(0), repr=False)
 
     def to_dict(self) -> dict[str, Any]:
-        d = super().to_dict()
-        d.pop("draws", None)
-        return d
+        """Every field as plain data, except ``draws``."""
+        from fvdid._results import to_plain
+
+        return {f.name: to_plain(getattr(self, f.name)) for f in dataclasses.fields(self)
+                if f.name != "draws"}
+
+    def tidy(self) -> pd.DataFrame:
+        return pd.DataFrame([{"estimate": self.estimate, "p_value": self.p_value,
+                              "conf_low": self.conf_low, "conf_high": self.conf_high,
+                              "n_draws": self.n_draws, "enumerated": self.enumerated}])
 
 
 def conley_taber_pairs(actual: pd.DataFrame, placebo: pd.DataFrame, *, alpha: float = 0.05,
@@ -263,6 +271,15 @@ class PlaceboPairs(ResultMixin):
     B: int
     notes: tuple[str, ...] = ()
     cache: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+
+    def released(self) -> dict[str, Any]:
+        """The numbers for results.json: every field but the per-LA cache and the CT draws."""
+        from fvdid._results import to_plain
+
+        out = {f.name: to_plain(getattr(self, f.name)) for f in dataclasses.fields(self)
+               if f.name not in ("cache", "ct")}
+        out["ct"] = to_plain(self.ct.to_dict())
+        return out
 
     def tidy(self) -> pd.DataFrame:
         return pd.DataFrame([
