@@ -185,6 +185,10 @@ OPTIONS: dict[str, Option] = {
     "cem_allow_unweighted": Option("bool", "estimate an outcome without CEM weights when CEM "
                                    "cannot run for it (else the outcome is not estimated)"),
     "boot_B": Option("int", "wild cluster bootstrap draws (0: none)", low=0),
+    "ri_pool_max": Option("int", "pool LAs used as placebo treatment LAs by randomization "
+                          "inference and Conley-Taber (sampled with the seed; 0: off)", low=0),
+    "ri_B": Option("int", "assignments sampled by randomization inference over placebo pairs",
+                   low=1),
     "mdes_icc": Option("float", "intracluster correlation of the MDES table", low=0, high=1,
                        open_high=True),
     "mdes_power": Option("float", "power of the MDES table", low=0, high=1, open_low=True,
@@ -247,6 +251,11 @@ class RunConfig:
         protocol's year dummies).
     boot_B
         Wild cluster bootstrap draws.
+    ri_pool_max, ri_B
+        Randomization inference and Conley–Taber over placebo pairs
+        (:mod:`fvdid.stages.placebo_pairs`): at most this many eligible pool LAs serve as placebo
+        treatment LAs (sampled with ``seed`` when the pool is larger; 0 switches the stage off),
+        and the randomization test samples ``ri_B`` assignments when there are more.
     mdes_icc, mdes_power
         Intracluster correlation and power of the MDES table (protocol: 0.01566, 80 %).
     cba_benefit_per_child, cba_years, cba_discount_rate, cba_costs_per_la
@@ -295,6 +304,8 @@ class RunConfig:
     cem_fallback_loss: float = 0.2
     cem_allow_unweighted: bool = False
     boot_B: int = 9999
+    ri_pool_max: int = 12
+    ri_B: int = 999
     mdes_icc: float = 0.01566
     mdes_power: float = 0.8
     cba_benefit_per_child: float | None = None

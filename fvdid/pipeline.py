@@ -39,6 +39,7 @@ from fvdid.stages.la_matching import (
 from fvdid.stages.multiplicity import hochberg_family, secondary_section
 from fvdid.stages.outcome import OutcomeAnalysis, analyse_outcome, true_effect
 from fvdid.stages.parity_report import parity_section, parity_summary
+from fvdid.stages.placebo_pairs import PlaceboPairs, placebo_pairs, placebo_pairs_section
 from fvdid.stages.power import mdes_table, power_section
 from fvdid.stages.prepare import data_section, group_labels
 from fvdid.stages.provenance import provenance, provenance_section
@@ -94,6 +95,10 @@ class Analysis:
         (before CEM), the estimand CEM's pruning moves the headline away from.
     notes
         What could not be done at run level and why.
+    placebo_pairs
+        Randomization inference and Conley–Taber of the primary headline over placebo pairs
+        (:mod:`fvdid.stages.placebo_pairs`); None when switched off (``ri_pool_max = 0``) or not
+        done (the reason is in ``notes``).
     """
 
     config: RunConfig
@@ -111,6 +116,7 @@ class Analysis:
     truth: Mapping[str, float]
     truth_all_fv: Mapping[str, float] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
+    placebo_pairs: PlaceboPairs | None = field(default=None, repr=False)
 
     def records(self) -> pd.DataFrame:
         """One row per outcome × estimator × inference method, with the truth of its estimand.
@@ -146,6 +152,7 @@ class Analysis:
                 "cs_randomization_p": sens.cs_ri_pvalue,
                 "cs_n_clusters": sens.cs_n_clusters,
             },
+            "placebo_pairs": None if self.placebo_pairs is None else self.placebo_pairs.released(),
             "truth": dict(self.truth),
             "truth_all_fv": dict(self.truth_all_fv),
             "notes": list(self.notes),
@@ -244,6 +251,10 @@ def analyse(
     if primary is None:
         raise FvdidInputError(f"the primary outcome {cfg.primary_outcome} cannot be estimated on this "
                               "extract: " + "; ".join(analyses[cfg.primary_outcome].notes))
+    placebo = None
+    if cfg.ri_pool_max > 0:
+        placebo = attempt(notes, "randomization inference and Conley–Taber over placebo pairs",
+                          lambda: placebo_pairs(ex, lam, primary, cfg))
     step(STAGES[3])
     for o in outcomes[1:]:
         analyses[o] = analyse_outcome(o, ex.children, ex.las, pairs[o], cfg, bootstrap=True,
@@ -269,7 +280,7 @@ def analyse(
         cfg, ex.source, ex.input_hash, treated, lam, analyses, primary, sec, hb, sens,
         mdes=mdes_table(pa, float(primary.baseline_rate), cfg),
         cba=cost_benefit(pa, primary.estimate, primary.p_value, cfg), truth=truth,
-        truth_all_fv=truth_all, notes=tuple(notes))
+        truth_all_fv=truth_all, notes=tuple(notes), placebo_pairs=placebo)
 
 
 def _truths(ex: Extract, analyses: Mapping[str, OutcomeAnalysis]) -> tuple[dict[str, float], dict[str, float]]:
@@ -376,6 +387,9 @@ def _sections(an: Analysis, parity: pd.DataFrame | None, prov: dict[str, Any], i
         primary_section(an.primary, pa.protocol_literal, an.truth.get(po), cfg,
                         truth_all_fv=an.truth_all_fv.get(po), inference=inf.table,
                         recommendation=" ".join((inf.sentence, *inf.warnings))),
+        None if cfg.ri_pool_max == 0 and an.placebo_pairs is None else placebo_pairs_section(
+            an.placebo_pairs, " ".join(n for n in an.notes if n.startswith(
+                "randomization inference and Conley–Taber over placebo pairs not done"))),
         None if size is None else Section(
             "Which inference holds its size on this design",
             ("The Monte Carlo study's null rejection rate of every estimator × method, against the "

@@ -37,6 +37,8 @@ LABELS = {
     "WCU_webb": "wild cluster bootstrap, unrestricted (WCU), Webb",
     "IM_pairs_tq-1": "pair-level t test (Ibragimov–Müller), t(q−1)",
     "WSCB_webb": "wild subcluster bootstrap (LA × financial year), restricted, Webb",
+    "RI_t_pairs": "randomization inference over placebo pairs, pair-level t",
+    "CT_pairs": "Conley–Taber over placebo pairs (Ferman–Pinto)",
 }
 
 
