@@ -91,10 +91,11 @@ def analysis_records(an: Analysis) -> pd.DataFrame:
                              e.pairs_conf_low, e.pairs_conf_high, e.pairs_p_value, truth))
             pp = getattr(an, "placebo_pairs", None)
             if pp is not None:
-                rows.append(_row(o, "randomization", "RI_t_pairs", e.estimate, NAN, pp.ri_conf_low,
-                                 pp.ri_conf_high, pp.ri_p_value, truth))
-                rows.append(_row(o, "conley_taber", "CT_pairs", e.estimate, NAN, pp.ct.conf_low,
-                                 pp.ct.conf_high, pp.ct.p_value, truth))
+                # the statistic is the pairs' linear interaction-weighted effect (placebo_pairs)
+                rows.append(_row(o, "randomization", "RI_t_pairs", e.linear_estimate, NAN,
+                                 pp.ri_conf_low, pp.ri_conf_high, pp.ri_p_value, truth))
+                rows.append(_row(o, "conley_taber", "CT_pairs", e.linear_estimate, NAN,
+                                 pp.ct.conf_low, pp.ct.conf_high, pp.ct.p_value, truth))
         rows += _estimate_rows(o, e, alpha, truth)
         if a.protocol_literal is not None:
             lit = a.protocol_literal
