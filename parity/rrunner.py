@@ -29,8 +29,18 @@ class RUnavailable(RuntimeError):
 @functools.cache
 def _rpy2() -> Any:
     os.environ.setdefault("RPY2_CFFI_MODE", "ABI")
+    ld_before = os.environ.get("LD_LIBRARY_PATH")
     import rpy2.rinterface_lib.callbacks as callbacks
     import rpy2.robjects as ro
+
+    # Embedding R exports R's environment, including an LD_LIBRARY_PATH with the system's
+    # library folder; a Python subprocess started afterwards (a test, a dask worker) would load
+    # the system libpython instead of this interpreter's and lose its site-packages. R is
+    # already loaded in this process, so the variable is put back as it was.
+    if ld_before is None:
+        os.environ.pop("LD_LIBRARY_PATH", None)
+    else:
+        os.environ["LD_LIBRARY_PATH"] = ld_before
 
     callbacks.consolewrite_warnerror = lambda s: None  # keep R's chatter off the test output
     callbacks.consolewrite_print = lambda s: None
