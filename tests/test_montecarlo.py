@@ -367,3 +367,16 @@ def test_size_table_marks_conservative_methods() -> None:
     assert t.loc["b", "holds_size"] and not t.loc["b", "conservative"]
     assert not t.loc["c", "holds_size"] and not t.loc["c", "conservative"]
     assert t.loc["a", "band_low"] == pytest.approx(0.05 - 1.959963984540054 * math.sqrt(0.05 * 0.95 / 500), rel=1e-12)
+
+
+def test_size_is_not_judged_on_too_few_replications() -> None:
+    """34 null replications: the band would be −2.3 %–12.3 %; no verdict either way."""
+    from fvdid.montecarlo.report import MIN_REPS_VERDICT, size_table
+
+    s = pd.DataFrame({"effect": "null", "outcome": "y", "estimator": "headline",
+                      "method": ["few", "many"], "n_reps": [34, 500], "n_missing_p": 0,
+                      "rejection_rate": [0.0, 0.05], "rejection_rate_mcse": 0.01})
+    t = size_table(s).set_index("method")
+    assert MIN_REPS_VERDICT > 34
+    assert not t.loc["few", "judged"] and not t.loc["few", "holds_size"] and not t.loc["few", "conservative"]
+    assert t.loc["many", "judged"] and t.loc["many", "holds_size"]

@@ -38,15 +38,23 @@ def test_run_writes_the_appendix(small_run: Path) -> None:
     res = json.loads((small_run / "results.json").read_text())
     p = res["primary"]
     assert p["outcome"] == "looked_after_18m" and p["n_clusters"] >= 4
-    # the interval is the estimate -/+ t(G-1, 0.975) * SE (CR1 with t(G-1), the protocol's rule),
-    # so a wrong SE, critical value or centre fails here; 1e-9 relative: the JSON's 17 digits
+    # the interval is the estimate -/+ t(df, 0.975) * SE, df = q - 1 of the pair-level t test
+    # (the headline's inference) or G - 1 for CR1, so a wrong SE, critical value or centre fails
+    # here; 1e-9 relative: the JSON's 17 digits
     from scipy import stats as _st
 
+    # (n_pair_groups is released through disclosure control; each pair holds two LAs, so q <= G/2)
+    df = p["df"]
+    if p["headline_inference"] == "IM_pairs_tq-1":
+        assert 1 <= df <= p["n_clusters"] / 2 - 1 and df == int(df)
+    else:
+        assert df == p["n_clusters"] - 1
     half = (p["conf_high"] - p["conf_low"]) / 2
     assert (p["conf_high"] + p["conf_low"]) / 2 == pytest.approx(p["estimate"], rel=1e-9, abs=1e-12)
-    assert half == pytest.approx(
-        _st.t.ppf(0.975, p["n_clusters"] - 1) * p["std_error"], rel=1e-9
-    ), p
+    assert half == pytest.approx(_st.t.ppf(0.975, df) * p["std_error"], rel=1e-9), p
+    # the headline's CR1 stays beside it, with t(G - 1)
+    h1 = (p["headline_cr1_conf_high"] - p["headline_cr1_conf_low"]) / 2
+    assert h1 == pytest.approx(_st.t.ppf(0.975, p["n_clusters"] - 1) * p["headline_cr1_std_error"], rel=1e-9)
     if p["protocol_model"] == "logit":  # baseline below 5 %: the protocol's rule needs the logit
         assert p["logit_estimate"] is not None and p["logit_std_error"] > 0, p["notes"]
     assert set(res["secondary"]) <= set(RunConfig().secondary_outcomes)

@@ -24,6 +24,10 @@ from fvdid.errors import FvdidInputError
 __all__ = ["recommended_methods", "simulation_mdes", "size_table", "write_report"]
 
 Z95 = 1.959963984540054
+
+#: Null replications below which a method's size is not judged (its 95 % band would be wider
+#: than 5 ± 4.3 %, too wide to tell a correctly sized test from one that rejects twice as often).
+MIN_REPS_VERDICT = 100
 NULL = "null"
 HEADLINE = "headline"
 
@@ -57,11 +61,13 @@ def size_table(summary: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
         "band_low": alpha - half, "band_high": alpha + half,
     })
     rate = out["rejection_rate"].to_numpy(float)
+    # too few replications: the band is too wide to tell a correctly sized test from a bad one
+    out["judged"] = out["n_reps"] >= MIN_REPS_VERDICT
     out["holds_size"] = (np.isfinite(rate) & (rate >= out["band_low"]) & (rate <= out["band_high"])
-                         & (out["n_reps"] > 0))
+                         & out["judged"])
     out["holds_size"] = out["holds_size"].astype(bool)
     # below the band: the test does not over-reject, it is conservative (valid, with less power)
-    out["conservative"] = np.isfinite(rate) & (rate < out["band_low"]) & (out["n_reps"] > 0)
+    out["conservative"] = np.isfinite(rate) & (rate < out["band_low"]) & out["judged"]
     return out.reset_index(drop=True)
 
 

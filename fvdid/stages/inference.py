@@ -112,7 +112,7 @@ def inference_table(an: Analysis, size: pd.DataFrame | None = None) -> Inference
         rec.loc[hit, "recommended"] = rec.loc[hit, "method"].map(s["holds_size"]).astype(bool).to_numpy()
         n_null = int(s["n_reps"].max()) if len(s) else 0
         for key, r in s.iterrows():
-            if key in set(rec["method"]) and not r["holds_size"]:
+            if key in set(rec["method"]) and not r["holds_size"] and bool(r.get("judged", True)):
                 side = ("below the band (conservative)" if bool(r.get("conservative", False))
                         else "above the band (over-rejects)" if np.isfinite(r["rejection_rate"])
                         else "not measured, outside")
@@ -121,6 +121,11 @@ def inference_table(an: Analysis, size: pd.DataFrame | None = None) -> Inference
                                 f"{r['band_low']:.3f}–{r['band_high']:.3f} with {n_treated} treated LAs")
     good = rec.loc[rec["recommended"], "method"].tolist()
     conservative: list[str] = []
+    unjudged: list[str] = []
+    if size is not None and "judged" in size:
+        few = size.loc[(size["outcome"] == po) & ~size["judged"].astype(bool)]
+        few_keys = dict(zip(few["estimator"] + "/" + few["method"], few["n_reps"], strict=True))
+        unjudged = [f"{m} ({int(few_keys[m])} replications)" for m in rec["method"] if m in few_keys]
     if size is not None and "conservative" in size:
         cons = set(size.loc[(size["outcome"] == po) & size["conservative"].astype(bool)]
                    .pipe(lambda d: d["estimator"] + "/" + d["method"]))
@@ -140,6 +145,9 @@ def inference_table(an: Analysis, size: pd.DataFrame | None = None) -> Inference
                     + (f"; {_join(conservative)} reject less often than 5 % (conservative: valid, "
                        "with less power), the others more often." if conservative else
                        ": no p-value below should be read at face value."))
+    if unjudged:
+        sentence += (f" Too few null replications to judge the size of {_join(unjudged)}: "
+                     "not recommended on that evidence.")
     cols = ["method", "estimator", "inference", "estimate", "std_error", "conf_low", "conf_high",
             "p_value", "mc_size", "mc_size_mcse", "recommended"]
     return InferenceTable(rec[cols].reset_index(drop=True), sentence, tuple(warnings), n_treated, n_null)
