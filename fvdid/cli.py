@@ -109,9 +109,11 @@ def run(
 
     typer.echo(headline_sentence(p))
     typer.echo(
-        f"  {p.headline_model} model by the protocol's rule: CR1 t({p.df:.0f}) p={p.p_value:.3g}; "
-        f"linear CR2 p={p.cr2_p_value:.3g}, wild bootstrap p={p.boot_p_value:.3g}) on "
-        f"{p.n_clusters} LAs"
+        f"  {p.headline_model} model by the protocol's rule: "
+        + (f"pair-level t({p.df:.0f}) p={p.p_value:.3g}, "
+           if p.headline_inference == "IM_pairs_tq-1" else "")
+        + f"CR1 t({p.n_clusters - 1}) p={p.headline_cr1_p_value:.3g}; linear CR2 "
+        f"p={p.cr2_p_value:.3g}, wild bootstrap (WCR) p={p.boot_p_value:.3g}; on {p.n_clusters} LAs"
     )
     for k, v in res.paths.items():
         typer.echo(f"wrote {k}: {v}")
