@@ -9,8 +9,13 @@ LA per matched pair, the headline's inference is the pair-level t test of Ibragi
 (:mod:`fvdid.estimators.group_t`: t(q − 1) over the q independent pairs), whose variance contains
 each treatment LA's own shocks; beside it CR1 with t(G-1), CR2 with Satterthwaite df and the wild
 cluster bootstrap. The Monte Carlo study (``fvdid montecarlo``) measures each one's size on the
-design. With missing covariates imputed, the m fits are pooled by Rubin's rules. The protocol's model rule (footnote 21): the linear model when the baseline rate lies in
-5-95 %, else logit; both are reported and the rule's choice is flagged.
+design. With missing covariates imputed, the m fits are pooled by Rubin's rules. The protocol's
+model rule (footnote 21): the linear model when the baseline rate lies in 5-95 %, else logit;
+both are reported and the rule's choice is flagged.
+
+The module is over 500 lines because :class:`OutcomeEstimate` holds, field by field, every
+estimator × inference method of the headline (the names ``results.json`` publishes); the
+estimators themselves live in :mod:`fvdid.estimators` and :mod:`fvdid.stages.headline`.
 """
 
 from __future__ import annotations
