@@ -86,7 +86,10 @@ def test_golden_recorded_with_another_pinned_version_is_stale() -> None:
     assert pins["did"] == "2.1.2" and pins["BMisc"] == "1.4.5"
     case = get_case("did_mpdta_bootstrap_cband")
     golden = load_golden(case)
-    verify_provenance(case, golden)  # as recorded: current
+    try:
+        verify_provenance(case, golden)  # as recorded: current
+    except FileNotFoundError as exc:  # mpdta (a shared R dataset) absent on this machine
+        pytest.skip(f"shared dataset absent: {Path(str(exc.filename)).name}")
     other = {**golden.provenance, "r_packages": {**golden.provenance["r_packages"], "did": "2.2.0"}}
     with pytest.raises(StaleGolden, match=r"did 2\.2\.0 \(pinned 2\.1\.2\)"):
         verify_provenance(case, dataclasses.replace(golden, provenance=other))
