@@ -126,31 +126,9 @@ def _cell_theta(sets: Sequence[pd.DataFrame], outcome: str, covariates: Sequence
     return float(np.mean(thetas)), float(designs[0].cells["n_fv"].sum()), fits, designs
 
 
-def _logit_theta(sets: Sequence[pd.DataFrame], fits: Sequence[Any], outcome: str,
-                 covariates: Sequence[str], categorical: Sequence[str], alpha: float) -> float:
-    """The logit AME among the pair's FV children (first completed set, as the headline's logit)."""
-    from fvdid.stages.estimate import STACKED_FE, _logit_cells, _logit_rhs
-    from fvdid.stages.logit_ame import logit_ame
-
-    d0 = sets[0]
-    dl, rhs = _logit_rhs(d0, fits[0], covariates, categorical, "fv", STACKED_FE)
-    dl, rhs, terms = _logit_cells(dl, rhs, "fv", "weight")
-    try:
-        lg = logit_ame(dl, outcome, rhs, treatment="fv", weights="weight", cluster="la_code",
-                       n_clusters=2, alpha=alpha, effect_terms=terms, group="pair_id")
-    except Exception as exc:
-        if as_data_condition(exc) is None:
-            raise
-        dl, rhs = _logit_rhs(d0, fits[0], covariates, categorical, "fv", STACKED_FE)
-        lg = logit_ame(dl, outcome, rhs, treatment="fv", weights="weight", cluster="la_code",
-                       n_clusters=2, alpha=alpha, group="pair_id")
-    if lg.groups is None or lg.groups.empty:
-        raise DataCondition("insufficient_data", "the logit gives no AME for the pair")
-    return float(lg.groups["estimate"].iloc[0])
-
-
 def fit_pairs(sets: Sequence[pd.DataFrame], pairs: pd.DataFrame, go_live: pd.Period,
-              outcome: str, covariates: Sequence[str], cfg: RunConfig, model: str, delta_for: set[str], notes: list[str]) -> list[PairFit]:
+              outcome: str, covariates: Sequence[str], cfg: RunConfig, delta_for: set[str],
+              notes: list[str]) -> list[PairFit]:
     """CEM within each pair (``treated_la``, ``comparator_la``) going live at ``go_live``, then θ.
 
     ``sets`` are the completed data sets (children of every LA involved, real ``fv``). CEM runs
@@ -180,9 +158,7 @@ def fit_pairs(sets: Sequence[pd.DataFrame], pairs: pd.DataFrame, go_live: pd.Per
                                    start=1):
         sub = [s[s["pair_id"] == k] for s in stacked]
         try:
-            theta, n_fv, fits, _ = _cell_theta(sub, outcome, covariates, cats, cfg.alpha)
-            if model == "logit":
-                theta = _logit_theta(sub, fits, outcome, covariates, cats, cfg.alpha)
+            theta, n_fv, _, _ = _cell_theta(sub, outcome, covariates, cats, cfg.alpha)
             delta = 0.0
             if la in delta_for:
                 delta = _cell_theta([x.assign(**{outcome: x["fv_actual"].astype(float)}) for x in sub],

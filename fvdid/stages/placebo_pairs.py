@@ -18,8 +18,8 @@ same rule as the real matching), CEM within the pair as the primary does
 to every set), and the pair's effect θ(L, g) is the headline's own pair-level estimate: the cell
 regression of :func:`fvdid.stages.estimate.estimate_outcome` (pair × year-since-go-live cells,
 LA-within-pair and period-within-pair effects, the covariates, CEM weights) restricted to that
-pair, averaged over the completed sets; when the headline is the logit AME, the logit AME of
-that pair (first completed set, as the headline's). Its weight is the pair's (CEM-weighted) FV
+pair, averaged over the completed sets, for every headline (one pair cannot
+carry the logit's cell effects; the sharp-null test is valid for any statistic). Its weight is the pair's (CEM-weighted) FV
 children n_fv(L, g). The analytic sample and its imputations are built once
 (:func:`fvdid.stages.prepare.prepare` over every LA of any pair, with the real FV), not per pair:
 the placebo FV is not in the imputation model. The *actual* pairs are refitted by exactly the
@@ -292,12 +292,11 @@ class PlaceboPairs(ResultMixin):
         ])
 
 
-#: The pair-level estimate of every placebo and actual pair: the linear interaction-weighted one.
-#: A single pair's matched sample is too small for the logit's cell effects (constant covariates,
-#: separated cells: on the simulator most placebo pairs could not be fitted), and the
-#: randomization test of the sharp null of no effect is valid for any statistic, so a logit
-#: headline is tested with it too; the interval is on the same (probability) scale.
-PAIR_MODEL = "linear"
+# The pair-level estimate of every placebo and actual pair is the linear interaction-weighted
+# one: a single pair's matched sample is too small for the logit's cell effects (constant
+# covariates, separated cells: on the simulator most placebo pairs could not be fitted), and the
+# randomization test of the sharp null of no effect is valid for any statistic, so a logit
+# headline is tested with it too; the interval is on the same (probability) scale.
 
 
 def _options(cfg: RunConfig) -> tuple[int, int]:
@@ -369,7 +368,7 @@ def placebo_pairs(extract: Any, lam: Any, primary: Any, cfg: RunConfig) -> Place
     for slot, g in slots.items():
         prs = pd.DataFrame([(la, c) for (la, s), c in comps.items() if s == slot],
                            columns=["treated_la", "comparator_la"])
-        fits = fit_pairs(sets, prs, g, outcome, prep.covariates, cfg, PAIR_MODEL,
+        fits = fit_pairs(sets, prs, g, outcome, prep.covariates, cfg,
                          delta_for=set(slots) - {slot}, notes=notes)
         for f in fits:
             kind = "actual" if f.la == slot else ("treated" if f.la in slots else "pool")
