@@ -106,12 +106,12 @@ def _cell_theta(sets: Sequence[pd.DataFrame], outcome: str, covariates: Sequence
     """The linear cell regression of one pair on each completed set: θ (mean over sets), n_fv."""
     from fvdid.estimators.ols import ols
     from fvdid.stages.estimate import STACKED_FE, regression_formula
-    from fvdid.stages.headline import THETA, cell_design, event_year_cells, pair_estimates
+    from fvdid.stages.headline import CELL, THETA, cell_design, event_cells, pair_estimates
 
     cats = [c for c in categorical if c in covariates]
     thetas, fits, designs = [], [], []
     for d in sets:
-        cd = cell_design(event_year_cells(d, treatment="fv"), cell="pair_event_year",
+        cd = cell_design(event_cells(d, treatment="fv"), cell=CELL,
                          treatment="fv", weights="weight")
         f = regression_formula(outcome, covariates, cats, treatment=" + ".join(cd.terms),
                                fixed_effects=STACKED_FE)

@@ -302,22 +302,64 @@ def _logit_rhs(d0: pd.DataFrame, first: Any, covariates: Sequence[str], categori
     return d0, [*rhs, *(f"C({c})" for c in fixed_effects)]
 
 
-def _logit_cells(d: pd.DataFrame, rhs: list[str], treatment: str, weights: str | None
+def _logit_cells(d: pd.DataFrame, rhs: list[str], treatment: str, weights: str | None,
+                 outcome: str, notes: list[str] | None = None
                  ) -> tuple[pd.DataFrame, list[str], list[str]]:
-    """Replace ``treatment`` by one 0/1 column per pair × year-since-go-live cell of FV rows.
+    """Replace ``treatment`` by one 0/1 column per pair × quarter-since-go-live cell of FV rows.
 
     As in the linear model's interaction weighting: a single FV log-odds ratio weights pairs
-    and years by their information, and the AME built on it inherits that weighting (on the
-    simulator it is attenuated by about a third); with a column per cell each FV child's AME
-    uses its own cell's effect.
-    """
-    from fvdid.stages.headline import event_year_cells
+    and event times by their information, and the AME built on it inherits that weighting (on
+    the simulator it is attenuated by about a third); with a column per cell each FV child's AME
+    uses its own cell's effect (:data:`fvdid.stages.headline.CELL_QUARTERS` quarters per cell).
+    With a saturated cell the logit's score sets the cell's mean fitted probability to its
+    observed rate, so the cell's AME is its observed rate minus the model's counterfactual.
 
-    d = event_year_cells(d, treatment=treatment)
+    A cell whose FV children (positive weight) are all without the event, or all with it,
+    separates the outcome and its log-odds has no finite MLE; it is merged with the next
+    quarter of its pair (the last with the previous one) until every cell holds both outcomes,
+    and ``notes`` says how many were merged.
+    """
+    from fvdid.stages.headline import CELL, event_cells
+
+    d = event_cells(d, treatment=treatment)
     fv = d[treatment].to_numpy() == 1
-    cells = sorted(pd.unique(d.loc[fv, "pair_event_year"]))
-    cols = {f"fvlc_{k}": (fv & (d["pair_event_year"].to_numpy() == c)).astype(float)
-            for k, c in enumerate(cells)}
+    w = d[weights].to_numpy(dtype=float) if weights else np.ones(len(d))
+    y = pd.to_numeric(d[outcome], errors="coerce").to_numpy(dtype=float)
+    cell = d[CELL].to_numpy().astype(object)
+    e = pd.to_numeric(d["event_time_q"], errors="coerce").to_numpy(dtype=float) if "event_time_q" in d else None
+    merged = 0
+    if e is not None and "pair_id" in d:
+        pos = fv & (w > 0)
+        info = pd.DataFrame({"cell": cell[fv], "pair": d["pair_id"].astype(str).to_numpy()[fv],
+                             "e": e[fv], "one": (pos & (y == 1))[fv], "zero": (pos & (y == 0))[fv]})
+        by = info.groupby("cell").agg(pair=("pair", "first"), e=("e", "min"), one=("one", "sum"),
+                                      zero=("zero", "sum")).sort_values(["pair", "e"])
+        relabel: dict[str, str] = {}
+        for _, g in by.groupby("pair", sort=False):
+            groups: list[list[str]] = []
+            cur: list[str] = []
+            ones = zeros = 0
+            for c, row in g.iterrows():
+                cur.append(c)
+                ones, zeros = ones + row["one"], zeros + row["zero"]
+                if ones > 0 and zeros > 0:
+                    groups.append(cur)
+                    cur, ones, zeros = [], 0, 0
+            if cur:
+                if groups:
+                    groups[-1].extend(cur)
+                else:
+                    groups.append(cur)
+            for grp in groups:
+                merged += len(grp) - 1
+                relabel.update({c: grp[0] for c in grp})
+        if merged:
+            cell = np.where(fv, pd.Series(cell).map(relabel).fillna(pd.Series(cell)).to_numpy(), cell)
+            if notes is not None:
+                notes.append(f"logit: {merged} pair × quarter cell(s) of FV children without an event "
+                             "(or all with it) merged with the neighbouring quarter of their pair")
+    cells = sorted(pd.unique(cell[fv]))
+    cols = {f"fvlc_{k}": (fv & (cell == c)).astype(float) for k, c in enumerate(cells)}
     return d.assign(**cols), [*cols, *[t for t in rhs if t != treatment]], list(cols)
 
 
@@ -363,11 +405,12 @@ def estimate_outcome(
     from fvdid.estimators.ols import ols
     from fvdid.stages import attempt
     from fvdid.stages.headline import (
+        CELL,
         THETA,
         Pooled,
         cell_design,
         common_effect_cr1,
-        event_year_cells,
+        event_cells,
         pair_estimates,
         pairs_test,
         pool_term,
@@ -399,7 +442,7 @@ def estimate_outcome(
     lin_pairs = lg_pairs = None
     linear = pooled
     if tuple(fixed_effects) == STACKED_FE:
-        designs = [cell_design(event_year_cells(d, treatment=treatment), cell="pair_event_year",
+        designs = [cell_design(event_cells(d, treatment=treatment), cell=CELL,
                                treatment=treatment, weights=weights) for d in sets]
         cats = [c for c in categorical if c in prep.covariates]
         iw_formulas = [regression_formula(prep.outcome, prep.covariates, cats,
@@ -458,13 +501,17 @@ def estimate_outcome(
     # The protocol's logit, and its AME among FV children.
     lg = None
     if logit_check and prep.outcome in BINARY and (protocol_model == "logit" or logit_check == "always"):
-        dl, lrhs = _logit_rhs(d0, first, prep.covariates, categorical, treatment, fixed_effects)
         effect_terms = None
         if tuple(fixed_effects) == STACKED_FE:
-            dl, lrhs, effect_terms = _logit_cells(dl, lrhs, treatment, weights)
+            # covariates estimable beside the cells (the cell model's linear fit; its fixed
+            # effects span the logit's, so a covariate it keeps is estimable in the logit)
+            dl, lrhs = _logit_rhs(d0, lin_fit, prep.covariates, categorical, treatment, fixed_effects)
+            dl, lrhs, effect_terms = _logit_cells(dl, lrhs, treatment, weights, prep.outcome, notes)
+        else:
+            dl, lrhs = _logit_rhs(d0, first, prep.covariates, categorical, treatment, fixed_effects)
         lg = None
         if effect_terms is not None:
-            lg = attempt(notes, "logit with pair × year-since-go-live effects", lambda: logit_ame(
+            lg = attempt(notes, "logit with pair × quarter-since-go-live effects", lambda: logit_ame(
                 dl, prep.outcome, lrhs, treatment=treatment, weights=weights, cluster=cluster,
                 n_clusters=G, alpha=alpha, effect_terms=effect_terms, group="pair_id"))
             if lg is None:
@@ -572,7 +619,7 @@ def primary_section(primary: OutcomeEstimate, protocol_literal: OutcomeEstimate 
         + (f" {primary.headline_note[0].upper()}{primary.headline_note[1:]}." if primary.headline_note else ""),
         f"Design: the matched pairs stacked, LA-within-pair and {cfg.time_fe}-within-pair fixed effects, "
         f"{weighting}, errors clustered by LA (G = {primary.n_clusters}), {primary.n_imputations} "
-        "imputations pooled by Rubin's rules. The linear estimate averages the effects of pair × year-"
+        "imputations pooled by Rubin's rules. The linear estimate averages the effects of pair × quarter-"
         "since-go-live cells with the cells' shares of FV children (an interaction-weighted "
         "estimator), so it is the effect on the matched FV children; the pooled single FV "
         "coefficient, reported as a check, weights pairs and periods by the variance of FV instead.",

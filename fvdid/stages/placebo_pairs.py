@@ -16,7 +16,7 @@ defines it, event time ``floor((month − g)/3)``), its comparator is the neares
 same rule as the real matching), CEM within the pair as the primary does
 (:func:`fvdid.stages.child_matching.match_children` on the first completed set, weights carried
 to every set), and the pair's effect θ(L, g) is the headline's own pair-level estimate: the cell
-regression of :func:`fvdid.stages.estimate.estimate_outcome` (pair × year-since-go-live cells,
+regression of :func:`fvdid.stages.estimate.estimate_outcome` (pair × quarter-since-go-live cells,
 LA-within-pair and period-within-pair effects, the covariates, CEM weights) restricted to that
 pair, averaged over the completed sets, for every headline (one pair cannot
 carry the logit's cell effects; the sharp-null test is valid for any statistic). Its weight is the pair's (CEM-weighted) FV
