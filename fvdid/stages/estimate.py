@@ -288,17 +288,20 @@ def _logit_rhs(d0: pd.DataFrame, first: Any, covariates: Sequence[str], categori
 
     A covariate constant within LA is collinear with the LA effects; in the stacked design
     LA-within-pair enters as a treatment-LA-within-pair indicator (pair_la and the time dummies
-    both span the pair intercepts) and time as pair × financial year (with a rare outcome,
-    pair × quarter cells without any event separate and the incidental parameters multiply).
+    both span the pair intercepts) and time as pair × quarter, the linear model's own periods.
+    Coarser periods (pair × financial year) leave the quarters' shocks common to every pair in
+    each pair × quarter cell's counterfactual: the pairs' effects then share an error and the
+    pair-level t test over-rejects (on the simulator 12 % against 1 % with cells of a year,
+    80 null replications). A pair × quarter without any event separates; its rows are left out
+    and counted in the notes.
     """
     cat = set(categorical)
     kept = [c for c in covariates if any(t == c or t.startswith(f"C({c})[") for t in first.params.index)]
     rhs = [treatment, *(f"C({c})" if c in cat else c for c in kept)]
     if tuple(fixed_effects) == STACKED_FE:
         pid = d0["pair_id"].astype(str)
-        d0 = d0.assign(pair_tla=np.where(d0["treated_la"].astype(bool), pid, "0"),
-                       pair_fy=pid + ":" + d0["financial_year"].astype(str))
-        return d0, [*rhs, "C(pair_fy)", "C(pair_tla)"]
+        d0 = d0.assign(pair_tla=np.where(d0["treated_la"].astype(bool), pid, "0"))
+        return d0, [*rhs, "C(pair_time)", "C(pair_tla)"]
     return d0, [*rhs, *(f"C({c})" for c in fixed_effects)]
 
 
