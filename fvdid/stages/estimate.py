@@ -37,6 +37,9 @@ __all__ = ["STACKED_FE", "OutcomeEstimate", "estimate_outcome", "headline_senten
 BINARY = {"looked_after_18m", "cpp_12m", "kinship_first_placement", "reunified_18m"}
 
 STACKED_FE: tuple[str, str] = ("pair_la", "pair_time")
+
+LOGIT_CELL_QUARTERS: int = 4
+"""Event quarters per FV cell of the logit (a year; the linear model's cells are quarters)."""
 """Fixed effects of the stacked matched-pair design: LA within pair and period within pair."""
 
 
@@ -288,43 +291,41 @@ def _logit_rhs(d0: pd.DataFrame, first: Any, covariates: Sequence[str], categori
 
     A covariate constant within LA is collinear with the LA effects; in the stacked design
     LA-within-pair enters as a treatment-LA-within-pair indicator (pair_la and the time dummies
-    both span the pair intercepts) and time as pair × quarter, the linear model's own periods.
-    Coarser periods (pair × financial year) leave the quarters' shocks common to every pair in
-    each pair × quarter cell's counterfactual: the pairs' effects then share an error and the
-    pair-level t test over-rejects (on the simulator 12 % against 1 % with cells of a year,
-    80 null replications). A pair × quarter without any event separates; its rows are left out
-    and counted in the notes.
+    both span the pair intercepts) and time as pair × financial year (with a rare outcome,
+    pair × quarter cells without any event separate and the incidental parameters multiply).
     """
     cat = set(categorical)
     kept = [c for c in covariates if any(t == c or t.startswith(f"C({c})[") for t in first.params.index)]
     rhs = [treatment, *(f"C({c})" if c in cat else c for c in kept)]
     if tuple(fixed_effects) == STACKED_FE:
         pid = d0["pair_id"].astype(str)
-        d0 = d0.assign(pair_tla=np.where(d0["treated_la"].astype(bool), pid, "0"))
-        return d0, [*rhs, "C(pair_time)", "C(pair_tla)"]
+        d0 = d0.assign(pair_tla=np.where(d0["treated_la"].astype(bool), pid, "0"),
+                       pair_fy=pid + ":" + d0["financial_year"].astype(str))
+        return d0, [*rhs, "C(pair_fy)", "C(pair_tla)"]
     return d0, [*rhs, *(f"C({c})" for c in fixed_effects)]
 
 
 def _logit_cells(d: pd.DataFrame, rhs: list[str], treatment: str, weights: str | None,
                  outcome: str, notes: list[str] | None = None
                  ) -> tuple[pd.DataFrame, list[str], list[str]]:
-    """Replace ``treatment`` by one 0/1 column per pair × quarter-since-go-live cell of FV rows.
+    """Replace ``treatment`` by one 0/1 column per pair × year-since-go-live cell of FV rows.
 
     As in the linear model's interaction weighting: a single FV log-odds ratio weights pairs
     and event times by their information, and the AME built on it inherits that weighting (on
     the simulator it is attenuated by about a third); with a column per cell each FV child's AME
-    uses its own cell's effect (:data:`fvdid.stages.headline.CELL_QUARTERS` quarters per cell).
-    With a saturated cell the logit's score sets the cell's mean fitted probability to its
-    observed rate, so the cell's AME is its observed rate minus the model's counterfactual.
+    uses its own cell's effect. The logit's cells are years (:data:`LOGIT_CELL_QUARTERS`), not
+    the linear model's quarters: with a rare outcome, pair × quarter cells and periods leave
+    cells whose comparison children hold no event (their counterfactual log-odds is −∞), and
+    quarter cells with pair × financial-year periods were not validated (see the issue notes).
 
     A cell whose FV children (positive weight) are all without the event, or all with it,
     separates the outcome and its log-odds has no finite MLE; it is merged with the next
-    quarter of its pair (the last with the previous one) until every cell holds both outcomes,
+    cell of its pair (the last with the previous one) until every cell holds both outcomes,
     and ``notes`` says how many were merged.
     """
     from fvdid.stages.headline import CELL, event_cells
 
-    d = event_cells(d, treatment=treatment)
+    d = event_cells(d, quarters=LOGIT_CELL_QUARTERS, treatment=treatment)
     fv = d[treatment].to_numpy() == 1
     w = d[weights].to_numpy(dtype=float) if weights else np.ones(len(d))
     y = pd.to_numeric(d[outcome], errors="coerce").to_numpy(dtype=float)
@@ -359,8 +360,8 @@ def _logit_cells(d: pd.DataFrame, rhs: list[str], treatment: str, weights: str |
         if merged:
             cell = np.where(fv, pd.Series(cell).map(relabel).fillna(pd.Series(cell)).to_numpy(), cell)
             if notes is not None:
-                notes.append(f"logit: {merged} pair × quarter cell(s) of FV children without an event "
-                             "(or all with it) merged with the neighbouring quarter of their pair")
+                notes.append(f"logit: {merged} pair × event-time cell(s) of FV children without an "
+                             "event (or all with it) merged with the neighbouring cell of their pair")
     cells = sorted(pd.unique(cell[fv]))
     cols = {f"fvlc_{k}": (fv & (cell == c)).astype(float) for k, c in enumerate(cells)}
     return d.assign(**cols), [*cols, *[t for t in rhs if t != treatment]], list(cols)
@@ -503,6 +504,7 @@ def estimate_outcome(
 
     # The protocol's logit, and its AME among FV children.
     lg = None
+    cells_failed = False
     if logit_check and prep.outcome in BINARY and (protocol_model == "logit" or logit_check == "always"):
         effect_terms = None
         if tuple(fixed_effects) == STACKED_FE:
@@ -514,18 +516,22 @@ def estimate_outcome(
             dl, lrhs = _logit_rhs(d0, first, prep.covariates, categorical, treatment, fixed_effects)
         lg = None
         if effect_terms is not None:
-            lg = attempt(notes, "logit with pair × quarter-since-go-live effects", lambda: logit_ame(
+            lg = attempt(notes, "logit with pair × year-since-go-live effects", lambda: logit_ame(
                 dl, prep.outcome, lrhs, treatment=treatment, weights=weights, cluster=cluster,
                 n_clusters=G, alpha=alpha, effect_terms=effect_terms, group="pair_id"))
             if lg is None:
+                # One FV log-odds ratio shared by every pair: its pairs' AMEs are not separate
+                # estimates (their spread is the spread of baseline risks), so no pair-level
+                # test is formed from them and the headline falls back to the linear model.
+                cells_failed = True
                 notes.append("the logit's AME uses a single FV coefficient instead (its cell "
-                             "effects are not identified on these data)")
+                             "effects are not identified on these data); it is reported as a "
+                             "check without a pair-level test")
                 dl, lrhs = _logit_rhs(d0, first, prep.covariates, categorical, treatment, fixed_effects)
         if lg is None:
             lg = attempt(notes, "logit", lambda: logit_ame(
                 dl, prep.outcome, lrhs, treatment=treatment, weights=weights, cluster=cluster,
-                n_clusters=G, alpha=alpha,
-                group="pair_id" if tuple(fixed_effects) == STACKED_FE else None))
+                n_clusters=G, alpha=alpha))
         if lg is not None:
             notes.extend(lg.notes)
             kw.update(logit_estimate=lg.log_odds, logit_std_error=lg.log_odds_std_error,
@@ -542,7 +548,12 @@ def estimate_outcome(
     headline_model, headline_note = "linear", ""
     head_pairs = "linear_pairs_"
     if protocol_model == "logit":
-        if lg is not None:
+        if lg is not None and cells_failed:
+            headline_note = ("the protocol's rule selects the logit, whose pair × year effects "
+                             "could not be fitted (see the notes); its single-coefficient AME is "
+                             "a check and the headline falls back to the linear model")
+            notes.append(headline_note)
+        elif lg is not None:
             headline_model, head_pairs = "logit", "logit_ame_pairs_"
             head = Pooled(lg.ame, lg.ame_std_error, lg.df, lg.p_value, lg.conf_low, lg.conf_high)
         else:

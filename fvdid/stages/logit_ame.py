@@ -88,7 +88,7 @@ def logit_ame(
         quasi-separation is reported as a data condition.
     effect_terms
         The 0/1 columns that carry the effect of FV (default: ``treatment`` alone). With one
-        column per pair × quarter-since-go-live cell (each FV row in exactly one), the logit lets
+        column per pair × year-since-go-live cell (each FV row in exactly one), the logit lets
         the effect differ by cell, as the linear model's interaction weighting does, and the AME
         averages each FV child's own cell effect; ``log_odds`` is then the FV-child-weighted
         mean of the cell log-odds ratios.
@@ -157,7 +157,7 @@ def _screen_dummies(data: pd.DataFrame, formula: str, outcome: str, weights: str
                     notes: list[str]) -> pd.DataFrame:
     """Leave out, before fitting, the rows of 0/1 terms whose rows all share one outcome value.
 
-    Such a term separates the outcome on its own (a covariate level or a pair × quarter cell without
+    Such a term separates the outcome on its own (a covariate level or a pair × year cell without
     any event): the logit's MLE does not exist, and :func:`fvdid.logit` would find it only after
     Newton steps diverging along that direction and a linear program (Konis 2007). The rows are
     those the linear program's direction predicts perfectly, so the result is the same; the note
