@@ -16,6 +16,9 @@ every row (status ok or timeout) whose start load per logical CPU exceeded ``rem
 (default 1.0: more runnable processes than cores) is run once more; the table keeps the run made
 under the lower start load (a run that finished beats one that did not), marks the row and the
 JSON keeps both (:func:`needs_remeasure`, :func:`pick_measurement`).
+
+A little over 500 lines: running, judging and re-measuring share the row format and stay
+together; rendering is in :mod:`bench.report`.
 """
 
 from __future__ import annotations
