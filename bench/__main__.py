@@ -4,6 +4,8 @@
     python -m bench cem_1m bacon_152x28      # some workloads
     python -m bench --list                   # the workloads and their implementations
     python -m bench --kinds fvdid r          # only fvdid and R (no Python peers)
+    python -m bench fvdid_run_1m             # `fvdid run` on 1M children (not in the default run)
+    python -m bench --remeasure-above 0.75   # re-measure rows started above 0.75 load per CPU
     python -m bench --compare A.json B.json  # ratios of two runs side by side (noise check)
     python -m bench --render R.json --readme # tables from a saved (e.g. partial) report
     python -m bench montecarlo [--help]      # Monte Carlo replications/s, 1 and 2 workers
@@ -11,7 +13,10 @@
 Writes ``bench/results/latest.json`` and ``latest.md`` (or ``--out DIR``) and, when every default
 workload ran into ``bench/results``, ``bench/README_TABLE.md``. Python peers run in the venv made
 by ``bash bench/setup_peers.sh`` (``/opt/fvdid-peers``; ``FVDID_PEERS_PYTHON`` overrides); R via
-``Rscript`` (``FVDID_RSCRIPT`` overrides). Missing ones are reported as absent.
+``Rscript`` (``FVDID_RSCRIPT`` overrides), which finds the CRAN-only packages through ``R_LIBS``
+(e.g. ``R_LIBS=/opt/rlib python -m bench``). Missing ones are reported as absent. The 1-min load
+average is recorded as each implementation starts; rows started above ``--remeasure-above`` per
+logical CPU are run once more at the end (the table keeps the run under the lower load).
 """
 
 from __future__ import annotations
@@ -45,6 +50,11 @@ def main(argv: list[str] | None = None) -> int:
                    help="folder of latest.json / latest.md (default bench/results)")
     p.add_argument("--readme", action=argparse.BooleanOptionalAction, default=None,
                    help="(re)write bench/README_TABLE.md (default: when all workloads ran)")
+    p.add_argument("--remeasure-above", type=float, default=harness.REMEASURE_ABOVE,
+                   metavar="LOAD",
+                   help="at the end, run once more every row whose 1-min load average at start "
+                        "per logical CPU exceeded LOAD (default %(default)s)")
+    p.add_argument("--no-remeasure", action="store_true", help="never re-measure a row")
     p.add_argument("--compare", nargs=2, type=Path, metavar=("A.json", "B.json"),
                    help="print the ratios of two result files side by side and exit")
     p.add_argument("--render", type=Path, metavar="REPORT.json",
@@ -68,7 +78,8 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     report = harness.run(a.workloads or None, data_dir=a.data_dir, timeout=a.timeout,
                          kinds=a.kinds, log=lambda s: print(s, flush=True),
-                         on_progress=lambda rep: harness.write(rep, a.out, readme=False))
+                         on_progress=lambda rep: harness.write(rep, a.out, readme=False),
+                         remeasure_above=None if a.no_remeasure else a.remeasure_above)
     paths = harness.write(report, a.out, readme=a.readme)
     print()
     print(harness.markdown(report))

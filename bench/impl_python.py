@@ -13,7 +13,12 @@ The process reports its own peak resident set (``VmHWM``) and writes::
      "rss_before_mb": m0, "estimate": {...}, "version": "...", "python": "..."}
 
 or ``{"status": "absent", "reason": ...}`` when the package cannot be imported, or
-``{"status": "error", "reason": ...}`` when it fails.
+``{"status": "error", "reason": ...}`` when it fails. A local dask cluster held as state
+(the Monte Carlo runner) is closed after the estimate is extracted.
+
+Over 500 lines on purpose: every runner of every interpreter in one self-contained script, so
+that each timed process imports a single file with nothing but the standard library, numpy and
+pandas at module level.
 """
 
 from __future__ import annotations
@@ -85,7 +90,7 @@ _CLI_WRAPPER = (
     "        if l.startswith('VmHWM:'):\n"
     "            open(hwm_file, 'w').write(str(int(l.split()[1]) / 1024.0))\n"
     "atexit.register(_hwm)\n"
-    "sys.argv = ['fvdid', 'run', '--out', out, '--quiet']\n"
+    "sys.argv = ['fvdid', 'run', '--out', out, '--quiet', *sys.argv[3:]]\n"
     "runpy.run_module('fvdid', run_name='__main__', alter_sys=True)\n"
 )
 
@@ -240,7 +245,8 @@ def _fvdid_cli_run() -> Runner:
     def run(out: Any, p: dict) -> Any:
         # = `python -m fvdid run --out OUT --quiet`, plus a report of the command's peak memory
         hwm = Path(out) / ".peak_rss_mb"
-        proc = subprocess.run([sys.executable, "-c", _CLI_WRAPPER, str(hwm), out],
+        extra = [str(a) for a in p.get("cli_args", [])]
+        proc = subprocess.run([sys.executable, "-c", _CLI_WRAPPER, str(hwm), out, *extra],
                               capture_output=True, text=True)
         if proc.returncode != 0:
             raise RuntimeError(f"fvdid run exited {proc.returncode}: {proc.stderr.strip()[-800:]}")
@@ -252,6 +258,71 @@ def _fvdid_cli_run() -> Runner:
         f = Path(out) / "results.json"
         est = _find_primary(json.loads(f.read_text())) if f.exists() else float("nan")
         return {"primary_att": est}
+
+    return "fvdid", prepare, run, extract
+
+
+def _lean_config(p: dict) -> Any:
+    config = _import("fvdid.config")
+    return config.RunConfig.from_mapping({"seed": int(p["seed"]), "n_children": int(p["n_children"]),
+                                          "progress": False, "parity_in_appendix": False,
+                                          **dict(p.get("run_options", {}))})
+
+
+def _fvdid_lean_analysis() -> Runner:
+    def prepare(path: str, p: dict) -> Any:
+        pipeline = _import("fvdid.pipeline")
+        cfg = _lean_config(p)
+        extract, _ = pipeline.simulated_extract(cfg)  # built before the clock starts
+        return pipeline, extract, cfg
+
+    def run(state: Any, p: dict) -> Any:
+        pipeline, extract, cfg = state
+        return pipeline.analyse(extract, cfg, secondary=False, sensitivity=False, robustness=False)
+
+    def extract(an: Any, state: Any, p: dict) -> dict:
+        return {"primary_estimate": _f(an.primary.estimate),
+                "primary_std_error": _f(an.primary.std_error)}
+
+    return "fvdid", prepare, run, extract
+
+
+class _Cluster:
+    """A warmed-up local dask cluster held open between prepare and extract (closed by execute)."""
+
+    def __init__(self, workers: int, replicate: Any) -> None:
+        import contextlib
+
+        self.replicate = replicate
+        self.mc = _import("bench.montecarlo")
+        self._stack = contextlib.ExitStack()
+        self.client = self._stack.enter_context(self.mc.local_client(workers))
+
+    def close(self) -> None:
+        self._stack.close()
+
+
+def _fvdid_montecarlo() -> Runner:
+    def prepare(path: str, p: dict) -> Any:
+        rep = _import("fvdid.montecarlo.replication")
+        replicate = (rep.TextbookReplication() if p.get("textbook") else rep.AnalysisReplication(
+            run_options=tuple(sorted(dict(p.get("run_options", {})).items())), secondary=False,
+            sensitivity=False, robustness=False))
+        return _Cluster(int(p["workers"]), replicate)
+
+    def run(cl: Any, p: dict) -> Any:
+        res = cl.mc.study(cl.client, int(p["reps"]), cl.replicate, dict(p.get("design", {})),
+                          seed=int(p.get("seed", 20)))
+        if res["failed"]:
+            raise RuntimeError(f"{res['failed']} of {res['reps'] + res['failed']} replications "
+                               "failed: a rate over the others would mislead")
+        return res
+
+    def extract(res: dict, cl: Any, p: dict) -> dict:
+        peaks = cl.client.run(cl.mc.worker_peak_rss_mb)
+        return {"reps_per_second": _f(res["reps_per_second"]), "reps": float(res["reps"]),
+                "workers": float(p["workers"]),
+                "worker_peak_rss_mb": max((_f(v) for v in peaks.values()), default=float("nan"))}
 
     return "fvdid", prepare, run, extract
 
@@ -517,6 +588,8 @@ RUNNERS: dict[str, Callable[[], Runner]] = {
     "fvdid_boottest": _fvdid_boottest,
     "fvdid_ols": _fvdid_ols,
     "fvdid_cli_run": _fvdid_cli_run,
+    "fvdid_lean_analysis": _fvdid_lean_analysis,
+    "fvdid_montecarlo": _fvdid_montecarlo,
     "diffdiff_cs": _diffdiff_cs,
     "csdid_att_gt": _csdid_att_gt,
     "differences_attgt": _differences_attgt,
@@ -547,6 +620,7 @@ def _version(dist: str) -> str | None:
 def execute(runner: str, data: str, params: dict) -> dict[str, Any]:
     """Run one implementation; never raises (the outcome is in ``status``)."""
     out: dict[str, Any] = {"python": platform.python_version(), "executable": sys.executable}
+    state: Any = None
     try:
         dist, prepare, run, extract = RUNNERS[runner]()
         out["version"] = _version(dist)
@@ -567,6 +641,9 @@ def execute(runner: str, data: str, params: dict) -> dict[str, Any]:
     except Exception as exc:  # a failing implementation must not stop the benchmark
         tb = traceback.format_exc(limit=4)
         out.update(status="error", reason=f"{type(exc).__name__}: {exc}"[:600], traceback=tb[-2000:])
+    finally:
+        if isinstance(state, _Cluster):
+            state.close()
     out["peak_rss_mb"] = round(_peak_rss_mb(), 1)
     if runner == "fvdid_cli_run":
         out["peak_rss_mb"] = round(max(CLI_PEAKS), 1) if CLI_PEAKS else float("nan")

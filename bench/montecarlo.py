@@ -9,6 +9,9 @@ warmed up (fvdid imported on every worker) before the clock starts, and a fresh 
 rate counts replications saved per second of wall time. The projection is the time of the
 issue's default study (500 replications under the null and 500 under the effect) at the
 2-worker rate; the target is 30 minutes on 2 cores.
+
+``python -m bench montecarlo_throughput`` puts the same measurement (:func:`local_client`,
+:func:`study`) in the benchmark table, with the lean path's run options.
 """
 
 from __future__ import annotations
@@ -19,28 +22,56 @@ import json
 import os
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 TARGET_MINUTES = 30.0
 DEFAULT_STUDY_REPS = 1000  # 500 null + 500 design
 
 
-def measure(workers: int, reps: int, replicate: object, design: dict) -> dict:
-    from dask.distributed import Client, LocalCluster
+def worker_peak_rss_mb() -> float:
+    """This process's peak resident set (VmHWM), MB; run on each worker by the bench."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return float(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return float("nan")
 
-    import fvdid
+
+@contextmanager
+def local_client(workers: int) -> Iterator[Any]:
+    """A warmed-up ``Client`` of ``workers`` single-threaded local worker processes."""
+    from dask.distributed import Client, LocalCluster
 
     with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
                       dashboard_address=":0") as cluster, Client(cluster) as client:
         client.run(importlib.import_module, "fvdid.pipeline")
-        with tempfile.TemporaryDirectory() as tmp:
-            t0 = time.perf_counter()
-            res = fvdid.montecarlo(Path(tmp) / "study", reps=reps, effects="null", design=design,
-                                   replicate=replicate, client=client, progress=False,
-                                   report=False, seed=20)
-            dt = time.perf_counter() - t0
-    return {"workers": workers, "reps": res.run.n_run, "failed": res.run.n_failed,
-            "seconds": dt, "reps_per_second": res.run.n_run / dt}
+        yield client
+
+
+def study(client: Any, reps: int, replicate: object, design: dict, seed: int = 20) -> dict:
+    """One timed study of ``reps`` replications under the null in a fresh folder."""
+    import fvdid
+
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        res = fvdid.montecarlo(Path(tmp) / "study", reps=reps, effects="null", design=design,
+                               replicate=replicate, client=client, progress=False,
+                               report=False, seed=seed)
+        dt = time.perf_counter() - t0
+    return {"workers": len(client.scheduler_info()["workers"]), "reps": res.run.n_run,
+            "failed": res.run.n_failed, "seconds": dt, "reps_per_second": res.run.n_run / dt}
+
+
+def measure(workers: int, reps: int, replicate: object, design: dict) -> dict:
+    """Start a local cluster of ``workers``, then time one study on it (cluster start untimed)."""
+    with local_client(workers) as client:
+        r = study(client, reps, replicate, design)
+    return {**r, "workers": workers}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -35,8 +35,9 @@ sys.source(script, envir = env)
 missing <- env$bench_packages[!vapply(env$bench_packages, requireNamespace, logical(1),
                                         quietly = TRUE)]
 if (length(missing) > 0) {
-  write_out(list(status = "absent", reason = paste("R package not installed:",
-                                                     paste(missing, collapse = ", "))))
+  write_out(list(status = "absent", reason = paste0(
+    "R package not installed: ", paste(missing, collapse = ", "), " (R searched ",
+    paste(.libPaths(), collapse = ", "), "; R_LIBS names more libraries)")))
   quit(status = 0)
 }
 versions <- vapply(env$bench_packages, function(p) as.character(utils::packageVersion(p)),
