@@ -22,12 +22,13 @@ from scipy import stats
 from fvdid._results import ResultMixin, coef_table, t_intervals
 from fvdid.errors import FvdidInputError, describe_rows
 from fvdid.estimators._cr2 import cr2
-from fvdid.estimators._design import Absorber, _independent, sorted_codes
-from fvdid.estimators._formula import build_columns, numeric_column, parse_formula
+from fvdid.estimators._design import Absorber, _independent, coded_counts
+from fvdid.estimators._formula import column_list, numeric_column, parse_formula
 from fvdid.estimators._sandwich import (
     FullHat,
     cluster_codes,
     cluster_meat,
+    cluster_score_sums,
     cr3_meat,
     leverage_scores,
     multiway_meat,
@@ -327,26 +328,29 @@ def ols(
         raise FvdidInputError("no rows left after dropping missing values and zero weights")
     n = len(d)
     y = numeric_column(d, pf.response)
-    X, labels, bnotes = build_columns(pf, d, dummy_label="T.level")
+    xcols, labels, bnotes = column_list(pf, d, dummy_label="T.level")
     notes.extend(bnotes)
     unit = weights is None  # unit weights: no multiplication by w or sqrt(w) on the rows
     w = np.ones(n) if unit else d[weights].to_numpy(dtype=float)
-    p_x = X.shape[1]
+    p_x = len(xcols)
     # [X, y] in one C-contiguous block: absorbed together, and (unit weights, no collinear
     # term) the very matrix whose QR gives the rank decisions and the fit
     XY = np.empty((n, p_x + 1))
-    XY[:, :p_x] = X
+    for j, col in enumerate(xcols):
+        XY[:, j] = col
     XY[:, p_x] = y
+    X = XY[:, :p_x]
 
     # fixed effects
     fe_codes: list[np.ndarray] = []
+    fe_levels: list[int] = []
     n_singletons = 0
     if pf.fe:
         single = np.zeros(n, dtype=bool)
         for f in pf.fe:
-            codes, _ = sorted_codes(d[f])
+            codes, counts = coded_counts(d[f])
             fe_codes.append(codes)
-            counts = np.bincount(codes)
+            fe_levels.append(len(counts))
             if counts.min() == 1:
                 single |= counts[codes] == 1
         n_singletons = int(single.sum())
@@ -355,7 +359,7 @@ def ols(
                 f"{n_singletons} observations are singletons of a fixed effect; kept (as lm with "
                 "factor dummies does; fixest would drop them)"
             )
-        absorber = Absorber(fe_codes, None if unit else w)
+        absorber = Absorber(fe_codes, None if unit else w, fe_levels)
         XYt = absorber.project(XY)
         n_fe = absorber.n_fe
     else:
@@ -367,7 +371,7 @@ def ols(
     # diagonal of a Householder QR of [sqrt(w) Xt, sqrt(w) yt] gives each column's residual norm on
     # the columns before it; the same R gives the fit (beta = R^-1 Q'y without forming Q).
     if unit:
-        scale = np.linalg.norm(X, axis=0)
+        scale = np.array([np.sqrt(X[:, j] @ X[:, j]) for j in range(p_x)])
         keep, R_aug = _independent(XYt, scale, _COLLINEAR_TOL, last_is_extra=True)
     else:
         sw = np.sqrt(w)
@@ -389,7 +393,10 @@ def ols(
     else:
         beta = np.zeros(0)
         Minv = np.zeros((0, 0))
-    resid = yt - Xt @ beta
+    if len(keep) == p_x and XYt.flags.c_contiguous:  # one matrix-vector product on [Xt, yt]
+        resid = XYt @ np.append(-beta, 1.0)
+    else:
+        resid = yt - Xt @ beta
     k_all = k + n_fe
     df_resid = n - k_all
     if df_resid <= 0:
@@ -397,9 +404,9 @@ def ols(
             f"{n} observations but {k_all} parameters (incl. {n_fe} absorbed fixed effects): "
             "no residual degrees of freedom"
         )
-    ssr = float(np.sum(resid**2 if unit else w * resid**2))
+    ssr = float(resid @ resid if unit else np.sum(w * resid**2))
     if pf.fe:
-        tss = float(np.sum(yt**2 if unit else w * yt**2))
+        tss = float(yt @ yt if unit else np.sum(w * yt**2))
     elif pf.intercept:
         ybar = np.sum(w * y) / np.sum(w)
         tss = float(np.sum(w * (y - ybar) ** 2))
@@ -409,11 +416,12 @@ def ols(
 
     n_clusters: int | None = None
     k_ssc = k_all if ssc_k == "all" else k
-    scores = (resid if unit else w * resid)[:, None] * Xt
+    e = resid if unit else w * resid  # the scores are e_i x_i
     if vcov == "iid":
         V = Minv * ssr / df_resid
         dfs = np.full(k, float(df_resid))
     elif vcov in _HC:
+        scores = e[:, None] * Xt
         if vcov in ("HC2", "HC3"):
             scores = leverage_scores(scores, FullHat(Xt, w, Minv, fe_codes), vcov)
         factor = small_sample_factor("HC1", n, k_ssc) if vcov == "HC1" else 1.0
@@ -422,7 +430,7 @@ def ols(
     elif multiway:
         codes_list = [cluster_codes(d, c) for c in cl_cols]
         meat, hc0, gs = multiway_meat(
-            scores, codes_list, cadjust=vcov != "CR0", multi0=multi0
+            e[:, None] * Xt, codes_list, cadjust=vcov != "CR0", multi0=multi0
         )
         factor = (n - 1) / (n - k_ssc) if vcov != "CR0" else 1.0
         V = Minv @ (factor * meat + hc0) @ Minv
@@ -435,13 +443,17 @@ def ols(
         )
     else:
         assert cluster is not None
-        gcodes = cluster_codes(d, cluster)
+        if cluster in pf.fe and fe_levels[pf.fe.index(cluster)] >= 2:
+            gcodes = fe_codes[pf.fe.index(cluster)]  # already coded, and complete
+        else:
+            gcodes = cluster_codes(d, cluster)
         n_clusters = int(gcodes.max()) + 1
         if vcov in ("CR0", "CR1", "CR1S"):
             factor = (
                 1.0 if vcov == "CR0" else small_sample_factor("CR1", n, k_ssc, n_clusters)
             )
-            V = Minv @ cluster_meat(scores, gcodes) @ Minv * factor
+            sums = cluster_score_sums(e, Xt, gcodes)
+            V = Minv @ (sums.T @ sums) @ Minv * factor
             dfs = np.full(k, float(n_clusters - 1))
         elif vcov == "CR3":
             meat = cr3_meat(Xt, w, resid, FullHat(Xt, w, Minv, fe_codes), gcodes) if k else None
@@ -468,7 +480,7 @@ def ols(
         n_fe=n_fe,
         fe=list(pf.fe),
         source=data,
-        positions=np.flatnonzero(~drop),
+        positions=np.flatnonzero(~drop) if n_dropped else np.arange(n),
     )
     return OLSResult(
         params=pd.Series(beta, index=idx, name="estimate"),
