@@ -371,7 +371,7 @@ def ols(
     # diagonal of a Householder QR of [sqrt(w) Xt, sqrt(w) yt] gives each column's residual norm on
     # the columns before it; the same R gives the fit (beta = R^-1 Q'y without forming Q).
     if unit:
-        scale = np.array([np.sqrt(X[:, j] @ X[:, j]) for j in range(p_x)])
+        scale = np.array([np.sqrt(np.sum(X[:, j] ** 2)) for j in range(p_x)])
         keep, R_aug = _independent(XYt, scale, _COLLINEAR_TOL, last_is_extra=True)
     else:
         sw = np.sqrt(w)
@@ -404,9 +404,11 @@ def ols(
             f"{n} observations but {k_all} parameters (incl. {n_fe} absorbed fixed effects): "
             "no residual degrees of freedom"
         )
-    ssr = float(resid @ resid if unit else np.sum(w * resid**2))
+    # (sums of squares by numpy's pairwise summation rather than BLAS dot products: the same
+    # numbers as the weighted formula with unit weights, and no thread start-up on a loaded host)
+    ssr = float(np.sum(resid**2 if unit else w * resid**2))
     if pf.fe:
-        tss = float(yt @ yt if unit else np.sum(w * yt**2))
+        tss = float(np.sum(yt**2 if unit else w * yt**2))
     elif pf.intercept:
         ybar = np.sum(w * y) / np.sum(w)
         tss = float(np.sum(w * (y - ybar) ** 2))
