@@ -7,9 +7,19 @@ Shared by :func:`fvdid.ols` (absorbing the ``|`` fixed effects, CR2's generalise
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 
-__all__ = ["COLLINEAR_TOL", "Absorber", "dummy_matrix", "independent_columns", "pinv_psd"]
+__all__ = [
+    "COLLINEAR_TOL",
+    "Absorber",
+    "coded_counts",
+    "dummy_matrix",
+    "independent_columns",
+    "pinv_psd",
+    "qr_r",
+    "sorted_codes",
+]
 
 # Largest number of non-leading fixed-effect levels for which the projection is solved exactly
 # through a dense Schur complement; beyond it alternating projections are used.
@@ -31,23 +41,65 @@ def independent_columns(Z: np.ndarray, ref: np.ndarray, tol: float = COLLINEAR_T
     return _independent(Z, np.linalg.norm(ref, axis=0), tol)[0]
 
 
-def _independent(Z: np.ndarray, scale: np.ndarray, tol: float, extra: np.ndarray | None = None
-                 ) -> tuple[list[int], np.ndarray]:
+# Tall-skinny QR: row blocks of this many rows are factorised as one stacked (batched) LAPACK
+# call and their R factors stacked and factorised again. Used when the matrix is at least
+# _TSQR_MIN_BLOCKS blocks tall and at most _TSQR_MAX_COLS wide (beyond, LAPACK's blocked QR on
+# the whole matrix is as fast).
+_TSQR_ROWS = 4096
+_TSQR_MIN_BLOCKS = 8
+_TSQR_MAX_COLS = 32
+
+
+def qr_r(M: np.ndarray) -> np.ndarray:
+    """The R factor of a Householder QR of ``M`` (n x p), without forming Q.
+
+    Tall and skinny matrices are factorised by TSQR (the R factors of row blocks, stacked and
+    factorised again): ``M = Q R`` with the same ``|diag(R)|`` (each column's residual norm on the
+    columns before it) and the same backward stability as one Householder QR, but each block fits
+    in cache, several times faster than LAPACK on the whole n x p matrix when p is small. Rows of
+    R may differ in sign from ``np.linalg.qr(M, mode="r")``.
+    """
+    n, p = M.shape
+    m = n // _TSQR_ROWS
+    if p == 0 or p > _TSQR_MAX_COLS or m < _TSQR_MIN_BLOCKS:
+        return np.linalg.qr(M, mode="r")
+    M = np.ascontiguousarray(M, dtype=float)
+    head = M[: m * _TSQR_ROWS].reshape(m, _TSQR_ROWS, p)
+    parts = [np.linalg.qr(head, mode="r").reshape(m * p, p), M[m * _TSQR_ROWS :]]
+    return np.linalg.qr(np.vstack(parts), mode="r")
+
+
+def _independent(Z: np.ndarray, scale: np.ndarray, tol: float, extra: np.ndarray | None = None,
+                 *, last_is_extra: bool = False) -> tuple[list[int], np.ndarray]:
     """Kept columns of ``Z`` and the R factor of ``[Z[:, kept], extra]`` (Householder QR).
 
     The diagonal of the R factor of an unpivoted QR is, column by column, the norm of the
     column's residual on the columns before it. The columns whose residual falls below
     ``tol * scale`` are dropped and the QR is redone on the rest until every kept column clears
     the threshold (a dropped column lies within ``tol`` of the span of the kept ones before it, so
-    one pass almost always suffices). Blocked Householder QR (LAPACK) instead of a column-by-column
+    one pass almost always suffices). Householder QR (:func:`qr_r`) instead of a column-by-column
     Gram–Schmidt: the same decisions, an order of magnitude faster on wide designs.
+    ``last_is_extra``: the last column of ``Z`` is ``extra`` (no copy of ``Z`` when every column
+    is a candidate).
     """
-    p = Z.shape[1]
+    if last_is_extra:
+        if extra is not None:
+            raise ValueError("extra is the last column of Z with last_is_extra")
+        p = Z.shape[1] - 1
+    else:
+        p = Z.shape[1]
     keep = [j for j in range(p) if scale[j] > 0]
-    M = Z[:, keep] if extra is None else np.column_stack([Z[:, keep], extra])
+    if last_is_extra:
+        M = Z if len(keep) == p else Z[:, [*keep, p]]
+    elif extra is None:
+        M = Z if len(keep) == p else Z[:, keep]
+    else:
+        M = np.empty((Z.shape[0], len(keep) + 1))
+        M[:, : len(keep)] = Z if len(keep) == p else Z[:, keep]
+        M[:, len(keep)] = extra
     if M.shape[1] == 0:
         return keep, np.zeros((0, 0))
-    R = np.linalg.qr(M, mode="r")
+    R = qr_r(M)
     while True:
         d = np.abs(np.diag(R))[: len(keep)]
         if len(d) < len(keep):  # fewer rows than columns: the trailing columns have no pivot
@@ -60,6 +112,36 @@ def _independent(Z: np.ndarray, scale: np.ndarray, tol: float, extra: np.ndarray
         good = [i for i in range(R.shape[1]) if i not in bad]
         keep = [keep[i] for i in good if i < len(keep)]
         R = np.linalg.qr(R[:, good], mode="r")
+
+
+def sorted_codes(values: pd.Series | np.ndarray) -> tuple[np.ndarray, int]:
+    """Integer codes ``0..L-1`` of ``values`` in the sorted order of its distinct values.
+
+    The codes of ``pd.factorize(values, sort=True)`` (``values`` without missing values), as
+    ``intp``, and the number of levels ``L``. Integer columns whose range is at most a few times
+    their length are coded by counting (no hashing, no sort); anything else goes to pandas.
+    """
+    codes, counts = coded_counts(values)
+    return codes, len(counts)
+
+
+def coded_counts(values: pd.Series | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`sorted_codes` with the number of rows of each level instead of the count."""
+    arr = values.to_numpy() if isinstance(values, pd.Series) else np.asarray(values)
+    if isinstance(arr.dtype, np.dtype) and arr.dtype.kind in "iu" and arr.size:
+        lo, hi = int(arr.min()), int(arr.max())
+        span = hi - lo + 1
+        if span <= max(4 * arr.size, 1 << 16):
+            off = (arr - arr.dtype.type(lo)).astype(np.intp, copy=False)
+            counts = np.bincount(off, minlength=span)
+            present = counts > 0
+            if present.all():  # every value in lo..hi occurs: the offsets are the codes
+                return off, counts
+            lookup = np.cumsum(present, dtype=np.intp) - 1
+            return lookup[off], counts[present]
+    codes, _ = pd.factorize(values, sort=True)
+    codes = np.asarray(codes, dtype=np.intp)
+    return codes, np.bincount(codes)
 
 
 def dummy_matrix(codes: list[np.ndarray], levels: list[int], n: int) -> sp.csr_matrix:
@@ -81,14 +163,66 @@ def pinv_psd(S: np.ndarray) -> tuple[np.ndarray, int]:
     return inv, int(keep.sum())
 
 
-class Absorber:
-    """Exact W-orthogonal projection off the span of the fixed-effect dummies."""
+def _cells(
+    codes: list[np.ndarray], levels: list[int]
+) -> tuple[np.ndarray, list[np.ndarray], np.ndarray]:
+    """The cells (distinct level combinations) of several codings of the same rows.
 
-    def __init__(self, codes: list[np.ndarray], w: np.ndarray):
-        n = len(w)
+    Returns each row's cell code ``0..G-1``, for each coding the level of every cell, and the
+    number of rows of every cell. Pairs are combined by counting when their product of levels is
+    small (no hashing, no sort) and by pandas' hash factorisation otherwise.
+    """
+    n = len(codes[0])
+    cell = codes[0]
+    per_cell = [np.arange(levels[0], dtype=np.intp)]
+    counts: np.ndarray | None = None
+    G = levels[0]
+    for c, L in zip(codes[1:], levels[1:]):
+        comb = cell * L + c
+        if G * L <= max(4 * n, 1 << 20):
+            counts = np.bincount(comb, minlength=G * L)
+            present = counts > 0
+            if present.all():  # every combination occurs: the combined code is the cell
+                cell = comb
+                vals = np.arange(G * L, dtype=np.intp)
+            else:
+                lookup = np.cumsum(present, dtype=np.intp) - 1
+                cell = lookup[comb]
+                vals = np.flatnonzero(present)
+                counts = counts[present]
+        else:
+            cell_codes, vals = pd.factorize(comb)
+            cell = np.asarray(cell_codes, dtype=np.intp)
+            vals = np.asarray(vals, dtype=np.intp)
+            counts = None
+        per_cell = [pc[vals // L] for pc in per_cell] + [vals % L]
+        G = len(vals)
+    if counts is None:
+        counts = np.bincount(cell, minlength=G)
+    return cell, per_cell, counts
+
+
+class Absorber:
+    """Exact W-orthogonal projection off the span of the fixed-effect dummies.
+
+    The projection of a column on the dummies depends on the rows only through the weighted sums
+    of the column in the *cells* (distinct combinations of the fixed-effect levels) and returns
+    one value per cell. The rows are therefore read once per column (a weighted sum by cell) and
+    written once (minus the cell's fitted value); the normal equations ``D'WD a = D'WM`` are
+    formed and solved on the cells: directly (one fixed effect), through the Schur complement of
+    the leading (largest) fixed effect, inverted once (several, at most
+    :data:`_SCHUR_MAX_LEVELS` non-leading levels; exact, no iteration to a tolerance), or by
+    alternating projections on the rows (more levels). ``w=None`` means unit weights.
+    """
+
+    def __init__(
+        self, codes: list[np.ndarray], w: np.ndarray | None, levels: list[int] | None = None
+    ):
+        n = len(codes[0])
         self.n = n
         self.w = w
-        levels = [int(c.max()) + 1 for c in codes]
+        if levels is None:
+            levels = [int(c.max()) + 1 for c in codes]
         # FE with the most levels is the "diagonal" block; the rest go into the Schur complement
         lead = int(np.argmax(levels))
         rest = [i for i in range(len(codes)) if i != lead]
@@ -96,32 +230,40 @@ class Absorber:
         self.levels = levels
         self.lead = lead
         self.rest = rest
-        self.c1 = codes[lead]
-        self.A = np.bincount(self.c1, weights=w, minlength=levels[lead])
         self.L_rest = int(sum(levels[i] for i in rest))
         self.method = "within" if not rest else "schur"
         if rest and self.L_rest > _SCHUR_MAX_LEVELS:
             self.method = "alternating"
-        # weighted group sums of every column at once: one sparse product instead of a bincount
-        # per column
-        D1t_w = sp.csr_matrix((w, (self.c1, np.arange(n))), shape=(levels[lead], n))
-        self.D1t_w = D1t_w
-        if self.method == "schur":
-            DR = dummy_matrix([codes[i] for i in rest], [levels[i] for i in rest], n)
-            self.DR = DR
-            self.DRt_w = (DR.T @ sp.diags(w)).tocsr()
-            C = (D1t_w @ DR).tocsr()  # L1 x L_rest
-            self.C = C
-            DRtWDR = (DR.T @ sp.diags(w) @ DR).toarray()
-            CtAinvC = (C.T @ sp.diags(1.0 / self.A) @ C).toarray()
-            S = DRtWDR - CtAinvC
-            S = (S + S.T) / 2
-            self.Sinv, rank = pinv_psd(S)
-            self.n_fe = levels[lead] + rank
-        elif self.method == "within":
-            self.n_fe = levels[lead]
-        else:
+        if self.method == "alternating":
             self.n_fe = self._rank_alternating()
+            return
+        order = [lead, *rest]
+        self.cell, per_cell, counts = _cells(
+            [codes[i] for i in order], [levels[i] for i in order]
+        )
+        G = len(per_cell[0])
+        self.G = G
+        # weight of each cell
+        self.Wc = counts.astype(float) if w is None else self.cell_sum(w)
+        c1 = per_cell[0]
+        self.c1 = c1
+        L1 = levels[lead]
+        self.A = np.bincount(c1, weights=self.Wc, minlength=L1)
+        # cell -> level of the leading FE (unweighted: the cell sums carry the weights)
+        self.D1t = sp.csr_matrix((np.ones(G), (c1, np.arange(G))), shape=(L1, G))
+        if self.method == "within":
+            self.n_fe = L1
+            return
+        DR = dummy_matrix(per_cell[1:], [levels[i] for i in rest], G)  # G x L_rest
+        self.DR = DR
+        self.DRt = DR.T.tocsr()
+        WDR = sp.diags(self.Wc) @ DR
+        self.C = (self.D1t @ WDR).toarray()  # L1 x L_rest
+        DRtWDR = (self.DRt @ WDR).toarray()
+        S = DRtWDR - self.C.T @ (self.C / self.A[:, None])
+        S = (S + S.T) / 2
+        self.Sinv, rank = pinv_psd(S)
+        self.n_fe = L1 + rank
 
     def _rank_alternating(self) -> int:
         # rank of D = sum of levels minus redundancies; for two FE the redundancies are the
@@ -140,18 +282,61 @@ class Absorber:
             return total - ncomp
         return total - (len(self.levels) - 1)
 
-    def _project_once(self, M: np.ndarray) -> np.ndarray:
-        w = self.w
+    def cell_sum(self, v: np.ndarray) -> np.ndarray:
+        """Sum of ``v`` (length n) over the rows of each cell."""
+        return np.bincount(self.cell, weights=v, minlength=self.G)
+
+    def _solve(self, S: np.ndarray) -> np.ndarray:
+        """Fitted values per cell ``D_c a`` of ``D'WD a = D'S`` for cell sums ``S`` (G x p)."""
+        b1 = self.D1t @ S
         if self.method == "within":
-            sums = np.asarray(self.D1t_w @ M)
-            return M - (sums / self.A[:, None])[self.c1]
+            return np.take(b1 / self.A[:, None], self.c1, axis=0)
+        bR = self.DRt @ S
+        aR = self.Sinv @ (bR - self.C.T @ (b1 / self.A[:, None]))
+        a1 = (b1 - self.C @ aR) / self.A[:, None]
+        return a1[self.c1] + self.DR @ aR
+
+    def project(self, M: np.ndarray) -> np.ndarray:
+        """Return ``M - D (D'WD)^- D'W M`` to machine precision (with iterative refinement).
+
+        The solve on the cells is refined (up to three times) until the correction of the fitted
+        values is at most ``1e-15 * max(max|M_j|, 1)`` in every column ``j``: the residual of the
+        normal equations is formed on the cells (``D'(S - W_c F)``), so a refinement reads no row.
+        The result is C-contiguous.
+        """
+        if M.shape[1] == 0:
+            return M.copy()
+        if self.method == "alternating":
+            return self._alternate(M)
+        p = M.shape[1]
+        w = self.w
+        S = np.empty((self.G, p))
+        for j in range(p):
+            S[:, j] = self.cell_sum(M[:, j] if w is None else w * M[:, j])
+        F = self._solve(S)
         if self.method == "schur":
-            b1 = np.asarray(self.D1t_w @ M)
-            bR = np.asarray(self.DRt_w @ M)
-            aR = self.Sinv @ (bR - self.C.T @ (b1 / self.A[:, None]))
-            a1 = (b1 - self.C @ aR) / self.A[:, None]
-            return M - a1[self.c1] - np.asarray(self.DR @ aR)
-        # alternating projections
+            # max|M_j| is at least the largest |cell mean| of column j: a lower bound of the
+            # tolerance that decides without reading the rows; the rows only when it does not
+            low = np.maximum(np.abs(S / self.Wc[:, None]).max(axis=0), 1.0)
+            scale: np.ndarray | None = None
+            for _ in range(3):
+                dF = self._solve(S - self.Wc[:, None] * F)
+                F = F + dF
+                corr = np.abs(dF).max(axis=0)
+                if np.all(corr <= 1e-15 * low):
+                    break
+                if scale is None:
+                    scale = np.maximum(
+                        [max(M[:, j].max(), -M[:, j].min()) for j in range(p)], 1.0
+                    )
+                if np.all(corr <= 1e-15 * scale):
+                    break
+        out = np.take(F, self.cell, axis=0)  # several times faster than F[self.cell]
+        np.subtract(M, out, out=out)
+        return out
+
+    def _alternate(self, M: np.ndarray) -> np.ndarray:
+        w = np.ones(self.n) if self.w is None else self.w
         out = M.copy()
         scale = np.maximum(np.abs(M).max(axis=0), 1.0)
         sums_w = [np.bincount(c, weights=w, minlength=L) for c, L in zip(self.codes, self.levels)]
@@ -165,19 +350,3 @@ class Absorber:
             if np.all(np.abs(out - prev).max(axis=0) <= 1e-14 * scale):
                 return out
         raise RuntimeError("alternating projections did not converge")  # pragma: no cover
-
-    def project(self, M: np.ndarray) -> np.ndarray:
-        """Return ``M - D (D'WD)^- D'W M`` to machine precision (with iterative refinement)."""
-        if M.shape[1] == 0:
-            return M.copy()
-        out = self._project_once(M)
-        if self.method != "schur":
-            return out
-        scale = np.maximum(np.abs(M).max(axis=0), 1.0)
-        for _ in range(3):
-            again = self._project_once(out)
-            corr = np.abs(out - again).max(axis=0)
-            out = again
-            if np.all(corr <= 1e-15 * scale):
-                break
-        return out

@@ -54,6 +54,7 @@ __all__ = [
     "ParsedFormula",
     "Term",
     "build_columns",
+    "column_list",
     "design_matrix",
     "level_label",
     "numeric_column",
@@ -232,6 +233,8 @@ def numeric_column(frame: pd.DataFrame, col: str, *, what: str = "data") -> np.n
             f"write C({col}) to use it as categorical"
         )
     values = s.to_numpy(dtype=float)
+    if np.isfinite(np.add.reduce(values)):  # a finite sum has no infinite or missing term
+        return values
     bad = ~np.isfinite(values)
     if bad.any():
         raise FvdidInputError(
@@ -255,6 +258,23 @@ def build_columns(
     Without an intercept and without absorbed fixed effects the first categorical main effect
     keeps all its levels, as R's ``model.matrix``; every other ``C()`` is treatment coded.
     """
+    cols, names, notes = column_list(
+        parsed, frame, intercept=intercept, dummy_label=dummy_label, what=what
+    )
+    X = np.column_stack(cols) if cols else np.empty((len(frame), 0))
+    return X, names, notes
+
+
+def column_list(
+    parsed: ParsedFormula,
+    frame: pd.DataFrame,
+    *,
+    intercept: bool | None = None,
+    dummy_label: DummyLabel = "level",
+    what: str = "data",
+) -> tuple[list[np.ndarray], list[str], list[str]]:
+    """:func:`build_columns` before stacking: the columns as a list (a numeric main effect is the
+    data's own array, not a copy), so a caller can place them in a larger matrix in one copy."""
     use_intercept = parsed.intercept if intercept is None else intercept
     n = len(frame)
     cols: list[np.ndarray] = []
@@ -287,16 +307,13 @@ def build_columns(
                 else:
                     cache[key] = [(f.column, numeric_column(frame, f.column, what=what))]
             parts.append(cache[key])
-        combos: list[tuple[str, np.ndarray]] = [("", np.ones(n))]
-        for part in parts:
-            combos = [
-                (f"{lab}:{pl}" if lab else pl, col * pc) for lab, col in combos for pl, pc in part
-            ]
+        combos: list[tuple[str, np.ndarray]] = list(parts[0])
+        for part in parts[1:]:
+            combos = [(f"{lab}:{pl}", col * pc) for lab, col in combos for pl, pc in part]
         for lab, col in combos:
             cols.append(col)
             names.append(lab)
-    X = np.column_stack(cols) if cols else np.empty((n, 0))
-    return X, names, notes
+    return cols, names, notes
 
 
 def r_factor_label(label: str) -> str:

@@ -15,11 +15,13 @@ import numpy as np
 import pandas as pd
 
 from fvdid.errors import FvdidInputError, describe_rows
+from fvdid.estimators._design import sorted_codes
 
 __all__ = [
     "FullHat",
     "cluster_codes",
     "cluster_meat",
+    "cluster_score_sums",
     "cr3_meat",
     "leverage_scores",
     "multiway_meat",
@@ -46,15 +48,28 @@ def cluster_codes(data: pd.DataFrame, cluster: str | list[str] | tuple[str, ...]
                 f"cluster column {c!r} has missing values in {describe_rows(data.index[na])}"
             )
     if len(cols) == 1:
-        codes, uniques = pd.factorize(data[cols[0]], sort=True)
+        codes, n_levels = sorted_codes(data[cols[0]])
     else:
         codes = data.groupby(cols, sort=True, observed=True).ngroup().to_numpy()
-        uniques = np.unique(codes)
-    if len(uniques) < 2:
+        n_levels = len(np.unique(codes))
+    if n_levels < 2:
         raise FvdidInputError(
-            f"cluster variable {cols} has {len(uniques)} level(s); at least 2 clusters are needed"
+            f"cluster variable {cols} has {n_levels} level(s); at least 2 clusters are needed"
         )
     return np.asarray(codes, dtype=np.int64)
+
+
+def cluster_score_sums(e: np.ndarray, X: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """Return the cluster sums ``s_g = sum_{i in g} e_i x_i`` (G x k) without forming the scores.
+
+    The same numbers as summing the rows of ``e[:, None] * X`` by cluster (same products, same
+    order of summation), one column at a time.
+    """
+    n_groups = int(codes.max()) + 1
+    out = np.empty((n_groups, X.shape[1]))
+    for j in range(X.shape[1]):
+        out[:, j] = np.bincount(codes, weights=e * X[:, j], minlength=n_groups)
+    return out
 
 
 def cluster_meat(scores: np.ndarray, codes: np.ndarray | None) -> np.ndarray:

@@ -22,12 +22,13 @@ from scipy import stats
 from fvdid._results import ResultMixin, coef_table, t_intervals
 from fvdid.errors import FvdidInputError, describe_rows
 from fvdid.estimators._cr2 import cr2
-from fvdid.estimators._design import Absorber, _independent
-from fvdid.estimators._formula import build_columns, numeric_column, parse_formula
+from fvdid.estimators._design import Absorber, _independent, coded_counts
+from fvdid.estimators._formula import column_list, numeric_column, parse_formula
 from fvdid.estimators._sandwich import (
     FullHat,
     cluster_codes,
     cluster_meat,
+    cluster_score_sums,
     cr3_meat,
     leverage_scores,
     multiway_meat,
@@ -292,16 +293,18 @@ def ols(
         )
     notes: list[str] = []
     cols = list(dict.fromkeys([*used, *extra]))
-    sub = data[cols]
-    na = sub.isna().any(axis=1).to_numpy()
+    # missing values column by column (no copy of the used columns when no row is dropped)
+    na = np.zeros(len(data), dtype=bool)
+    for c in cols:
+        na |= data[c].isna().to_numpy().reshape(len(data), -1).any(axis=1)
     if na.all():
-        allna = [c for c in cols if sub[c].isna().all()]
+        allna = [c for c in cols if data[c].isna().to_numpy().all()]
         raise FvdidInputError(
             f"no complete rows: every one of the {len(data)} rows has a missing value"
             + (f"; column(s) {allna} are entirely missing" if allna else "")
         )
     if weights is not None:
-        wraw = sub[weights]
+        wraw = data[weights]
         if not pd.api.types.is_numeric_dtype(wraw):
             raise FvdidInputError(f"weights column {weights!r} must be numeric, got {wraw.dtype}")
         neg = (wraw < 0).to_numpy()
@@ -319,51 +322,66 @@ def ols(
     if na.any():
         notes.append(f"{int(na.sum())} rows with missing values dropped")
     n_dropped = int(drop.sum())
-    d = sub.loc[~drop]
+    # the functions below read columns by name: the frame itself serves when no row is dropped
+    d = data.loc[~drop, cols] if n_dropped else data
     if len(d) == 0:
         raise FvdidInputError("no rows left after dropping missing values and zero weights")
     n = len(d)
     y = numeric_column(d, pf.response)
-    X, labels, bnotes = build_columns(pf, d, dummy_label="T.level")
+    xcols, labels, bnotes = column_list(pf, d, dummy_label="T.level")
     notes.extend(bnotes)
-    w = d[weights].to_numpy(dtype=float) if weights is not None else np.ones(n)
+    unit = weights is None  # unit weights: no multiplication by w or sqrt(w) on the rows
+    w = np.ones(n) if unit else d[weights].to_numpy(dtype=float)
+    p_x = len(xcols)
+    # [X, y] in one C-contiguous block: absorbed together, and (unit weights, no collinear
+    # term) the very matrix whose QR gives the rank decisions and the fit
+    XY = np.empty((n, p_x + 1))
+    for j, col in enumerate(xcols):
+        XY[:, j] = col
+    XY[:, p_x] = y
+    X = XY[:, :p_x]
 
     # fixed effects
     fe_codes: list[np.ndarray] = []
+    fe_levels: list[int] = []
     n_singletons = 0
     if pf.fe:
         single = np.zeros(n, dtype=bool)
         for f in pf.fe:
-            codes, _ = pd.factorize(d[f], sort=True)
-            codes = codes.astype(np.int64)
+            codes, counts = coded_counts(d[f])
             fe_codes.append(codes)
-            counts = np.bincount(codes)
-            single |= counts[codes] == 1
+            fe_levels.append(len(counts))
+            if counts.min() == 1:
+                single |= counts[codes] == 1
         n_singletons = int(single.sum())
         if n_singletons:
             notes.append(
                 f"{n_singletons} observations are singletons of a fixed effect; kept (as lm with "
                 "factor dummies does; fixest would drop them)"
             )
-        absorber = Absorber(fe_codes, w)
-        YX = absorber.project(np.column_stack([y, X]))
-        yt, Xt = YX[:, 0], YX[:, 1:]
+        absorber = Absorber(fe_codes, None if unit else w, fe_levels)
+        XYt = absorber.project(XY)
         n_fe = absorber.n_fe
     else:
-        yt, Xt = y, X
+        XYt = XY
         n_fe = 0
+    Xt, yt = XYt[:, :p_x], XYt[:, p_x]
 
     # collinearity (lm-style: a column is dropped when it is explained by the earlier ones): the
     # diagonal of a Householder QR of [sqrt(w) Xt, sqrt(w) yt] gives each column's residual norm on
     # the columns before it; the same R gives the fit (beta = R^-1 Q'y without forming Q).
-    sw = np.sqrt(w)
-    scale = np.linalg.norm(sw[:, None] * X, axis=0)
-    keep, R_aug = _independent(sw[:, None] * Xt, scale, _COLLINEAR_TOL, extra=sw * yt)
-    for j in range(Xt.shape[1]):
+    if unit:
+        scale = np.array([np.sqrt(np.sum(X[:, j] ** 2)) for j in range(p_x)])
+        keep, R_aug = _independent(XYt, scale, _COLLINEAR_TOL, last_is_extra=True)
+    else:
+        sw = np.sqrt(w)
+        scale = np.linalg.norm(sw[:, None] * X, axis=0)
+        keep, R_aug = _independent(sw[:, None] * Xt, scale, _COLLINEAR_TOL, extra=sw * yt)
+    for j in range(p_x):
         if j not in keep:
             notes.append(f"term {labels[j]!r} is collinear with earlier terms or the fixed effects; dropped")
-    Xt = Xt[:, keep]
-    X = X[:, keep]
+    if len(keep) < p_x:
+        Xt = Xt[:, keep]
     labels = [labels[j] for j in keep]
     k = Xt.shape[1]
 
@@ -375,7 +393,10 @@ def ols(
     else:
         beta = np.zeros(0)
         Minv = np.zeros((0, 0))
-    resid = yt - Xt @ beta
+    if len(keep) == p_x and XYt.flags.c_contiguous:  # one matrix-vector product on [Xt, yt]
+        resid = XYt @ np.append(-beta, 1.0)
+    else:
+        resid = yt - Xt @ beta
     k_all = k + n_fe
     df_resid = n - k_all
     if df_resid <= 0:
@@ -383,9 +404,11 @@ def ols(
             f"{n} observations but {k_all} parameters (incl. {n_fe} absorbed fixed effects): "
             "no residual degrees of freedom"
         )
-    ssr = float(np.sum(w * resid**2))
+    # (sums of squares by numpy's pairwise summation rather than BLAS dot products: the same
+    # numbers as the weighted formula with unit weights, and no thread start-up on a loaded host)
+    ssr = float(np.sum(resid**2 if unit else w * resid**2))
     if pf.fe:
-        tss = float(np.sum(w * yt**2))
+        tss = float(np.sum(yt**2 if unit else w * yt**2))
     elif pf.intercept:
         ybar = np.sum(w * y) / np.sum(w)
         tss = float(np.sum(w * (y - ybar) ** 2))
@@ -395,11 +418,12 @@ def ols(
 
     n_clusters: int | None = None
     k_ssc = k_all if ssc_k == "all" else k
-    scores = (w * resid)[:, None] * Xt
+    e = resid if unit else w * resid  # the scores are e_i x_i
     if vcov == "iid":
         V = Minv * ssr / df_resid
         dfs = np.full(k, float(df_resid))
     elif vcov in _HC:
+        scores = e[:, None] * Xt
         if vcov in ("HC2", "HC3"):
             scores = leverage_scores(scores, FullHat(Xt, w, Minv, fe_codes), vcov)
         factor = small_sample_factor("HC1", n, k_ssc) if vcov == "HC1" else 1.0
@@ -408,7 +432,7 @@ def ols(
     elif multiway:
         codes_list = [cluster_codes(d, c) for c in cl_cols]
         meat, hc0, gs = multiway_meat(
-            scores, codes_list, cadjust=vcov != "CR0", multi0=multi0
+            e[:, None] * Xt, codes_list, cadjust=vcov != "CR0", multi0=multi0
         )
         factor = (n - 1) / (n - k_ssc) if vcov != "CR0" else 1.0
         V = Minv @ (factor * meat + hc0) @ Minv
@@ -421,13 +445,17 @@ def ols(
         )
     else:
         assert cluster is not None
-        gcodes = cluster_codes(d, cluster)
+        if cluster in pf.fe and fe_levels[pf.fe.index(cluster)] >= 2:
+            gcodes = fe_codes[pf.fe.index(cluster)]  # already coded, and complete
+        else:
+            gcodes = cluster_codes(d, cluster)
         n_clusters = int(gcodes.max()) + 1
         if vcov in ("CR0", "CR1", "CR1S"):
             factor = (
                 1.0 if vcov == "CR0" else small_sample_factor("CR1", n, k_ssc, n_clusters)
             )
-            V = Minv @ cluster_meat(scores, gcodes) @ Minv * factor
+            sums = cluster_score_sums(e, Xt, gcodes)
+            V = Minv @ (sums.T @ sums) @ Minv * factor
             dfs = np.full(k, float(n_clusters - 1))
         elif vcov == "CR3":
             meat = cr3_meat(Xt, w, resid, FullHat(Xt, w, Minv, fe_codes), gcodes) if k else None
@@ -454,7 +482,7 @@ def ols(
         n_fe=n_fe,
         fe=list(pf.fe),
         source=data,
-        positions=np.flatnonzero(~drop),
+        positions=np.flatnonzero(~drop) if n_dropped else np.arange(n),
     )
     return OLSResult(
         params=pd.Series(beta, index=idx, name="estimate"),
