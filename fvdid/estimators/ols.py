@@ -7,6 +7,9 @@ never materialised as dense dummies: they are absorbed by an exact (weighted) wi
 transformation, and the CR2 adjustment matrices, which involve the hat matrix of the *full*
 model including the dummies, are assembled per cluster block through the Frisch–Waugh–Lovell
 identity ``H = P_D + P_{M_D X}``.
+
+The module is a little over 500 lines: the fit, its collinearity rule and every variance type
+share one design and one set of residuals, and splitting them would pass those around.
 """
 
 from __future__ import annotations
