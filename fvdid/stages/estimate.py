@@ -37,10 +37,10 @@ __all__ = ["STACKED_FE", "OutcomeEstimate", "estimate_outcome", "headline_senten
 BINARY = {"looked_after_18m", "cpp_12m", "kinship_first_placement", "reunified_18m"}
 
 STACKED_FE: tuple[str, str] = ("pair_la", "pair_time")
+"""Fixed effects of the stacked matched-pair design: LA within pair and period within pair."""
 
 LOGIT_CELL_QUARTERS: int = 4
 """Event quarters per FV cell of the logit (a year; the linear model's cells are quarters)."""
-"""Fixed effects of the stacked matched-pair design: LA within pair and period within pair."""
 
 
 def stack_pairs(
@@ -315,8 +315,8 @@ def _logit_cells(d: pd.DataFrame, rhs: list[str], treatment: str, weights: str |
     the simulator it is attenuated by about a third); with a column per cell each FV child's AME
     uses its own cell's effect. The logit's cells are years (:data:`LOGIT_CELL_QUARTERS`), not
     the linear model's quarters: with a rare outcome, pair × quarter cells and periods leave
-    cells whose comparison children hold no event (their counterfactual log-odds is −∞), and
-    quarter cells with pair × financial-year periods were not validated (see the issue notes).
+    cells whose comparison children hold no event (their counterfactual log-odds is −∞); quarter
+    cells were tried on the simulator and withdrawn (issue 19's notes).
 
     A cell whose FV children (positive weight) are all without the event, or all with it,
     separates the outcome and its log-odds has no finite MLE; it is merged with the next
