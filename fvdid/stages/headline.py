@@ -114,7 +114,7 @@ def cell_design(
         The stacked sample (one row per pair × child) with ``treatment`` and the cell column(s).
     cell
         The column(s) defining a cell of FV rows (pair × period by default; the pipeline uses
-        pair × event year, :func:`event_year_cells`).
+        pair × event quarter, :func:`event_cells`).
     period
         The period of the time fixed effects within pair: FV rows in a period without a
         comparison child identify no effect and are left out of the estimand (counted).
@@ -156,7 +156,8 @@ def cell_design(
 
 
 CELL_QUARTERS: int = 1
-"""Event quarters per cell of FV rows in the headline's interaction weighting (and its logit).
+"""Event quarters per cell of FV rows in the linear interaction weighting (the logit's cells are
+years: :data:`fvdid.stages.estimate.LOGIT_CELL_QUARTERS`).
 
 One quarter: a cell is a pair × quarter since go-live, so each FV child's effect is its own
 quarter's and the estimate averages the effects over FV children exactly. Cells of a year
