@@ -165,6 +165,7 @@ def test_headline_falls_back_visibly_when_the_logit_cannot_be_fitted(
         raise DataCondition("separation", "every FV row predicted")
 
     monkeypatch.setattr(la, "logit_ame", separated)
+    monkeypatch.setattr(la, "logit_imputation_ame", separated)
     cfg, ex = lean
     an = analyse(ex, cfg, secondary=False, sensitivity=False)
     p = an.primary
@@ -176,21 +177,17 @@ def test_headline_falls_back_visibly_when_the_logit_cannot_be_fitted(
 
 def test_single_coefficient_logit_forms_no_pair_test_and_the_headline_falls_back(
         lean: tuple[RunConfig, object], monkeypatch: pytest.MonkeyPatch) -> None:
-    """When the logit's cell effects cannot be fitted but one FV coefficient can, the pairs' AMEs
-    share that coefficient (their spread is only that of baseline risks: on the simulator the
-    pair-level SE fell to 0.0004 against the linear model's 0.008 and the test rejected a true
-    null 13-19 % of the time). No pair-level test is formed from them; the headline is the
-    linear model and says why."""
+    """When the logit's effects per FV child cannot be fitted but one FV coefficient can, the
+    pairs' AMEs share that coefficient (their spread is only that of baseline risks: on the
+    simulator the pair-level SE fell to 0.0004 against the linear model's 0.008 and the test
+    rejected a true null 13-19 % of the time). No pair-level test is formed from them; the
+    headline is the linear model and says why."""
     import fvdid.stages.logit_ame as la
 
-    real = la.logit_ame
+    def imputation_fails(*args: object, **kwargs: object) -> object:
+        raise DataCondition("singular_design", "the counterfactual model is rank deficient")
 
-    def cells_fail(*args: object, **kwargs: object) -> object:
-        if kwargs.get("effect_terms") is not None:
-            raise DataCondition("singular_design", "a cell's effect is not identified")
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(la, "logit_ame", cells_fail)
+    monkeypatch.setattr(la, "logit_imputation_ame", imputation_fails)
     cfg, ex = lean
     p = analyse(ex, cfg, secondary=False, sensitivity=False, robustness=False).primary
     assert p.protocol_model == "logit" and np.isfinite(p.logit_ame)

@@ -39,8 +39,23 @@ BINARY = {"looked_after_18m", "cpp_12m", "kinship_first_placement", "reunified_1
 STACKED_FE: tuple[str, str] = ("pair_la", "pair_time")
 """Fixed effects of the stacked matched-pair design: LA within pair and period within pair."""
 
-LOGIT_CELL_QUARTERS: int = 4
-"""Event quarters per FV cell of the logit (a year; the linear model's cells are quarters)."""
+LOGIT_PERIOD: str = "pair_fy"
+"""Period dummies of the logit's counterfactual model in the stacked design: ``"pair_fy"``
+(pair × financial year, the protocol's time effects) or ``"pair_time"`` (pair × quarter, as
+the linear model). The other one is fitted as a check (``logit_ame_alt_*``).
+
+Financial years: with a 3 % outcome and small comparison LAs, a quarter's period effect rests on
+a handful of comparison events and the treatment LA's odds ratio on a short pre-period; the
+logit's nonlinearity turns that noise into bias (on 69 replications of the default design, the
+uncorrected AME with quarter periods lay 0.0035 (MCSE 0.0011) below the linear estimate; the
+second-order correction over-shot, +0.0018 (0.0009), with a heavy tail where a pair's pre-period
+held two comparison events). Financial years pool four quarters; what they miss is the
+variation of the LA's rate within a year, which the matched comparison LA shares.
+"""
+
+LOGIT_BIAS_CORRECTION: bool = True
+"""Remove the second-order bias of the logit's predicted counterfactuals (see
+:func:`fvdid.stages.logit_ame.logit_imputation_ame`)."""
 
 
 def stack_pairs(
@@ -98,6 +113,9 @@ METHODS = {
 }
 
 
+_PERIOD_LABEL = {"pair_time": "quarter", "pair_fy": "financial-year"}
+
+
 @dataclass(frozen=True)
 class OutcomeEstimate(ResultMixin):
     """The effect of FV on one outcome, with every inference method side by side.
@@ -122,7 +140,10 @@ class OutcomeEstimate(ResultMixin):
     weights by LA-within-pair × financial year),
     the pooled single ``fv`` coefficient (``pooled_*``, a check: it weights pairs and periods by
     the variance of ``fv``), and the logit's log-odds ratio (``logit_*``) and AME
-    (``logit_ame*``). The pair-level t test of the linear estimate and of the logit's AME are in
+    (``logit_ame*``; ``logit_method`` ``"imputation"``: the logit with an effect for every FV
+    child, whose log-odds ratio is the marginal one among FV children, or ``"coefficient"``: one
+    FV coefficient, a check; ``logit_ame_alt*``: the same AME with the other period dummies,
+    ``logit_alt_period``, a check). The pair-level t test of the linear estimate and of the logit's AME are in
     ``linear_pairs_*`` and ``logit_ame_pairs_*``; ``pair_effects`` holds the headline's pair
     (group) estimates and weights. CR2 and the bootstraps use the first completed data set.
     """
@@ -201,6 +222,18 @@ class OutcomeEstimate(ResultMixin):
     linear_pairs_conf_high: float = NAN
     logit_ame_pairs_std_error: float = NAN
     logit_ame_pairs_df: float = NAN
+    logit_method: str = ""
+    logit_alt_period: str = ""
+    logit_ame_alt: float = NAN
+    logit_ame_alt_std_error: float = NAN
+    logit_ame_alt_p_value: float = NAN
+    logit_ame_alt_conf_low: float = NAN
+    logit_ame_alt_conf_high: float = NAN
+    logit_ame_alt_pairs_std_error: float = NAN
+    logit_ame_alt_pairs_df: float = NAN
+    logit_ame_alt_pairs_p_value: float = NAN
+    logit_ame_alt_pairs_conf_low: float = NAN
+    logit_ame_alt_pairs_conf_high: float = NAN
     logit_ame_pairs_p_value: float = NAN
     logit_ame_pairs_conf_low: float = NAN
     logit_ame_pairs_conf_high: float = NAN
@@ -247,7 +280,15 @@ class OutcomeEstimate(ResultMixin):
             ("logit, AME among FV children", METHODS["IM_pairs_tq-1"], self.logit_ame,
              self.logit_ame_pairs_std_error, self.logit_ame_pairs_df, self.logit_ame_pairs_p_value,
              self.logit_ame_pairs_conf_low, self.logit_ame_pairs_conf_high),
-            ("logit, log-odds ratio", METHODS["CR1_tG-1"], self.logit_estimate, self.logit_std_error,
+            (f"logit, AME among FV children, pair × {_PERIOD_LABEL.get(self.logit_alt_period, '')} "
+             "periods (check)", METHODS["IM_pairs_tq-1"], self.logit_ame_alt,
+             self.logit_ame_alt_pairs_std_error, self.logit_ame_alt_pairs_df,
+             self.logit_ame_alt_pairs_p_value, self.logit_ame_alt_pairs_conf_low,
+             self.logit_ame_alt_pairs_conf_high),
+            ("logit, log-odds ratio" if self.logit_method != "imputation" else
+             "logit, marginal log-odds ratio among FV children", METHODS["CR1_tG-1"]
+             + (" (delta method)" if self.logit_method == "imputation" else ""),
+             self.logit_estimate, self.logit_std_error,
              float(self.n_clusters - 1), self.logit_p_value, NAN, NAN),
         ]
         cols = ["estimator", "inference", "estimate", "std_error", "df", "p_value", "conf_low", "conf_high"]
@@ -286,85 +327,54 @@ def _pp(outcome: str, value: float) -> float:
 
 
 def _logit_rhs(d0: pd.DataFrame, first: Any, covariates: Sequence[str], categorical: Sequence[str],
-               treatment: str, fixed_effects: Sequence[str]) -> tuple[pd.DataFrame, list[str]]:
+               treatment: str, fixed_effects: Sequence[str], period: str = "pair_fy"
+               ) -> tuple[pd.DataFrame, list[str]]:
     """The logit's full-rank design: fixed effects as dummies, only estimable covariates.
 
     A covariate constant within LA is collinear with the LA effects; in the stacked design
     LA-within-pair enters as a treatment-LA-within-pair indicator (pair_la and the time dummies
-    both span the pair intercepts) and time as pair × financial year (with a rare outcome,
-    pair × quarter cells without any event separate and the incidental parameters multiply).
+    both span the pair intercepts) and time as :data:`LOGIT_PERIOD` (``pair_fy``: pair ×
+    financial year, for the single-coefficient check). The last two terms are the fixed effects.
     """
     cat = set(categorical)
     kept = [c for c in covariates if any(t == c or t.startswith(f"C({c})[") for t in first.params.index)]
     rhs = [treatment, *(f"C({c})" if c in cat else c for c in kept)]
     if tuple(fixed_effects) == STACKED_FE:
         pid = d0["pair_id"].astype(str)
-        d0 = d0.assign(pair_tla=np.where(d0["treated_la"].astype(bool), pid, "0"),
+        d0 = d0.assign(pair_tla=np.where(d0["treated_la"].astype(bool), pid, "-"),
                        pair_fy=pid + ":" + d0["financial_year"].astype(str))
-        return d0, [*rhs, "C(pair_fy)", "C(pair_tla)"]
+        return d0, [*rhs, f"C({period})", "C(pair_tla)"]
     return d0, [*rhs, *(f"C({c})" for c in fixed_effects)]
 
 
-def _logit_cells(d: pd.DataFrame, rhs: list[str], treatment: str, weights: str | None,
-                 outcome: str, notes: list[str] | None = None
-                 ) -> tuple[pd.DataFrame, list[str], list[str]]:
-    """Replace ``treatment`` by one 0/1 column per pair × year-since-go-live cell of FV rows.
+def _logit_alt_check(dl: pd.DataFrame, lrhs: list[str], outcome: str, *, treatment: str,
+                     weights: str | None, cluster: str, n_clusters: int, alpha: float,
+                     notes: list[str]) -> dict[str, Any]:
+    """The logit's AME with the other period dummies (:data:`LOGIT_PERIOD`), as a check."""
+    from fvdid.stages import attempt
+    from fvdid.stages.headline import pairs_test
+    from fvdid.stages.logit_ame import logit_imputation_ame
 
-    As in the linear model's interaction weighting: a single FV log-odds ratio weights pairs
-    and event times by their information, and the AME built on it inherits that weighting (on
-    the simulator it is attenuated by about a third); with a column per cell each FV child's AME
-    uses its own cell's effect. The logit's cells are years (:data:`LOGIT_CELL_QUARTERS`), not
-    the linear model's quarters: with a rare outcome, pair × quarter cells and periods leave
-    cells whose comparison children hold no event (their counterfactual log-odds is −∞); quarter
-    cells were tried on the simulator and withdrawn (issue 19's notes).
-
-    A cell whose FV children (positive weight) are all without the event, or all with it,
-    separates the outcome and its log-odds has no finite MLE; it is merged with the next
-    cell of its pair (the last with the previous one) until every cell holds both outcomes,
-    and ``notes`` says how many were merged.
-    """
-    from fvdid.stages.headline import CELL, event_cells
-
-    d = event_cells(d, quarters=LOGIT_CELL_QUARTERS, treatment=treatment)
-    fv = d[treatment].to_numpy() == 1
-    w = d[weights].to_numpy(dtype=float) if weights else np.ones(len(d))
-    y = pd.to_numeric(d[outcome], errors="coerce").to_numpy(dtype=float)
-    cell = d[CELL].to_numpy().astype(object)
-    e = pd.to_numeric(d["event_time_q"], errors="coerce").to_numpy(dtype=float) if "event_time_q" in d else None
-    merged = 0
-    if e is not None and "pair_id" in d:
-        pos = fv & (w > 0)
-        info = pd.DataFrame({"cell": cell[fv], "pair": d["pair_id"].astype(str).to_numpy()[fv],
-                             "e": e[fv], "one": (pos & (y == 1))[fv], "zero": (pos & (y == 0))[fv]})
-        by = info.groupby("cell").agg(pair=("pair", "first"), e=("e", "min"), one=("one", "sum"),
-                                      zero=("zero", "sum")).sort_values(["pair", "e"])
-        relabel: dict[str, str] = {}
-        for _, g in by.groupby("pair", sort=False):
-            groups: list[list[str]] = []
-            cur: list[str] = []
-            ones = zeros = 0
-            for c, row in g.iterrows():
-                cur.append(c)
-                ones, zeros = ones + row["one"], zeros + row["zero"]
-                if ones > 0 and zeros > 0:
-                    groups.append(cur)
-                    cur, ones, zeros = [], 0, 0
-            if cur:
-                if groups:
-                    groups[-1].extend(cur)
-                else:
-                    groups.append(cur)
-            for grp in groups:
-                merged += len(grp) - 1
-                relabel.update({c: grp[0] for c in grp})
-        if merged:
-            cell = np.where(fv, pd.Series(cell).map(relabel).fillna(pd.Series(cell)).to_numpy(), cell)
-            if notes is not None:
-                notes.append(f"logit: {merged} pair × event-time cell(s) of FV children without an "
-                             "event (or all with it) merged with the neighbouring cell of their pair")
-    cells = sorted(pd.unique(cell[fv]))
-    cols = {f"fvlc_{k}": (fv & (cell == c)).astype(float) for k, c in enumerate(cells)}
-    return d.assign(**cols), [*cols, *[t for t in rhs if t != treatment]], list(cols)
+    alt = "pair_time" if LOGIT_PERIOD == "pair_fy" else "pair_fy"
+    rhs = [*lrhs[1:-2], f"C({alt})", lrhs[-1]]
+    label = "quarter" if alt == "pair_time" else "financial-year"
+    fit = attempt(notes, f"logit check with pair × {label} periods", lambda: logit_imputation_ame(
+        dl, outcome, rhs, treatment=treatment, weights=weights, cluster=cluster,
+        n_clusters=n_clusters, alpha=alpha, group="pair_id", fixed_effects=rhs[-2:],
+        bias_correction=LOGIT_BIAS_CORRECTION))
+    if fit is None:
+        return {}
+    out: dict[str, Any] = {"logit_alt_period": alt, "logit_ame_alt": fit.ame,
+                           "logit_ame_alt_std_error": fit.ame_std_error,
+                           "logit_ame_alt_p_value": fit.p_value, "logit_ame_alt_conf_low": fit.conf_low,
+                           "logit_ame_alt_conf_high": fit.conf_high}
+    if fit.groups is not None:
+        pt = attempt(notes, f"pair-level t test of the logit check with pair × {label} periods",
+                     lambda: pairs_test([fit.groups], dl, alpha=alpha))
+        if pt is not None:
+            out.update({f"logit_ame_alt_pairs_{k}": getattr(pt, k)
+                        for k in ("std_error", "df", "p_value", "conf_low", "conf_high")})
+    return out
 
 
 def estimate_outcome(
@@ -420,7 +430,7 @@ def estimate_outcome(
         pool_term,
         t_inference,
     )
-    from fvdid.stages.logit_ame import logit_ame
+    from fvdid.stages.logit_ame import logit_ame, logit_imputation_ame
 
     formula = regression_formula(
         prep.outcome,
@@ -506,35 +516,34 @@ def estimate_outcome(
     lg = None
     cells_failed = False
     if logit_check and prep.outcome in BINARY and (protocol_model == "logit" or logit_check == "always"):
-        effect_terms = None
         if tuple(fixed_effects) == STACKED_FE:
-            # covariates estimable beside the cells (the cell model's linear fit; its fixed
-            # effects span the logit's, so a covariate it keeps is estimable in the logit)
-            dl, lrhs = _logit_rhs(d0, lin_fit, prep.covariates, categorical, treatment, fixed_effects)
-            dl, lrhs, effect_terms = _logit_cells(dl, lrhs, treatment, weights, prep.outcome, notes)
-        else:
-            dl, lrhs = _logit_rhs(d0, first, prep.covariates, categorical, treatment, fixed_effects)
-        lg = None
-        if effect_terms is not None:
-            lg = attempt(notes, "logit with pair × year-since-go-live effects", lambda: logit_ame(
-                dl, prep.outcome, lrhs, treatment=treatment, weights=weights, cluster=cluster,
-                n_clusters=G, alpha=alpha, effect_terms=effect_terms, group="pair_id"))
+            # The logit with an effect for every FV child: fitted on the rows not under FV, each
+            # FV child's counterfactual predicted (covariates: those estimable beside the linear
+            # cell model, whose fixed effects span the logit's).
+            dl, lrhs = _logit_rhs(d0, lin_fit, prep.covariates, categorical, treatment, fixed_effects,
+                                  period=LOGIT_PERIOD)
+            lg = attempt(notes, "logit with an effect for every FV child", lambda: logit_imputation_ame(
+                dl, prep.outcome, lrhs[1:], treatment=treatment, weights=weights, cluster=cluster,
+                n_clusters=G, alpha=alpha, group="pair_id", fixed_effects=lrhs[-2:],
+                bias_correction=LOGIT_BIAS_CORRECTION))
             if lg is None:
                 # One FV log-odds ratio shared by every pair: its pairs' AMEs are not separate
                 # estimates (their spread is the spread of baseline risks), so no pair-level
                 # test is formed from them and the headline falls back to the linear model.
                 cells_failed = True
-                notes.append("the logit's AME uses a single FV coefficient instead (its cell "
-                             "effects are not identified on these data); it is reported as a "
+                notes.append("the logit's AME uses a single FV coefficient instead (its effects "
+                             "per FV child are not identified on these data); it is reported as a "
                              "check without a pair-level test")
                 dl, lrhs = _logit_rhs(d0, first, prep.covariates, categorical, treatment, fixed_effects)
+        else:
+            dl, lrhs = _logit_rhs(d0, first, prep.covariates, categorical, treatment, fixed_effects)
         if lg is None:
             lg = attempt(notes, "logit", lambda: logit_ame(
                 dl, prep.outcome, lrhs, treatment=treatment, weights=weights, cluster=cluster,
                 n_clusters=G, alpha=alpha))
         if lg is not None:
             notes.extend(lg.notes)
-            kw.update(logit_estimate=lg.log_odds, logit_std_error=lg.log_odds_std_error,
+            kw.update(logit_method=lg.method, logit_estimate=lg.log_odds, logit_std_error=lg.log_odds_std_error,
                       logit_p_value=lg.log_odds_p_value, logit_ame=lg.ame,
                       logit_ame_std_error=lg.ame_std_error, logit_ame_p_value=lg.p_value,
                       logit_ame_conf_low=lg.conf_low, logit_ame_conf_high=lg.conf_high)
@@ -544,12 +553,15 @@ def estimate_outcome(
                 if lg_pairs is not None:
                     kw.update({f"logit_ame_pairs_{k}": getattr(lg_pairs, k)
                                for k in ("std_error", "df", "p_value", "conf_low", "conf_high")})
+            if lg.method == "imputation":
+                kw.update(_logit_alt_check(dl, lrhs, prep.outcome, treatment=treatment, weights=weights,
+                                           cluster=cluster, n_clusters=G, alpha=alpha, notes=notes))
     head = linear
     headline_model, headline_note = "linear", ""
     head_pairs = "linear_pairs_"
     if protocol_model == "logit":
         if lg is not None and cells_failed:
-            headline_note = ("the protocol's rule selects the logit, whose pair × year effects "
+            headline_note = ("the protocol's rule selects the logit, whose effects per FV child "
                              "could not be fitted (see the notes); its single-coefficient AME is "
                              "a check and the headline falls back to the linear model")
             notes.append(headline_note)
@@ -620,6 +632,20 @@ def headline_sentence(e: OutcomeEstimate) -> str:
     return f"Headline ({e.outcome}): {model}, {scale}{how}."
 
 
+def _logit_paragraph() -> str:
+    """How the logit's AME is formed (the logit with an effect for every FV child)."""
+    period = "quarter" if LOGIT_PERIOD == "pair_time" else "financial year"
+    return (f"The logit's AME: the logit is fitted to the rows not under FV (pair × {period} and "
+            "treatment-LA-within-pair dummies and the covariates) and predicts each FV child's "
+            "probability without FV; the AME is the mean, over the FV children, of the outcome "
+            "minus that prediction" + (", with the predictions' second-order (Cox–Snell) bias removed. "
+                                       if LOGIT_BIAS_CORRECTION else ". ") +
+            "This is the logit with an effect for every FV child (Wooldridge 2023), so, like the "
+            "linear estimate, it weights pairs and quarters by their FV children; its log-odds "
+            "ratio is the marginal one among the FV children. Its CR1 is the sandwich of the "
+            "logit's score and the AME's estimating equation, clustered by LA.")
+
+
 def primary_section(primary: OutcomeEstimate, protocol_literal: OutcomeEstimate | None,
                     truth: float | None, cfg: Any, *, truth_all_fv: float | None = None,
                     inference: pd.DataFrame | None = None, recommendation: str = "") -> Section:
@@ -637,6 +663,7 @@ def primary_section(primary: OutcomeEstimate, protocol_literal: OutcomeEstimate 
         "since-go-live cells with the cells' shares of FV children (an interaction-weighted "
         "estimator), so it is the effect on the matched FV children; the pooled single FV "
         "coefficient, reported as a check, weights pairs and periods by the variance of FV instead.",
+        *([_logit_paragraph()] if primary.logit_method == "imputation" else []),
         "Inference for the headline: each matched pair holds one treatment LA, so a cluster-robust "
         "variance of the cell model cannot see the treatment LAs' own shocks (every cell effect is "
         "fitted from one treated cluster). The headline's p-value and interval therefore come from "

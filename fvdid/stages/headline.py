@@ -156,8 +156,8 @@ def cell_design(
 
 
 CELL_QUARTERS: int = 1
-"""Event quarters per cell of FV rows in the linear interaction weighting (the logit's cells are
-years: :data:`fvdid.stages.estimate.LOGIT_CELL_QUARTERS`).
+"""Event quarters per cell of FV rows in the linear interaction weighting (the logit gives every
+FV child its own effect: :func:`fvdid.stages.logit_ame.logit_imputation_ame`).
 
 One quarter: a cell is a pair × quarter since go-live, so each FV child's effect is its own
 quarter's and the estimate averages the effects over FV children exactly. Cells of a year

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 __all__ = ["INFERENCE_ESTIMATORS", "InferenceTable", "inference_table", "load_size_table"]
 
 #: The estimators of the primary outcome whose inference is compared (records' ``estimator``).
-INFERENCE_ESTIMATORS = ("headline", "linear_iw", "pooled_fv", "logit_ame", "pooled_la_fy",
+INFERENCE_ESTIMATORS = ("headline", "linear_iw", "pooled_fv", "logit_ame", "logit_ame_pair_time", "pooled_la_fy",
                         "randomization", "conley_taber")
 
 LABELS = {

@@ -21,7 +21,7 @@ from fvdid._results import ResultMixin
 from fvdid.stages import DataCondition
 from fvdid.stages.headline import t_inference
 
-__all__ = ["LogitAME", "logit_ame"]
+__all__ = ["LogitAME", "logit_ame", "logit_imputation_ame"]
 
 
 @dataclass(frozen=True)
@@ -43,12 +43,17 @@ class LogitAME(ResultMixin):
     groups: pd.DataFrame | None = None
     """Per group (``group=``): ``pair``, ``weight`` (share of the FV children) and ``estimate``
     (the AME among the group's FV children); the weighted mean of the estimates is ``ame``."""
+    method: str = "coefficient"
+    """``"coefficient"`` (:func:`logit_ame`) or ``"imputation"`` (:func:`logit_imputation_ame`)."""
+    n_fv_unidentified: int = 0
+    """FV rows whose counterfactual the logit cannot predict (left out of the AME, counted)."""
 
     def tidy(self) -> pd.DataFrame:
         return pd.DataFrame([
             {"quantity": "AME among FV children", "estimate": self.ame, "std_error": self.ame_std_error,
              "df": self.df, "p_value": self.p_value, "conf_low": self.conf_low, "conf_high": self.conf_high},
-            {"quantity": "log-odds ratio", "estimate": self.log_odds, "std_error": self.log_odds_std_error,
+            {"quantity": "log-odds ratio" if self.method == "coefficient" else "marginal log-odds ratio",
+             "estimate": self.log_odds, "std_error": self.log_odds_std_error,
              "df": self.df, "p_value": self.log_odds_p_value, "conf_low": np.nan, "conf_high": np.nan},
         ])
 
@@ -151,6 +156,252 @@ def logit_ame(
                                "estimate": (frame["wd"] / frame["w"]).to_numpy()})
     return LogitAME(b, bse, bp, ame, se, df, p, lo, hi, int(fit.nobs), formula, (*notes, *fit.notes),
                     groups)
+
+
+def logit_imputation_ame(
+    data: pd.DataFrame,
+    outcome: str,
+    rhs: Sequence[str],
+    *,
+    treatment: str = "fv",
+    weights: str | None = "weight",
+    cluster: str = "la_code",
+    n_clusters: int,
+    alpha: float = 0.05,
+    group: str | None = "pair_id",
+    fixed_effects: Sequence[str] = (),
+    bias_correction: bool = True,
+    max_separation_rounds: int = 3,
+) -> LogitAME:
+    """The logit's AME among FV children with an effect for every FV child (imputation).
+
+    The logit ``outcome ~ rhs`` (no FV term) is fitted on the rows not under FV; each FV child's
+    counterfactual probability ``p0_i = Λ(x_i' β̂)`` is predicted from it, and the AME is the
+    CEM-weighted mean of ``y_i − p0_i`` over the FV children. This is the limit of a logit with
+    one FV dummy per FV child (their scores ``y_i − p_i`` vanish, so the other coefficients are
+    the MLE on the untreated rows): the pooled logit with full treatment-effect heterogeneity of
+    Wooldridge (2023, *Econometrics Journal* 26(3), C31–C66), which for the canonical link equals
+    imputation. Every FV child counts once, so the AME weights pairs and event times by their FV
+    children, whatever the heterogeneity of the effect (a logit with an FV coefficient per
+    pair × year cell weights the quarters within a year by their information instead).
+
+    Its standard error treats the AME and the logit's score equations as one M-estimator: the
+    influence of FV row ``i`` is ``w_i (y_i − p0_i − AME) / W`` and that of untreated row ``j``
+    is ``−w_j (y_j − p_j) x_j' H⁻¹ g`` (``H`` the weighted information on the untreated rows,
+    ``g`` the FV-weighted mean of ``p0 (1 − p0) x``); the influences are summed by ``cluster``
+    and scaled by ``G/(G−1)·(n−1)/(n−k)`` (CR1 as ``sandwich::vcovCL(type = "HC1")``), referred
+    to t(G − 1). ``log_odds`` is the marginal log-odds ratio ``logit(ȳ_FV) − logit(p̄0_FV)`` with
+    its delta-method SE.
+
+    Parameters
+    ----------
+    data
+        The completed, stacked sample (rows with zero weight are left out and counted).
+    outcome
+        The 0/1 outcome.
+    rhs
+        The counterfactual model's right-hand-side terms (fixed effects as ``C(...)``), without
+        ``treatment``.
+    treatment, weights, cluster
+        Columns of the FV indicator, the CEM weights and the LA.
+    n_clusters
+        G, for the t(G − 1) reference.
+    alpha
+        Level of the interval.
+    group
+        A column (the pair): the AME is also given per group (``groups``), for the pair-level
+        t test of :func:`fvdid.stages.headline.pairs_test`.
+    fixed_effects
+        The terms of ``rhs`` that define the comparisons (the pair × period and treatment-LA
+        dummies). A covariate whose columns are linear combinations of them and of the other
+        covariates on the untreated rows (an LA-level covariate that varies only where FV does)
+        cannot be estimated without FV and is left out of the counterfactual model, with a note;
+        a fixed-effect column without untreated rows makes its FV rows' counterfactual
+        unidentified (left out of the AME and counted), and fixed effects that are otherwise
+        collinear are a data condition.
+    bias_correction
+        Subtract the second-order bias of each predicted counterfactual (see
+        :func:`_second_order_bias`); the influence functions are first-order and unchanged.
+    max_separation_rounds
+        Rounds of leaving out untreated rows that the counterfactual model predicts perfectly.
+
+    Raises
+    ------
+    DataCondition
+        The counterfactual model is rank deficient or separated beyond repair, or no FV child's
+        counterfactual can be predicted.
+    """
+    from fvdid.errors import check_binary, require_columns
+    from fvdid.estimators._formula import build_columns, parse_formula
+    from fvdid.estimators._sandwich import cluster_codes, small_sample_factor
+    from fvdid.estimators.logit import fit_binary_logit, separation_direction
+
+    formula = f"{outcome} ~ {' + '.join(t for t in rhs if t != treatment)}"
+    notes: list[str] = []
+    # the columns without design_matrix's rank check of the full design: what must be of full
+    # rank is the counterfactual model on the untreated rows (checked below)
+    parsed = parse_formula(formula)
+    cols = list(dict.fromkeys([*parsed.columns, *(c for c in (treatment, weights, cluster, group) if c)]))
+    require_columns(data, cols, what="data")
+    complete = data[cols].notna().all(axis=1).to_numpy()
+    if not complete.all():
+        notes.append(f"logit: {int((~complete).sum())} rows with a missing value in its terms left out")
+    frame = data.loc[complete, cols]
+    X, names, _ = build_columns(parsed, frame)
+    y = check_binary(frame, outcome).astype(float)
+    w = frame[weights].to_numpy(dtype=float) if weights else np.ones(len(y))
+    fv = frame[treatment].to_numpy() == 1
+    if (w <= 0).any():
+        notes.append(f"logit: {int((w <= 0).sum())} rows with zero weight left out")
+    X = np.asarray(X, dtype=float)
+    untreated = ~fv & (w > 0)
+    protected = np.array([n == "(Intercept)" or any(n == t or n.startswith(f"{t}[") for t in fixed_effects)
+                          for n in names], dtype=bool)
+    active = np.ones(X.shape[1], dtype=bool)
+    dropped = np.zeros(X.shape[1], dtype=bool)  # covariates not estimable without FV
+    beta = np.zeros(0)
+    for _ in range(max_separation_rounds + 1):
+        active &= (X[untreated] != 0).any(axis=0)
+        sep = _separating_columns(X[untreated], y[untreated], active)
+        if sep.any():
+            rows = untreated & (X[:, sep] != 0).any(axis=1)
+            notes.append(f"logit: {int(rows.sum())} untreated rows predicted perfectly by "
+                         f"{[names[j] for j in np.flatnonzero(sep)]} left out (quasi-separation)")
+            untreated &= ~rows
+            active &= ~sep
+            continue
+        dep = _dependent_columns(X[untreated], active & ~dropped, protected)
+        if (dep & protected).any():
+            raise DataCondition("singular_design", "the logit's counterfactual model is rank deficient "
+                                f"on the rows not under FV: {[names[j] for j in np.flatnonzero(dep & protected)]}")
+        if dep.any():
+            dropped |= dep
+            notes.append(f"logit: {[names[j] for j in np.flatnonzero(dep)]} are linear combinations "
+                         "of the other terms on the rows not under FV (they vary only where FV does) "
+                         "and are left out of its counterfactual model")
+        XU = X[untreated][:, active & ~dropped]
+        beta, converged, n_iter = fit_binary_logit(XU, y[untreated], w[untreated])
+        eta = XU @ beta
+        if converged and np.max(np.abs(eta)) <= 20:
+            break
+        direction = separation_direction(XU, y[untreated])
+        if direction is None:
+            if not converged:
+                notes.append(f"logit did not converge in {n_iter} iterations")
+            break
+        perfect = ((2 * y[untreated] - 1) * (XU @ direction)) > 1e-8
+        idx = np.flatnonzero(untreated)[perfect]
+        notes.append(f"logit: {len(idx)} untreated rows predicted perfectly left out (quasi-separation)")
+        untreated[idx] = False
+    else:
+        raise DataCondition("separation", "quasi-separation of the logit's counterfactual model "
+                            f"persists after leaving out perfectly predicted rows {max_separation_rounds} times")
+    treated = fv & (w > 0)
+    unknown = treated & (X[:, ~active & ~dropped] != 0).any(axis=1)
+    n_unid = int(unknown.sum())
+    if n_unid:
+        notes.append(f"logit: {n_unid} FV rows whose counterfactual needs a term not estimable on "
+                     "the untreated rows are left out of the AME")
+    treated &= ~unknown
+    if not treated.any():
+        raise DataCondition("insufficient_data", "no FV child's counterfactual can be predicted")
+    active &= ~dropped
+    XU, XF = X[untreated][:, active], X[treated][:, active]
+    wU, wF = w[untreated], w[treated]
+    yU, yF = y[untreated], y[treated]
+    pU, p0 = expit(XU @ beta), expit(XF @ beta)
+    W = wF.sum()
+    H = (XU * (wU * pU * (1 - pU))[:, None]).T @ XU
+    if bias_correction:
+        p0 = p0 - _second_order_bias(XU, wU, pU, XF, p0, H)
+    ybar, p0bar = float(wF @ yF / W), float(wF @ p0 / W)
+    ame = ybar - p0bar
+    g = (wF * p0 * (1 - p0)) @ XF / W
+    a = np.linalg.solve(H, g)
+    # influence of each row on ȳ and on p̄0 (untreated rows move p̄0 through β̂)
+    inf_y = np.concatenate([wF * (yF - ybar) / W, np.zeros(len(yU))])
+    inf_p = np.concatenate([wF * (p0 - p0bar) / W, wU * (yU - pU) * (XU @ a)])
+    used = np.concatenate([np.flatnonzero(treated), np.flatnonzero(untreated)])
+    codes = cluster_codes(frame.iloc[used], cluster)
+    G = int(codes.max()) + 1
+    c = small_sample_factor("CR1", len(used), int(active.sum()), G)
+
+    def cr1(infl: np.ndarray) -> float:
+        return float(np.sqrt(c * np.sum(np.bincount(codes, weights=infl, minlength=G) ** 2)))
+
+    se = cr1(inf_y - inf_p)
+    df = float(n_clusters - 1)
+    p, lo, hi = t_inference(ame, se, df, alpha)
+    lor = float(np.log(ybar / (1 - ybar)) - np.log(p0bar / (1 - p0bar))) if 0 < ybar < 1 else np.nan
+    lor_se = cr1(inf_y / (ybar * (1 - ybar)) - inf_p / (p0bar * (1 - p0bar))) if np.isfinite(lor) else np.nan
+    lor_p = t_inference(lor, lor_se, df, alpha)[0] if np.isfinite(lor) else np.nan
+    groups = None
+    if group is not None:
+        frame_g = pd.DataFrame({"pair": frame[group].astype(str).to_numpy()[treated], "w": wF / W,
+                                "wd": wF / W * (yF - p0)}).groupby("pair", sort=True).sum()
+        groups = pd.DataFrame({"pair": frame_g.index.to_numpy(), "weight": frame_g["w"].to_numpy(),
+                               "estimate": (frame_g["wd"] / frame_g["w"]).to_numpy()})
+    return LogitAME(lor, lor_se, lor_p, ame, se, df, p, lo, hi, len(used),
+                    f"{formula} (fitted on the rows not under FV)", tuple(notes), groups,
+                    method="imputation", n_fv_unidentified=n_unid)
+
+
+def _second_order_bias(XU: np.ndarray, wU: np.ndarray, pU: np.ndarray, XF: np.ndarray,
+                       p0: np.ndarray, H: np.ndarray) -> np.ndarray:
+    """The O(1/n) bias of each predicted counterfactual ``Λ(x_F' β̂)`` (Cox & Snell 1968).
+
+    Two terms: the MLE's own bias ``b = −½ H⁻¹ Σ_j w_j p_j(1−p_j)(1−2p_j) (x_j' V x_j) x_j``
+    (with unit weights, Firth's 1993 ``−H⁻¹ X' h (½ − p)``) and the curvature of ``Λ``,
+    ``½ Λ''(η) x' V x``, where ``V = H⁻¹ (Σ w² p(1−p) x x') H⁻¹`` is the weighted estimator's
+    variance under the Bernoulli model (CEM weights are not frequency weights). With a rare
+    outcome and few comparison events in a period both push the counterfactual up: the
+    treatment-LA odds ratio ``exp(δ̂)`` from a short pre-period with ``m`` comparison events is
+    biased upwards by about ``1/m``, and the AME with it.
+    """
+    Hi = np.linalg.inv(H)
+    J = (XU * (wU**2 * pU * (1 - pU))[:, None]).T @ XU
+    V = Hi @ J @ Hi
+    qU = ((XU @ V) * XU).sum(axis=1)
+    b = -0.5 * Hi @ ((wU * pU * (1 - pU) * (1 - 2 * pU) * qU) @ XU)
+    qF = ((XF @ V) * XF).sum(axis=1)
+    d1 = p0 * (1 - p0)
+    return d1 * (XF @ b) + 0.5 * d1 * (1 - 2 * p0) * qF
+
+
+def _dependent_columns(X: np.ndarray, candidates: np.ndarray, first: np.ndarray) -> np.ndarray:
+    """Columns among ``candidates`` in the span of the preceding ones, ``first`` columns ordered first.
+
+    Sequentially on the cross-product matrix: a column is dependent when its squared residual
+    on the independent columns before it is below ``1e-10`` of its squared norm (exact
+    collinearity leaves ~1e-14; the columns are dummies and covariates on their own scales).
+    """
+    cols = np.flatnonzero(candidates)
+    order = np.concatenate([cols[first[cols]], cols[~first[cols]]])
+    Xo = X[:, order]
+    C = Xo.T @ Xo
+    keep: list[int] = []
+    out = np.zeros(X.shape[1], dtype=bool)
+    for k in range(len(order)):
+        if keep:
+            b = np.linalg.lstsq(C[np.ix_(keep, keep)], C[keep, k], rcond=None)[0]
+            resid = C[k, k] - C[k, keep] @ b
+        else:
+            resid = C[k, k]
+        if resid <= 1e-10 * C[k, k]:
+            out[order[k]] = True
+        else:
+            keep.append(k)
+    return out
+
+
+def _separating_columns(X: np.ndarray, y: np.ndarray, active: np.ndarray) -> np.ndarray:
+    """0/1 columns (not the intercept) whose rows with a 1 all share one outcome value."""
+    binary = active & ((X == 0) | (X == 1)).all(axis=0) & (X == 0).any(axis=0)
+    ones = X[:, binary].T @ (y == 1).astype(float)
+    zeros = X[:, binary].T @ (y == 0).astype(float)
+    out = np.zeros(X.shape[1], dtype=bool)
+    out[np.flatnonzero(binary)] = ((ones == 0) & (zeros > 0)) | ((zeros == 0) & (ones > 0))
+    return out
 
 
 def _screen_dummies(data: pd.DataFrame, formula: str, outcome: str, weights: str | None,

@@ -61,6 +61,12 @@ def _estimate_rows(outcome: str, e: Any, alpha: float, truth: float) -> list[dic
              e.logit_ame_conf_low, e.logit_ame_conf_high, e.logit_ame_p_value, truth),
         _row(outcome, "logit_ame", "IM_pairs_tq-1", e.logit_ame, e.logit_ame_pairs_std_error,
              e.logit_ame_pairs_conf_low, e.logit_ame_pairs_conf_high, e.logit_ame_pairs_p_value, truth),
+        _row(outcome, f"logit_ame_{e.logit_alt_period}", "CR1_tG-1", e.logit_ame_alt,
+             e.logit_ame_alt_std_error, e.logit_ame_alt_conf_low, e.logit_ame_alt_conf_high,
+             e.logit_ame_alt_p_value, truth),
+        _row(outcome, f"logit_ame_{e.logit_alt_period}", "IM_pairs_tq-1", e.logit_ame_alt,
+             e.logit_ame_alt_pairs_std_error, e.logit_ame_alt_pairs_conf_low,
+             e.logit_ame_alt_pairs_conf_high, e.logit_ame_alt_pairs_p_value, truth),
         # log-odds: no simulated truth on that scale
         _t_row(outcome, "logit_log_odds", "CR1_tG-1", e.logit_estimate, e.logit_std_error, g1, alpha, NAN),
     ]
