@@ -193,6 +193,22 @@ def test_simulation_mdes_interpolates_the_grid() -> None:
     assert np.isnan(m.loc["CR2", "mdes"])  # power never reaches 80 % on the grid
 
 
+def test_study_mdes_reads_the_headlines_pair_test_from_a_study(tmp_path: Path) -> None:
+    """The appendix's Monte Carlo MDES row: the headline's pair-level test on the study's grid."""
+    from fvdid.stages.inference import study_mdes
+
+    s = pd.DataFrame([_summary("null", "IM_pairs_tq-1", 0.04, 0.0),
+                      _summary("-0.01", "IM_pairs_tq-1", 0.4, -0.01),
+                      _summary("-0.02", "IM_pairs_tq-1", 0.9, -0.02),
+                      _summary("-0.01", "WCR_webb", 0.85, -0.01)])
+    s.to_parquet(tmp_path / "summary.parquet", index=False)
+    # -0.01 + (0.4 / 0.5) * -0.01: linear interpolation, rounding only
+    assert study_mdes(tmp_path, "y") == pytest.approx(-0.018, abs=1e-12)
+    s[s["effect"] == "null"].to_parquet(tmp_path / "summary.parquet", index=False)
+    assert study_mdes(tmp_path, "y") is None  # no grid: no Monte Carlo row
+    assert study_mdes(tmp_path / "absent", "y") is None
+
+
 # ---------------------------------------------------------------------------- engine, resume
 
 

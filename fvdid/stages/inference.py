@@ -23,7 +23,7 @@ from fvdid.errors import FvdidInputError
 if TYPE_CHECKING:
     from fvdid.pipeline import Analysis
 
-__all__ = ["INFERENCE_ESTIMATORS", "InferenceTable", "inference_table", "load_size_table"]
+__all__ = ["INFERENCE_ESTIMATORS", "InferenceTable", "inference_table", "load_size_table", "study_mdes"]
 
 #: The estimators of the primary outcome whose inference is compared (records' ``estimator``).
 INFERENCE_ESTIMATORS = ("headline", "linear_iw", "pooled_fv", "logit_ame", "logit_ame_pair_time", "pooled_la_fy",
@@ -88,6 +88,24 @@ def load_size_table(study: str | Path, alpha: float = 0.05) -> pd.DataFrame:
         raise FvdidInputError(f"--montecarlo {Path(study).name}: no summary.parquet in that folder; "
                               "expected the output folder of `fvdid montecarlo`")
     return size_table(pd.read_parquet(path), alpha)
+
+
+def study_mdes(study: str | Path, outcome: str, method: str = "IM_pairs_tq-1") -> float | None:
+    """The study's simulation MDES of the headline (80 % power on its effect grid), or None.
+
+    None when the study has no effect grid or the headline's ``method`` never reaches 80 %
+    power on it; the appendix's MDES table then has no Monte Carlo row.
+    """
+    from fvdid.montecarlo.report import simulation_mdes
+
+    path = Path(study) / "summary.parquet"
+    if not path.exists():
+        return None
+    md = simulation_mdes(pd.read_parquet(path), outcome)
+    hit = md[md["method"] == method]
+    if hit.empty or not np.isfinite(hit["mdes"].iloc[0]):
+        return None
+    return float(hit["mdes"].iloc[0])
 
 
 def inference_table(an: Analysis, size: pd.DataFrame | None = None) -> InferenceTable:

@@ -2,10 +2,16 @@
 
 Protocol footnote 21: the linear model when the baseline rate lies within 5–95 %, otherwise the
 logit. The logit's coefficient is a log-odds ratio; to be comparable with the linear model and
-monetisable it is reported as the average marginal effect (AME) of FV among the FV children,
-``mean_i [Λ(η_i) − Λ(η_i − β_fv)]`` over the FV rows (CEM-weighted): the effect on their
-probability, in percentage points. Its standard error is the delta method on the logit's
-cluster-robust (CR1, by LA) covariance, referred to t(G − 1) like the linear model.
+monetisable it is reported as the average marginal effect (AME) of FV among the FV children:
+the effect on their probability, in percentage points, referred to t(G − 1) like the linear model.
+
+* :func:`logit_imputation_ame`, the headline's logit in the stacked design: the logit with an
+  effect for every FV child, fitted on the rows not under FV; the AME is the mean of ``y − p0``
+  over the FV children, with the predictions' second-order bias removed; CR1 from the stacked
+  estimating equations.
+* :func:`logit_ame`: one FV coefficient (``effect_terms``: one per cell),
+  ``mean_i [Λ(η_i) − Λ(η_i − β_fv)]`` over the FV rows, SE by the delta method on the logit's
+  CR1; the check when the imputation logit cannot be fitted, and the logit of other designs.
 """
 
 from __future__ import annotations
@@ -332,7 +338,8 @@ def logit_imputation_ame(
     se = cr1(inf_y - inf_p)
     df = float(n_clusters - 1)
     p, lo, hi = t_inference(ame, se, df, alpha)
-    lor = float(np.log(ybar / (1 - ybar)) - np.log(p0bar / (1 - p0bar))) if 0 < ybar < 1 else np.nan
+    lor = (float(np.log(ybar / (1 - ybar)) - np.log(p0bar / (1 - p0bar)))
+           if 0 < ybar < 1 and 0 < p0bar < 1 else np.nan)
     lor_se = cr1(inf_y / (ybar * (1 - ybar)) - inf_p / (p0bar * (1 - p0bar))) if np.isfinite(lor) else np.nan
     lor_p = t_inference(lor, lor_se, df, alpha)[0] if np.isfinite(lor) else np.nan
     groups = None
