@@ -80,7 +80,8 @@ def _independent(Z: np.ndarray, scale: np.ndarray, tol: float, extra: np.ndarray
     one pass almost always suffices). Householder QR (:func:`qr_r`) instead of a column-by-column
     Gram–Schmidt: the same decisions, an order of magnitude faster on wide designs.
     ``last_is_extra``: the last column of ``Z`` is ``extra`` (no copy of ``Z`` when every column
-    is a candidate).
+    is a candidate). ``extra`` may be n x m (several right-hand sides: the last m columns of R
+    are their ``Q'`` products, each as with that column alone).
     """
     if last_is_extra:
         if extra is not None:
@@ -94,9 +95,10 @@ def _independent(Z: np.ndarray, scale: np.ndarray, tol: float, extra: np.ndarray
     elif extra is None:
         M = Z if len(keep) == p else Z[:, keep]
     else:
-        M = np.empty((Z.shape[0], len(keep) + 1))
+        ex = extra.reshape(Z.shape[0], -1)
+        M = np.empty((Z.shape[0], len(keep) + ex.shape[1]))
         M[:, : len(keep)] = Z if len(keep) == p else Z[:, keep]
-        M[:, len(keep)] = extra
+        M[:, len(keep):] = ex
     if M.shape[1] == 0:
         return keep, np.zeros((0, 0))
     R = qr_r(M)
