@@ -59,14 +59,19 @@ def qr_r(M: np.ndarray) -> np.ndarray:
     in cache, several times faster than LAPACK on the whole n x p matrix when p is small. Rows of
     R may differ in sign from ``np.linalg.qr(M, mode="r")``.
     """
+    from fvdid._blas import single_threaded_blas
+
     n, p = M.shape
     m = n // _TSQR_ROWS
-    if p == 0 or p > _TSQR_MAX_COLS or m < _TSQR_MIN_BLOCKS:
-        return np.linalg.qr(M, mode="r")
-    M = np.ascontiguousarray(M, dtype=float)
-    head = M[: m * _TSQR_ROWS].reshape(m, _TSQR_ROWS, p)
-    parts = [np.linalg.qr(head, mode="r").reshape(m * p, p), M[m * _TSQR_ROWS :]]
-    return np.linalg.qr(np.vstack(parts), mode="r")
+    # one thread: the Householder steps are level-2 calls on a few columns, which OpenBLAS
+    # splits over its threads at a cost (and far worse on a loaded machine: fvdid._blas)
+    with single_threaded_blas():
+        if p == 0 or p > _TSQR_MAX_COLS or m < _TSQR_MIN_BLOCKS:
+            return np.linalg.qr(M, mode="r")
+        M = np.ascontiguousarray(M, dtype=float)
+        head = M[: m * _TSQR_ROWS].reshape(m, _TSQR_ROWS, p)
+        parts = [np.linalg.qr(head, mode="r").reshape(m * p, p), M[m * _TSQR_ROWS :]]
+        return np.linalg.qr(np.vstack(parts), mode="r")
 
 
 def _independent(Z: np.ndarray, scale: np.ndarray, tol: float, extra: np.ndarray | None = None,
