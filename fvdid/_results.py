@@ -4,7 +4,9 @@ Every estimator returns a frozen dataclass that inherits :class:`ResultMixin`. T
 ``to_dict()`` (plain JSON-serialisable data), a default ``summary()`` built from ``tidy()``, and
 makes the result immutable in substance, not only in its attributes:
 
-* numpy arrays are stored as read-only copies (``fit.design.X[0] = 1`` raises);
+* numpy arrays are stored as read-only copies (``fit.design.X[0] = 1`` raises), except arrays
+  their producer built and :func:`seal`-ed (made read-only in place, no writable view left),
+  which are stored as they are;
 * Series / DataFrames are stored as copies whose numpy data are read-only, so writes into them
   (``fit.params["x"] = 99``, ``.iloc[0] = ...``, ``.values[0] = ...``, ``.loc[...] = ...``)
   raise ``ValueError: assignment destination is read-only``; reading such a field returns a
@@ -25,6 +27,7 @@ import copy
 import dataclasses
 import functools
 import math
+import weakref
 from typing import Any
 
 import numpy as np
@@ -60,7 +63,29 @@ def to_plain(value: Any) -> Any:
     return value
 
 
+_SEALED: weakref.WeakValueDictionary[int, np.ndarray] = weakref.WeakValueDictionary()
+
+
+def seal(*arrays: np.ndarray) -> None:
+    """Make arrays a producer just built read-only in place, so results keep them without a copy.
+
+    For an estimator's own fresh arrays (an n x k design, residuals) that it hands to a result
+    and keeps no other reference to: every array of each one's ``base`` chain is made read-only
+    too (no writable view of the data is left), and :class:`ResultMixin` then stores the array
+    itself instead of a read-only copy (~20 % of an OLS call on 1M rows was that copy). Only
+    arrays sealed here are trusted; anything else is still copied.
+    """
+    for a in arrays:
+        x: Any = a
+        while isinstance(x, np.ndarray):
+            x.flags.writeable = False
+            x = x.base
+        _SEALED[id(a)] = a
+
+
 def _readonly_array(a: np.ndarray) -> np.ndarray:
+    if _SEALED.get(id(a)) is a and not a.flags.writeable:
+        return a
     out = np.array(a, copy=True)
     out.flags.writeable = False
     return out

@@ -200,3 +200,41 @@ def test_too_small_a_pool_is_a_visible_not_done(small_analysis) -> None:  # type
     assert len(notes) == 1 and notes[0].startswith(f"{label} not done (too_few_clusters)")
     sec = placebo_pairs_section(None, notes[0])
     assert any("not done (too_few_clusters)" in p for p in sec.paragraphs)
+
+
+def _reference_thetas(sets, outcome, covariates, categorical, delta):  # type: ignore[no-untyped-def]
+    """The straightforward refit: fvdid.ols per set, the FV fit as its own regression."""
+    from fvdid.stages._placebo_fit import _cell_theta
+
+    theta, n_fv, _, _ = _cell_theta(sets, outcome, covariates, categorical, 0.05)
+    d = 0.0
+    if delta:
+        d = _cell_theta([x.assign(**{outcome: x["fv_actual"].astype(float)}) for x in sets],
+                        outcome, covariates, categorical, 0.05)[0]
+    return theta, n_fv, d
+
+
+def test_fast_pair_fits_equal_the_straightforward_refit(small_analysis, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The shared-design, two-right-hand-side fits give the refit's θ, n_fv, δ and statistics."""
+    import fvdid.stages._placebo_fit as pf
+    from fvdid.stages.placebo_pairs import placebo_pairs
+
+    ex, an = small_analysis
+    fast = an.placebo_pairs
+    monkeypatch.setattr(pf, "_cell_thetas", _reference_thetas)
+    ref = placebo_pairs(ex, an.la_matching, an.primary, an.config)
+    key = ["la", "go_live"]
+    a = fast.cache.set_index(key).sort_index()
+    b = ref.cache.set_index(key).sort_index()
+    assert a.index.equals(b.index) and (a["kind"] == b["kind"]).all()
+    assert (a["comparator"] == b["comparator"]).all()
+    assert (a.loc[a["kind"] == "treated", "delta"] != 0).any()  # the FV fits were exercised
+    # the same QR of the same design; only the extra right-hand side and summation order differ
+    for col in ("theta", "n_fv", "delta"):
+        np.testing.assert_allclose(a[col].to_numpy(float), b[col].to_numpy(float), rtol=1e-10, atol=1e-13)
+    assert fast.ri_p_value == ref.ri_p_value  # a count over the same assignments
+    for f in ("estimate_refit", "ri_conf_low", "ri_conf_high", "ri_t"):
+        assert getattr(fast, f) == pytest.approx(getattr(ref, f), rel=1e-10)  # rounding of θ only
+    assert fast.ct.p_value == ref.ct.p_value
+    assert fast.ct.conf_low == pytest.approx(ref.ct.conf_low, rel=1e-10)  # rounding of θ only
+    assert fast.ct.conf_high == pytest.approx(ref.ct.conf_high, rel=1e-10)  # rounding of θ only

@@ -59,14 +59,19 @@ def qr_r(M: np.ndarray) -> np.ndarray:
     in cache, several times faster than LAPACK on the whole n x p matrix when p is small. Rows of
     R may differ in sign from ``np.linalg.qr(M, mode="r")``.
     """
+    from fvdid._blas import single_threaded_blas
+
     n, p = M.shape
     m = n // _TSQR_ROWS
-    if p == 0 or p > _TSQR_MAX_COLS or m < _TSQR_MIN_BLOCKS:
-        return np.linalg.qr(M, mode="r")
-    M = np.ascontiguousarray(M, dtype=float)
-    head = M[: m * _TSQR_ROWS].reshape(m, _TSQR_ROWS, p)
-    parts = [np.linalg.qr(head, mode="r").reshape(m * p, p), M[m * _TSQR_ROWS :]]
-    return np.linalg.qr(np.vstack(parts), mode="r")
+    # one thread: the Householder steps are level-2 calls on a few columns, which OpenBLAS
+    # splits over its threads at a cost (and far worse on a loaded machine: fvdid._blas)
+    with single_threaded_blas():
+        if p == 0 or p > _TSQR_MAX_COLS or m < _TSQR_MIN_BLOCKS:
+            return np.linalg.qr(M, mode="r")
+        M = np.ascontiguousarray(M, dtype=float)
+        head = M[: m * _TSQR_ROWS].reshape(m, _TSQR_ROWS, p)
+        parts = [np.linalg.qr(head, mode="r").reshape(m * p, p), M[m * _TSQR_ROWS :]]
+        return np.linalg.qr(np.vstack(parts), mode="r")
 
 
 def _independent(Z: np.ndarray, scale: np.ndarray, tol: float, extra: np.ndarray | None = None,
@@ -80,7 +85,8 @@ def _independent(Z: np.ndarray, scale: np.ndarray, tol: float, extra: np.ndarray
     one pass almost always suffices). Householder QR (:func:`qr_r`) instead of a column-by-column
     Gram–Schmidt: the same decisions, an order of magnitude faster on wide designs.
     ``last_is_extra``: the last column of ``Z`` is ``extra`` (no copy of ``Z`` when every column
-    is a candidate).
+    is a candidate). ``extra`` may be n x m (several right-hand sides: the last m columns of R
+    are their ``Q'`` products, each as with that column alone).
     """
     if last_is_extra:
         if extra is not None:
@@ -94,9 +100,10 @@ def _independent(Z: np.ndarray, scale: np.ndarray, tol: float, extra: np.ndarray
     elif extra is None:
         M = Z if len(keep) == p else Z[:, keep]
     else:
-        M = np.empty((Z.shape[0], len(keep) + 1))
+        ex = extra.reshape(Z.shape[0], -1)
+        M = np.empty((Z.shape[0], len(keep) + ex.shape[1]))
         M[:, : len(keep)] = Z if len(keep) == p else Z[:, keep]
-        M[:, len(keep)] = extra
+        M[:, len(keep):] = ex
     if M.shape[1] == 0:
         return keep, np.zeros((0, 0))
     R = qr_r(M)

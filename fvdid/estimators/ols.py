@@ -22,7 +22,7 @@ import pandas as pd
 import scipy.linalg as sla
 from scipy import stats
 
-from fvdid._results import ResultMixin, coef_table, t_intervals
+from fvdid._results import ResultMixin, coef_table, seal, t_intervals
 from fvdid.errors import FvdidInputError, describe_rows
 from fvdid.estimators._cr2 import cr2
 from fvdid.estimators._design import Absorber, _independent, coded_counts
@@ -476,10 +476,13 @@ def ols(
     idx = pd.Index(labels, name="term")
     rows = d.index
     fitted = y - resid
+    w_out = w.copy() if weights is not None else None
+    # fresh arrays no one else holds: the result keeps them read-only without a copy
+    seal(*(a for a in (Xt, yt, w_out, resid, fitted) if a is not None))
     design = OLSDesign(
         X=Xt,
         y=yt,
-        weights=w.copy() if weights is not None else None,
+        weights=w_out,
         terms=list(labels),
         index=rows,
         n_fe=n_fe,

@@ -103,7 +103,11 @@ def _placebo_columns(d: pd.DataFrame, la_of_pair: pd.Series, go_live: pd.Period)
 
 def _cell_theta(sets: Sequence[pd.DataFrame], outcome: str, covariates: Sequence[str],
                 categorical: Sequence[str], alpha: float) -> tuple[float, float, list[Any], list[Any]]:
-    """The linear cell regression of one pair on each completed set: θ (mean over sets), n_fv."""
+    """The linear cell regression of one pair on each completed set: θ (mean over sets), n_fv.
+
+    The straightforward refit (:func:`fvdid.ols` and :func:`~fvdid.stages.headline.pair_estimates`
+    per set), kept as the reference of :func:`_cell_thetas` (tests/test_placebo_fast.py).
+    """
     from fvdid.estimators.ols import ols
     from fvdid.stages.estimate import STACKED_FE, regression_formula
     from fvdid.stages.headline import CELL, THETA, cell_design, event_cells, pair_estimates
@@ -124,6 +128,55 @@ def _cell_theta(sets: Sequence[pd.DataFrame], outcome: str, covariates: Sequence
         fits.append(fit)
         designs.append(cd)
     return float(np.mean(thetas)), float(designs[0].cells["n_fv"].sum()), fits, designs
+
+
+def _pair_theta(fit: Any, cells: pd.DataFrame, j: int) -> float:
+    """θ of one pair from the reparametrised coefficients, as :func:`pair_estimates` forms it."""
+    from fvdid.stages.headline import THETA
+
+    w = cells["weight"].to_numpy(dtype=float)
+    r = int(w.argmax())
+    beta = np.array([fit.coef(f"fvcell_{k}", j) if k != r else 0.0 for k in range(len(w))])
+    others = np.arange(len(w)) != r
+    beta[r] = (fit.coef(THETA, j) - float(w[others] @ beta[others])) / w[r]
+    if not np.isfinite(beta).all():
+        raise DataCondition("singular_design", "a cell effect of the interaction-weighted model is not identified")
+    return float((w * beta).sum() / w.sum())
+
+
+def _cell_thetas(sets: Sequence[pd.DataFrame], outcome: str, covariates: Sequence[str],
+                 categorical: Sequence[str], delta: bool) -> tuple[float, float, float]:
+    """θ, n_fv and δ of one pair (:func:`_cell_theta` of the outcome and, if ``delta``, of FV).
+
+    The cell design of each completed set is built once and both outcomes (``outcome`` and the
+    real FV indicator ``fv_actual``) are fitted on it as two right-hand sides of one QR
+    (:func:`fvdid.estimators._ols_lean.wls_coefficients`: the coefficients of :func:`fvdid.ols`,
+    without its variances); δ = 0 when not ``delta``. The same numbers as :func:`_cell_theta`
+    called once per outcome, to rounding.
+    """
+    from fvdid.estimators._ols_lean import wls_coefficients
+    from fvdid.stages.estimate import STACKED_FE, regression_formula
+    from fvdid.stages.headline import CELL, THETA, cell_design, event_cells
+
+    cats = [c for c in categorical if c in covariates]
+    thetas, deltas, n_fv = [], [], float("nan")
+    for m, d in enumerate(sets):
+        if delta:
+            d = d.assign(_fv_actual_y=d["fv_actual"].astype(float))
+        cd = cell_design(event_cells(d, treatment="fv"), cell=CELL, treatment="fv", weights="weight")
+        f = regression_formula(outcome, covariates, cats, treatment=" + ".join(cd.terms),
+                               fixed_effects=STACKED_FE)
+        fit = wls_coefficients(f, cd.data, weights="weight",
+                               outcomes=("_fv_actual_y",) if delta else ())
+        if THETA not in fit.terms:
+            raise DataCondition("singular_design", "the pair's effect is collinear with its fixed "
+                                "effects and covariates")
+        thetas.append(_pair_theta(fit, cd.cells, 0))
+        if delta:
+            deltas.append(_pair_theta(fit, cd.cells, 1))
+        if m == 0:
+            n_fv = float(cd.cells["n_fv"].sum())
+    return float(np.mean(thetas)), n_fv, float(np.mean(deltas)) if delta else 0.0
 
 
 def fit_pairs(sets: Sequence[pd.DataFrame], pairs: pd.DataFrame, go_live: pd.Period,
@@ -158,11 +211,7 @@ def fit_pairs(sets: Sequence[pd.DataFrame], pairs: pd.DataFrame, go_live: pd.Per
                                    start=1):
         sub = [s[s["pair_id"] == k] for s in stacked]
         try:
-            theta, n_fv, _, _ = _cell_theta(sub, outcome, covariates, cats, cfg.alpha)
-            delta = 0.0
-            if la in delta_for:
-                delta = _cell_theta([x.assign(**{outcome: x["fv_actual"].astype(float)}) for x in sub],
-                                    outcome, covariates, cats, cfg.alpha)[0]
+            theta, n_fv, delta = _cell_thetas(sub, outcome, covariates, cats, la in delta_for)
         except Exception as exc:
             cond = as_data_condition(exc)
             if cond is None:

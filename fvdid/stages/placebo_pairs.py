@@ -72,6 +72,7 @@ import numpy as np
 import pandas as pd
 from scipy import optimize
 
+from fvdid._blas import single_threaded_blas
 from fvdid._results import ResultMixin
 from fvdid.config import RunConfig
 from fvdid.reporting.appendix import AppendixTable, Section
@@ -102,33 +103,57 @@ def ri_statistic(cache: pd.DataFrame, slots: Mapping[str, Any], *, alpha: float 
     the Ibragimov–Müller estimate and standard error of the pair values θ − r·δ (module
     docstring); the degenerate labels are appended to ``degenerate``.
     """
-    from fvdid.estimators.group_t import group_t_test, independent_groups
+    from fvdid.estimators.group_t import independent_groups
 
     tab = {_key(r.la, r.go_live): r for r in cache.itertuples(index=False)}
+    # the groups of an assignment do not depend on r (randomization_test evaluates each at
+    # several r): rows of the assignment's pairs and, per group, their positions
+    structure: dict[tuple[tuple[str, str], ...], tuple[np.ndarray, np.ndarray, np.ndarray, int]] = {}
+
+    def groups_of(assignment: Mapping[str, str]) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+        key = tuple(sorted((str(s), str(la)) for s, la in assignment.items()))
+        if key not in structure:
+            rows = [tab[_key(la, slots[slot])] for slot, la in assignment.items()]
+            labs = [str(slot) for slot in assignment]
+            grp = independent_groups({s: [str(r.la), str(r.comparator)] for s, r in zip(labs, rows)})
+            gl = list(dict.fromkeys(grp[s] for s in labs))
+            structure[key] = (np.array([float(r.theta) for r in rows]),
+                              np.array([float(r.delta) for r in rows]),
+                              np.array([gl.index(grp[s]) for s in labs]), len(gl))
+        return structure[key]
 
     def statistic(assignment: Mapping[str, str], r: float) -> tuple[float, float]:
-        vals, wts, las = {}, {}, {}
-        for slot, la in assignment.items():
-            row = tab[_key(la, slots[slot])]
-            s = str(slot)
-            vals[s] = float(row.theta) - r * float(row.delta)
-            wts[s] = float(row.n_fv)
-            las[s] = [str(row.la), str(row.comparator)]
-        grp = independent_groups(las)
-        gw: dict[str, float] = {}
-        gv: dict[str, float] = {}
-        for s, g in grp.items():
-            gw[g] = gw.get(g, 0.0) + wts[s]
-            gv[g] = gv.get(g, 0.0) + wts[s] * vals[s]
-        est = {g: gv[g] / gw[g] for g in gw}
-        res = group_t_test(est, gw, alpha=alpha)
-        if not (math.isfinite(res.std_error) and res.std_error > 0):
+        theta, delta, g, q = groups_of(assignment)
+        vals = theta - r * delta
+        wts = np.array([float(tab[_key(la, slots[slot])].n_fv) for slot, la in assignment.items()])
+        gw = np.bincount(g, weights=wts, minlength=q)
+        est = np.bincount(g, weights=wts * vals, minlength=q) / gw
+        se = _im_se(est, gw)
+        if not (math.isfinite(se) and se > 0):
             if degenerate is not None and r == 0.0:
                 degenerate.append("; ".join(f"{k}->{v}" for k, v in sorted(assignment.items())))
             return r + 1.0, _TINY_SE  # |t| = 1e100: counted as extreme (conservative)
-        return r + res.estimate, res.std_error
+        w = gw / gw.sum()
+        return r + float((q * w * est).mean()), se
 
     return statistic
+
+
+def _im_se(est: np.ndarray, gw: np.ndarray) -> float:
+    """The Ibragimov–Müller standard error of :func:`fvdid.estimators.group_t.group_t_test`.
+
+    s / √q with s the sample standard deviation of x_g = q W_g θ̂_g (NaN for q < 2); the
+    numbers of ``group_t_test(est, gw).std_error`` to rounding, without its frames.
+    """
+    q = len(est)
+    if q < 2 or not (np.isfinite(est).all() and np.isfinite(gw).all() and (gw >= 0).all()):
+        if q >= 2:  # let group_t_test say what is wrong with the input
+            from fvdid.estimators.group_t import group_t_test
+
+            group_t_test(dict(enumerate(est)), dict(enumerate(gw)))
+        return float("nan")
+    x = q * (gw / gw.sum()) * est
+    return float(x.std(ddof=1) / np.sqrt(q))
 
 
 def ri_pairs(cache: pd.DataFrame, slots: Mapping[str, Any], pool: Sequence[str], *, B: int,
@@ -323,11 +348,11 @@ def placebo_pairs(extract: Any, lam: Any, primary: Any, cfg: RunConfig) -> Place
         ``too_few_clusters`` when fewer than :data:`MIN_POOL` pool LAs have an estimate at every
         date; ``insufficient_data`` when an actual pair cannot be refitted.
     """
-    from fvdid.stages._placebo_fit import eligible_pool, fit_pairs, placebo_comparator
+    from fvdid.stages._placebo_fit import eligible_pool
     from fvdid.stages.prepare import prepare
 
     t0 = time.perf_counter()
-    pool_max, B = _options(cfg)
+    pool_max = _options(cfg)[0]
     outcome = cfg.primary_outcome
     notes: list[str] = []
     pr = lam.pairs[lam.pairs["outcome"] == outcome]
@@ -347,28 +372,53 @@ def placebo_pairs(extract: Any, lam: Any, primary: Any, cfg: RunConfig) -> Place
         used = sorted(rng.choice(np.array(used), size=pool_max, replace=False).tolist())
         notes.append(f"{pool_max} of the {len(pool_all)} eligible pool LAs sampled (seed {cfg.seed})")
     # comparators: the real ones for the actual pairs, the matching rule for the others
+    with single_threaded_blas():
+        comps = _comparators(lam, extract.la_quarter, outcome, slots, real, used, pool_all, notes)
+    las_used = sorted({*slots, *used, *comps.values()})
+    covs = (*cfg.child_covariates, *cfg.la_covariates)
+    # the imputations with BLAS's own threads: their donors depend on its last bits (fvdid._blas)
+    prep = prepare(extract.children, outcome=outcome, covariates=covs, las_in_analysis=las_used,
+                   max_missing_share=cfg.max_missing_share, n_imputations=cfg.n_imputations,
+                   seed=cfg.seed, categorical=cfg.categorical_covariates)
+    sets = list(prep.imputed) if prep.imputed else [prep.analytic]
+    with single_threaded_blas():  # ~500 small fits: no thread hand-offs (the same numbers)
+        return _fit_and_test(primary, cfg, slots, comps, sets, prep.covariates, used, pool_all,
+                             notes, t0)
+
+
+def _comparators(lam: Any, la_quarter: pd.DataFrame, outcome: str, slots: Mapping[str, Any],
+                 real: Mapping[str, str], used: Sequence[str], pool_all: Sequence[str],
+                 notes: list[str]) -> dict[tuple[str, str], str]:
+    """(LA, slot) -> comparator: the real one for an actual pair, the matching rule otherwise."""
+    from fvdid.stages._placebo_fit import placebo_comparator
+
     comps: dict[tuple[str, str], str] = {}
     for slot, g in slots.items():
         for la in [*slots, *used]:
             if la == slot:
                 comps[(la, slot)] = real[slot]
                 continue
-            c = placebo_comparator(lam, extract.la_quarter, outcome, la, g, pool_all)
+            c = placebo_comparator(lam, la_quarter, outcome, la, g, pool_all)
             if c is None:
                 notes.append(f"{la} at go-live {g}: no acceptable comparator")
             else:
                 comps[(la, slot)] = c
-    las_used = sorted({*slots, *used, *comps.values()})
-    covs = (*cfg.child_covariates, *cfg.la_covariates)
-    prep = prepare(extract.children, outcome=outcome, covariates=covs, las_in_analysis=las_used,
-                   max_missing_share=cfg.max_missing_share, n_imputations=cfg.n_imputations,
-                   seed=cfg.seed, categorical=cfg.categorical_covariates)
-    sets = list(prep.imputed) if prep.imputed else [prep.analytic]
+    return comps
+
+
+def _fit_and_test(primary: Any, cfg: RunConfig, slots: Mapping[str, Any],
+                  comps: Mapping[tuple[str, str], str], sets: Sequence[pd.DataFrame],
+                  covariates: Sequence[str], used: Sequence[str], pool_all: Sequence[str],
+                  notes: list[str], t0: float) -> PlaceboPairs:
+    """Every pair's fit, then randomization inference and Conley–Taber (:func:`placebo_pairs`)."""
+    from fvdid.stages._placebo_fit import fit_pairs
+
+    outcome, B = cfg.primary_outcome, _options(cfg)[1]
     rows = []
     for slot, g in slots.items():
         prs = pd.DataFrame([(la, c) for (la, s), c in comps.items() if s == slot],
                            columns=["treated_la", "comparator_la"])
-        fits = fit_pairs(sets, prs, g, outcome, prep.covariates, cfg,
+        fits = fit_pairs(sets, prs, g, outcome, covariates, cfg,
                          delta_for=set(slots) - {slot}, notes=notes)
         for f in fits:
             kind = "actual" if f.la == slot else ("treated" if f.la in slots else "pool")

@@ -203,9 +203,19 @@ def robustness_models(
     pandas.DataFrame
         One row per model (and hurdle part): :data:`CHECK_COLUMNS`.
     """
-    rows: list[dict[str, Any]] = []
     if outcome not in ("days_cpp_cin_18m", "unauth_absence_rate", cfg.primary_outcome):
-        return pd.DataFrame(rows, columns=CHECK_COLUMNS)
+        return pd.DataFrame([], columns=CHECK_COLUMNS)
+    from fvdid._blas import single_threaded_blas
+
+    with single_threaded_blas():  # iterative fits of small matrices (fvdid._blas): the same numbers
+        return _robustness_rows(outcome, stacked, cfg, absence_terms, notes, primary, weighted)
+
+
+def _robustness_rows(outcome: str, stacked: Prepared, cfg: RunConfig,
+                     absence_terms: pd.DataFrame | None, notes: list[str], primary: float | None,
+                     weighted: bool) -> pd.DataFrame:
+    """The body of :func:`robustness_models` (same arguments)."""
+    rows: list[dict[str, Any]] = []
     sets = [_with_pair_tla(d) for d in _sets(stacked)]
     covs = _estimable(sets[0], stacked.covariates, notes, outcome)
     cat = [c for c in cfg.categorical_covariates if c in covs]

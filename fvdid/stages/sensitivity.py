@@ -24,6 +24,7 @@ from typing import Any
 
 import pandas as pd
 
+from fvdid._blas import single_threaded_blas
 from fvdid._results import ResultMixin
 from fvdid.reporting.appendix import AppendixTable, Section
 from fvdid.reporting.sdc import release_count
@@ -179,9 +180,10 @@ def run_sensitivity(
                 prep, analytic=stack_pairs(prep.analytic, pairs, time=time_fe),
                 imputed=tuple(stack_pairs(d, pairs, time=time_fe) for d in prep.imputed))
         fe = STACKED_FE if stacked else ("la_code", "financial_year")
-        e = attempt(notes, label, lambda: estimate_outcome(
-            prep, categorical=categorical, treatment=treatment, alpha=alpha, logit_check=False, cr2=False,
-            fixed_effects=fe))
+        with single_threaded_blas():  # many small fits (fvdid._blas); the imputations stay outside
+            e = attempt(notes, label, lambda: estimate_outcome(
+                prep, categorical=categorical, treatment=treatment, alpha=alpha, logit_check=False,
+                cr2=False, fixed_effects=fe))
         if e is not None:
             rows.append(_row(label, e, ESTIMANDS[treatment] + ("" if treatment != "fv" or stacked
                                                                else " (pooled LA + financial-year design)"), truth))
