@@ -9,6 +9,7 @@ and the appendix.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,7 +30,7 @@ from fvdid.stages.child_matching import cem_section
 from fvdid.stages.cost_benefit import CBAResult, cost_benefit, cost_benefit_section
 from fvdid.stages.descriptives import descriptives_section
 from fvdid.stages.estimate import OutcomeEstimate, primary_section
-from fvdid.stages.inference import InferenceTable, inference_table, load_size_table
+from fvdid.stages.inference import InferenceTable, inference_table, load_size_table, study_mdes
 from fvdid.stages.la_matching import (
     LAMatchingStage,
     la_matching_section,
@@ -331,6 +332,8 @@ def run(
     step(STAGES[0])
     ex = simulated_extract(cfg)[0] if data is None else load_extract(Path(data), mapping)
     an = analyse(ex, cfg, figures=True, progress=step)
+    if montecarlo is not None:
+        an = with_study_mdes(an, montecarlo)
     step(STAGES[5])
     parity = parity_summary() if cfg.parity_in_appendix else None
     step(STAGES[6])
@@ -349,6 +352,21 @@ def run(
     pa = an.outcomes[cfg.primary_outcome]
     return RunResult(cfg, ex.source, ex.input_hash, pa.flow, an.primary, dict(an.secondary),
                      an.hochberg, paths, dict(an.truth), tuple(sections), an)
+
+
+def with_study_mdes(an: Analysis, study: Path) -> Analysis:
+    """``an`` with the study's simulation MDES (its effect grid) as a row of the MDES table.
+
+    Unchanged when the study has no effect grid or the headline's pair-level test never reaches
+    80 % power on it (:func:`fvdid.stages.inference.study_mdes`).
+    """
+    cfg = an.config
+    sim_mdes = study_mdes(study, cfg.primary_outcome)
+    if sim_mdes is None:
+        return an
+    return dataclasses.replace(an, mdes=mdes_table(
+        an.outcomes[cfg.primary_outcome].prepared.analytic, float(an.primary.baseline_rate), cfg,
+        simulation_mdes=abs(sim_mdes)))  # a size, as the analytic rows
 
 
 #: The committed Monte Carlo study of the embedded default design analysed by the current

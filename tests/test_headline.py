@@ -253,3 +253,23 @@ def test_logit_ame_screens_a_separating_level_as_the_linear_program_would() -> N
     ref = logit_ame(d[d["g"] != 3], "y", ["fv", "C(g)"], weights="weight", cluster="la", n_clusters=8)
     # the same rows, the same fit: identical arithmetic
     assert res.ame == ref.ame and res.ame_std_error == ref.ame_std_error and res.nobs == n - 12
+
+
+def test_the_studys_simulation_mdes_joins_the_mdes_table(lean: tuple[RunConfig, object],
+                                                          tmp_path) -> None:
+    """issue 20: the simulation MDES of the study's effect grid sits beside the analytic rows."""
+    from fvdid.pipeline import with_study_mdes
+
+    cfg, ex = lean
+    an = analyse(ex, cfg, secondary=False, sensitivity=False, robustness=False)
+    rows = [{"effect": e, "outcome": cfg.primary_outcome, "estimator": "headline",
+             "method": "IM_pairs_tq-1", "effect_value": v, "n_reps": 100, "rejection_rate": r,
+             "rejection_rate_mcse": 0.04, "alpha": 0.05}
+            for e, v, r in (("null", 0.0, 0.05), ("-0.02", -0.02, 0.5), ("-0.04", -0.04, 0.9))]
+    pd.DataFrame(rows).to_parquet(tmp_path / "summary.parquet", index=False)
+    assert not (an.mdes["formula"] == "simulation").any()
+    out = with_study_mdes(an, tmp_path)
+    mc = out.mdes[out.mdes["formula"] == "simulation"]
+    # |-0.02 + (0.3 / 0.4) * -0.02| = 0.035, in percentage points (a size): rounding only
+    assert len(mc) == 1 and mc["MDES (pp)"].iloc[0] == pytest.approx(3.5, abs=1e-10)
+    assert len(out.mdes) == len(an.mdes) + 1

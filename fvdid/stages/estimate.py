@@ -333,8 +333,9 @@ def _logit_rhs(d0: pd.DataFrame, first: Any, covariates: Sequence[str], categori
 
     A covariate constant within LA is collinear with the LA effects; in the stacked design
     LA-within-pair enters as a treatment-LA-within-pair indicator (pair_la and the time dummies
-    both span the pair intercepts) and time as :data:`LOGIT_PERIOD` (``pair_fy``: pair ×
-    financial year, for the single-coefficient check). The last two terms are the fixed effects.
+    both span the pair intercepts) and time as ``period`` (pair × financial year by default, as
+    the single-coefficient check uses it; the headline's logit passes :data:`LOGIT_PERIOD`).
+    The last two terms are the fixed effects.
     """
     cat = set(categorical)
     kept = [c for c in covariates if any(t == c or t.startswith(f"C({c})[") for t in first.params.index)]
