@@ -371,7 +371,7 @@ def with_study_mdes(an: Analysis, study: Path) -> Analysis:
 
 #: The committed Monte Carlo study of the embedded default design analysed by the current
 #: estimators (validation/ in the repository; ``montecarlo-100k`` is the previous code's).
-DEFAULT_STUDY = Path(__file__).resolve().parents[1] / "validation" / "montecarlo-100k-q"
+DEFAULT_STUDY = Path(__file__).resolve().parents[1] / "validation" / "montecarlo-100k-imp"
 
 
 def default_study(cfg: RunConfig, folder: Path = DEFAULT_STUDY) -> Path | None:
