@@ -358,7 +358,7 @@ def _logit_alt_check(dl: pd.DataFrame, lrhs: list[str], outcome: str, *, treatme
 
     alt = "pair_time" if LOGIT_PERIOD == "pair_fy" else "pair_fy"
     rhs = [*lrhs[1:-2], f"C({alt})", lrhs[-1]]
-    label = "quarter" if alt == "pair_time" else "financial-year"
+    label = _PERIOD_LABEL[alt]
     fit = attempt(notes, f"logit check with pair × {label} periods", lambda: logit_imputation_ame(
         dl, outcome, rhs, treatment=treatment, weights=weights, cluster=cluster,
         n_clusters=n_clusters, alpha=alpha, group="pair_id", fixed_effects=rhs[-2:],
