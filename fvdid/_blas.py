@@ -12,9 +12,10 @@ scipy's wheels each bundle one) to one thread and restores the previous counts o
 libraries are found in ``/proc/self/maps`` and called through ``ctypes`` (the entry points
 threadpoolctl uses); where that is not possible (no ``/proc``, another BLAS such as MKL or
 Accelerate) the block runs unchanged. The numbers of a linear-algebra call can depend on the
-thread count in the last bits (a reduction split differently), so only code whose results are
-checked to be the same to rounding either way is run inside it: not the multiple imputation,
-whose predictive-mean matching turns last-bit differences into other donors.
+thread count in the last bits (a reduction split differently). Code whose results are checked
+to be the same to rounding either way runs inside it for speed; the multiple imputation runs
+inside it for reproducibility: its predictive-mean matching turns last-bit differences into other
+donors, so on a thread count that depends on the machine its numbers would too.
 """
 
 from __future__ import annotations

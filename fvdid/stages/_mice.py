@@ -36,6 +36,7 @@ import pandas as pd
 from scipy import stats
 from scipy.spatial import cKDTree
 
+from fvdid._blas import single_threaded_blas
 from fvdid.errors import FvdidInputError, describe_rows
 
 __all__ = ["impute_mice"]
@@ -183,7 +184,24 @@ def impute_mice(
         Donor pool of predictive mean matching (R: ``mice(donors = 5)``).
     ridge
         Ridge added to the diagonal of ``X'X``, relative to it (R: ``mice(ridge = 1e-5)``).
+
+    Notes
+    -----
+    The linear algebra runs with OpenBLAS on one thread (:func:`fvdid._blas.single_threaded_blas`):
+    a product split over several threads can differ in its last bits, and predictive mean
+    matching turns such differences into other donors, so the imputations (and every number
+    downstream) would depend on the machine's thread count. On one thread they do not: a run
+    and a Monte Carlo replication (whose workers run one thread) of the same seed agree.
     """
+    with single_threaded_blas():
+        return _impute_mice(data, columns, predictors, categorical=categorical, m=m, maxit=maxit,
+                            seed=seed, donors=donors, ridge=ridge)
+
+
+def _impute_mice(data: pd.DataFrame, columns: Sequence[str], predictors: Sequence[str], *,
+                 categorical: Sequence[str], m: int, maxit: int, seed: int, donors: int,
+                 ridge: float) -> list[pd.DataFrame]:
+    """:func:`impute_mice` (BLAS threads already set)."""
     n = len(data)
     cat = set(categorical)
 
