@@ -136,3 +136,30 @@ def test_a_covariate_that_varies_only_under_fv_is_left_out_with_a_note() -> None
     assert any("['flag'] are linear combinations" in n for n in res.notes)
     # the same counterfactual model once the flag is left out: identical up to rounding
     assert res.ame == pytest.approx(ref.ame, abs=1e-12)
+
+
+def test_logit_time_terms_options_and_the_within_pair_trends() -> None:
+    """``_logit_rhs``'s time terms: year dummies, year dummies plus one centred linear trend per
+    pair (zero on the other pairs' rows, in years), quarter dummies; anything else is an error."""
+    from types import SimpleNamespace
+
+    from fvdid.errors import FvdidInputError
+    from fvdid.stages.estimate import STACKED_FE, _logit_rhs
+
+    quarters = pd.period_range("2019Q1", "2020Q4", freq="Q")
+    d0 = pd.DataFrame({
+        "pair_id": np.repeat(["LA1", "LA2"], 8), "treated_la": np.tile([1, 0], 8),
+        "financial_year": ["2019/20"] * 16, "referral_quarter": np.tile(quarters, 2),
+        "fv": 0, "x": 1.0,
+    })
+    first = SimpleNamespace(params=pd.Series([0.0], index=["x"]))
+    _, rhs, fe = _logit_rhs(d0, first, ["x"], [], "fv", STACKED_FE, period="pair_fy")
+    assert fe == ["C(pair_fy)", "C(pair_tla)"] and rhs == ["fv", "x", *fe]
+    d, rhs, fe = _logit_rhs(d0, first, ["x"], [], "fv", STACKED_FE, period="pair_fy_trend")
+    assert fe == ["C(pair_fy)", "_pair_trend_0", "_pair_trend_1", "C(pair_tla)"]
+    t = (np.tile(np.arange(8), 2) - 3.5) / 4.0  # quarters in years, centred on all rows
+    np.testing.assert_allclose(d["_pair_trend_0"], np.where(d0["pair_id"] == "LA1", t, 0.0))
+    np.testing.assert_allclose(d["_pair_trend_1"], np.where(d0["pair_id"] == "LA2", t, 0.0))
+    assert _logit_rhs(d0, first, ["x"], [], "fv", STACKED_FE, period="pair_time")[2][0] == "C(pair_time)"
+    with pytest.raises(FvdidInputError, match="pair_fy_trend"):
+        _logit_rhs(d0, first, ["x"], [], "fv", STACKED_FE, period="pair_quarter")
