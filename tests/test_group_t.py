@@ -94,3 +94,27 @@ def test_pair_estimates_recover_each_pairs_effect() -> None:
     assert pe.loc["1", "weight"] == pytest.approx(0.9, abs=1e-12)
     assert float((pe["weight"] * pe["estimate"]).sum()) == pytest.approx(float(fit.params[THETA]), abs=1e-12)
 
+
+
+def test_pairs_test_with_equal_weights_has_no_power_bound() -> None:
+    """pairs_test(weighting="equal") is the one-sample t test of the pairs' effects; the
+    FV-weighted test of the same effects is bounded when the FV shares differ (every pair's
+    effect exactly -1: the weighted |t| is sqrt(q) mean(qW) / sd(qW), whatever the effect)."""
+    from fvdid.stages.headline import pairs_test
+
+    shares = np.array([0.50, 0.20, 0.15, 0.10, 0.05])
+    eff = np.array([-1.0, -1.2, -0.9, -1.1, -0.8])
+    table = pd.DataFrame({"pair": list("abcde"), "weight": shares, "estimate": eff})
+    data = pd.DataFrame({"pair_id": list("abcde"), "la_code": ["A", "B", "C", "D", "E"]})
+    eq = pairs_test([table], data, weighting="equal")
+    ref = stats.ttest_1samp(eff, 0.0)
+    assert eq.estimate == pytest.approx(eff.mean(), rel=1e-12)
+    assert eq.p_value == pytest.approx(ref.pvalue, rel=1e-10)  # same statistic, t(q - 1)
+    same = table.assign(estimate=-1.0 + 1e-9 * np.arange(5))  # equal effects (a tiny spread)
+    fv = pairs_test([same], data)
+    x = 5 * shares
+    assert abs(fv.estimate / fv.std_error) == pytest.approx(np.sqrt(5) * x.mean() / x.std(ddof=1), rel=1e-6)
+    assert fv.p_value > 0.05  # the bound (2.53) is below t(4)'s 2.78: no effect size rejects
+    assert pairs_test([same], data, weighting="equal").p_value < 1e-6
+    with pytest.raises(FvdidInputError, match="weighting"):
+        pairs_test([table], data, weighting="pairs")

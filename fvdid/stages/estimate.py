@@ -121,6 +121,8 @@ METHODS = {
     "WCR_webb": "wild cluster bootstrap, restricted (WCR), Webb weights",
     "WCU_webb": "wild cluster bootstrap, unrestricted (WCU), Webb weights",
     "IM_pairs_tq-1": "pair-level t test (Ibragimov–Müller), t(q−1) over the independent pairs",
+    "IM_pairs_equal_tq-1": "pair-level t test of no effect, pairs weighted equally, t(q−1) "
+                           "(estimate: the unweighted mean of the pairs' effects)",
     "WSCB_webb": "wild subcluster bootstrap (weights by LA × financial year, errors by LA), restricted, Webb",
 }
 
@@ -253,6 +255,15 @@ class OutcomeEstimate(ResultMixin):
     logit_ame_pairs_p_value: float = NAN
     logit_ame_pairs_conf_low: float = NAN
     logit_ame_pairs_conf_high: float = NAN
+    pairs_equal_estimate: float = NAN
+    pairs_equal_std_error: float = NAN
+    pairs_equal_p_value: float = NAN
+    linear_pairs_equal_estimate: float = NAN
+    linear_pairs_equal_std_error: float = NAN
+    linear_pairs_equal_p_value: float = NAN
+    logit_ame_pairs_equal_estimate: float = NAN
+    logit_ame_pairs_equal_std_error: float = NAN
+    logit_ame_pairs_equal_p_value: float = NAN
     n_pair_groups: int = 0
     pair_effects: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
     n_fv_estimand: float = NAN
@@ -270,9 +281,15 @@ class OutcomeEstimate(ResultMixin):
             ("headline", f"{self.headline_model}: " + METHODS["IM_pairs_tq-1"], self.estimate,
              self.pairs_std_error, self.pairs_df, self.pairs_p_value, self.pairs_conf_low,
              self.pairs_conf_high),
+            ("headline", f"{self.headline_model}: " + METHODS["IM_pairs_equal_tq-1"],
+             self.pairs_equal_estimate, self.pairs_equal_std_error, self.pairs_df,
+             self.pairs_equal_p_value, NAN, NAN),
             ("linear, interaction-weighted", METHODS["IM_pairs_tq-1"], self.linear_estimate,
              self.linear_pairs_std_error, self.linear_pairs_df, self.linear_pairs_p_value,
              self.linear_pairs_conf_low, self.linear_pairs_conf_high),
+            ("linear, interaction-weighted", METHODS["IM_pairs_equal_tq-1"],
+             self.linear_pairs_equal_estimate, self.linear_pairs_equal_std_error,
+             self.linear_pairs_df, self.linear_pairs_equal_p_value, NAN, NAN),
             ("linear, interaction-weighted", METHODS["CR1_tG-1"], self.linear_estimate,
              self.linear_std_error, self.linear_df, self.linear_p_value, self.linear_conf_low,
              self.linear_conf_high),
@@ -384,6 +401,17 @@ def _logit_rhs(d0: pd.DataFrame, first: Any, covariates: Sequence[str], categori
         return d0, [*rhs, *fe], fe
     fe = [f"C({c})" for c in fixed_effects]
     return d0, [*rhs, *fe], fe
+
+
+def _equal_pairs(prefix: str, notes: list[str], test: Any) -> dict[str, float]:
+    """The pair-level t test with the pairs weighted equally (``pairs_test(weighting="equal")``)."""
+    from fvdid.stages import attempt
+
+    eq = attempt(notes, "pair-level t test of no effect with the pairs weighted equally", test)
+    if eq is None:
+        return {}
+    return {f"{prefix}equal_estimate": eq.estimate, f"{prefix}equal_std_error": eq.std_error,
+            f"{prefix}equal_p_value": eq.p_value}
 
 
 def _logit_alt_check(dl: pd.DataFrame, lrhs: list[str], lfe: list[str], outcome: str, *,
@@ -517,6 +545,9 @@ def estimate_outcome(
         if lin_pairs is not None:
             kw.update({f"linear_pairs_{k}": getattr(lin_pairs, k)
                        for k in ("std_error", "df", "p_value", "conf_low", "conf_high")})
+            kw.update(_equal_pairs("linear_pairs_", notes, lambda: pairs_test(
+                [pair_estimates(f, cd) for f, cd in zip(iw, designs, strict=True)], d0, alpha=alpha,
+                weighting="equal")))
         kw.update(n_fv_estimand=float(designs[0].cells["n_fv"].sum()),
                   n_fv_unidentified=designs[0].n_fv_unidentified)
         if designs[0].n_fv_unidentified > 0:
@@ -595,6 +626,8 @@ def estimate_outcome(
                 if lg_pairs is not None:
                     kw.update({f"logit_ame_pairs_{k}": getattr(lg_pairs, k)
                                for k in ("std_error", "df", "p_value", "conf_low", "conf_high")})
+                    kw.update(_equal_pairs("logit_ame_pairs_", notes, lambda: pairs_test(
+                        [lg.groups], dl, alpha=alpha, weighting="equal")))
             if lg.method == "imputation":
                 kw.update(_logit_alt_check(dl, lrhs, lfe, prep.outcome, treatment=treatment,
                                            weights=weights, cluster=cluster, n_clusters=G,
@@ -617,6 +650,8 @@ def estimate_outcome(
             notes.append(headline_note)
     kw.update({f"pairs_{k}": kw.get(f"{head_pairs}{k}", NAN)
                for k in ("std_error", "df", "p_value", "conf_low", "conf_high")})
+    kw.update({f"pairs_equal_{k}": kw.get(f"{head_pairs}equal_{k}", NAN)
+               for k in ("estimate", "std_error", "p_value")})
     chosen = lg_pairs if head_pairs == "logit_ame_pairs_" else lin_pairs
     if chosen is not None:
         kw.update(n_pair_groups=int(chosen.n_groups), pair_effects=chosen.groups)

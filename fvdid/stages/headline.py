@@ -24,13 +24,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from fvdid._results import ResultMixin
+from fvdid.errors import FvdidInputError
 
 __all__ = ["CELL", "CELL_QUARTERS", "THETA", "CellDesign", "Pooled", "cell_design", "common_effect_cr1", "event_cells", "event_year_cells",
            "fv_estimand", "pair_estimates", "pairs_test", "pool_term", "t_inference"]
@@ -312,7 +313,8 @@ def pair_estimates(iw_fit: Any, design: CellDesign) -> pd.DataFrame:
 
 
 def pairs_test(tables: Sequence[pd.DataFrame], data: pd.DataFrame, *, alpha: float = 0.05,
-               pair: str = "pair_id", la: str = "la_code") -> Any:
+               pair: str = "pair_id", la: str = "la_code",
+               weighting: Literal["fv", "equal"] = "fv") -> Any:
     """Ibragimov–Müller t test over the independent pairs (:func:`fvdid.estimators.group_t`).
 
     ``tables`` hold each completed data set's pair estimates (:func:`pair_estimates`, or the
@@ -331,4 +333,7 @@ def pairs_test(tables: Sequence[pd.DataFrame], data: pd.DataFrame, *, alpha: flo
     avg["group"] = [group[p] for p in avg.index]
     avg["wb"] = avg["weight"] * avg["estimate"]
     g = avg.groupby("group", sort=True)[["weight", "wb"]].sum()
-    return group_t_test(g["wb"] / g["weight"], g["weight"], alpha=alpha)
+    if weighting not in ("fv", "equal"):
+        raise FvdidInputError(f"pairs_test: weighting must be 'fv' or 'equal', got {weighting!r}")
+    w = g["weight"] if weighting == "fv" else pd.Series(1.0, index=g.index)
+    return group_t_test(g["wb"] / g["weight"], w, alpha=alpha)

@@ -36,6 +36,8 @@ LABELS = {
     "WCR_webb": "wild cluster bootstrap, restricted (WCR), Webb",
     "WCU_webb": "wild cluster bootstrap, unrestricted (WCU), Webb",
     "IM_pairs_tq-1": "pair-level t test (Ibragimov–Müller), t(q−1)",
+    "IM_pairs_equal_tq-1": "pair-level t test of no effect, pairs weighted equally, t(q−1) "
+                           "(estimate: unweighted mean of the pairs' effects)",
     "WSCB_webb": "wild subcluster bootstrap (LA × financial year), restricted, Webb",
     "RI_t_pairs": "randomization inference over placebo pairs, pair-level t",
     "CT_pairs": "Conley–Taber over placebo pairs (Ferman–Pinto)",

@@ -45,6 +45,10 @@ def _estimate_rows(outcome: str, e: Any, alpha: float, truth: float) -> list[dic
              e.linear_conf_low, e.linear_conf_high, e.linear_p_value, truth),
         _row(outcome, "linear_iw", "IM_pairs_tq-1", e.linear_estimate, e.linear_pairs_std_error,
              e.linear_pairs_conf_low, e.linear_pairs_conf_high, e.linear_pairs_p_value, truth),
+        # the test of no effect with the pairs weighted equally: its estimate is the unweighted
+        # mean of the pairs' effects, another estimand (no truth, no interval)
+        _row(outcome, "linear_iw", "IM_pairs_equal_tq-1", e.linear_pairs_equal_estimate,
+             e.linear_pairs_equal_std_error, NAN, NAN, e.linear_pairs_equal_p_value, NAN),
         _row(outcome, "linear_iw", "CR1_cell_tG-1", e.linear_estimate, e.linear_cell_std_error,
              e.linear_cell_conf_low, e.linear_cell_conf_high, e.linear_cell_p_value, truth),
         _row(outcome, "linear_iw", "CR2_satterthwaite", e.linear_estimate, e.cr2_std_error,
@@ -61,6 +65,8 @@ def _estimate_rows(outcome: str, e: Any, alpha: float, truth: float) -> list[dic
              e.logit_ame_conf_low, e.logit_ame_conf_high, e.logit_ame_p_value, truth),
         _row(outcome, "logit_ame", "IM_pairs_tq-1", e.logit_ame, e.logit_ame_pairs_std_error,
              e.logit_ame_pairs_conf_low, e.logit_ame_pairs_conf_high, e.logit_ame_pairs_p_value, truth),
+        _row(outcome, "logit_ame", "IM_pairs_equal_tq-1", e.logit_ame_pairs_equal_estimate,
+             e.logit_ame_pairs_equal_std_error, NAN, NAN, e.logit_ame_pairs_equal_p_value, NAN),
         _row(outcome, f"logit_ame_{e.logit_alt_period}", "CR1_tG-1", e.logit_ame_alt,
              e.logit_ame_alt_std_error, e.logit_ame_alt_conf_low, e.logit_ame_alt_conf_high,
              e.logit_ame_alt_p_value, truth),
@@ -95,6 +101,8 @@ def analysis_records(an: Analysis) -> pd.DataFrame:
                              e.headline_cr1_p_value, truth))
             rows.append(_row(o, "headline", "IM_pairs_tq-1", e.estimate, e.pairs_std_error,
                              e.pairs_conf_low, e.pairs_conf_high, e.pairs_p_value, truth))
+            rows.append(_row(o, "headline", "IM_pairs_equal_tq-1", e.pairs_equal_estimate,
+                             e.pairs_equal_std_error, NAN, NAN, e.pairs_equal_p_value, NAN))
             pp = getattr(an, "placebo_pairs", None)
             if pp is not None:
                 # the statistic is the pairs' linear interaction-weighted effect (placebo_pairs)
