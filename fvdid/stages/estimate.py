@@ -162,8 +162,12 @@ class OutcomeEstimate(ResultMixin):
     child, whose log-odds ratio is the marginal one among FV children, or ``"coefficient"``: one
     FV coefficient, a check; ``logit_ame_alt*``: the same AME with the other period dummies,
     ``logit_alt_period``, a check). The pair-level t test of the linear estimate and of the logit's AME are in
-    ``linear_pairs_*`` and ``logit_ame_pairs_*``; ``pair_effects`` holds the headline's pair
-    (group) estimates and weights. CR2 and the bootstraps use the first completed data set.
+    ``linear_pairs_*`` and ``logit_ame_pairs_*``; the same test with the pairs weighted equally
+    (a test of no effect in any pair, without the FV-weighted test's power bound; its estimate is
+    the unweighted mean of the pairs' effects) in ``pairs_equal_*`` (the headline's model),
+    ``linear_pairs_equal_*`` and ``logit_ame_pairs_equal_*``; ``pair_effects`` holds the
+    headline's pair (group) estimates and weights. CR2 and the bootstraps use the first completed
+    data set.
     """
 
     outcome: str
