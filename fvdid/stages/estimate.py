@@ -53,7 +53,7 @@ replications: on the simulator's noise-free probabilities (misspecification alon
 dummies -0.0008 (0.0009), SD 0.0078; quarter dummies -0.0001 (0.0003), SD 0.0025. On the observed
 outcomes: years +0.0012 (0.0011), SD 0.0095; trend -0.0009 (0.0013), SD 0.0111; half years
 -0.0007 (0.0014), SD 0.0116; quarters +0.0016 (0.0012), SD 0.0102. The trend and half years
-remove the years' small mean error on most replications but fail badly on some (seed 65: -0.079
+remove the years' small mean error on most replications but fail badly on some (replication 65: -0.079
 and -0.053 noise-free, where years err by -0.035 and quarters by -0.003), so neither is the
 default.
 
@@ -544,14 +544,16 @@ def estimate_outcome(
         linear = pool_term(iw, THETA, G, alpha, std_errors=[
             common_effect_cr1(f, pf, cd.data, cluster) for f, pf, cd in zip(iw, fits, designs, strict=True)])
         lin_fit, lin_data, term = iw[0], designs[0].data, THETA
-        lin_pairs = attempt(notes, "pair-level t test of the linear model", lambda: pairs_test(
-            [pair_estimates(f, cd) for f, cd in zip(iw, designs, strict=True)], d0, alpha=alpha))
+        lin_label = "pair-level t test of the linear model"
+        lin_tables = attempt(notes, lin_label, lambda: [pair_estimates(f, cd) for f, cd in
+                                                    zip(iw, designs, strict=True)])
+        lin_pairs = None if lin_tables is None else attempt(notes, lin_label, lambda: pairs_test(
+            lin_tables, d0, alpha=alpha))
         if lin_pairs is not None:
             kw.update({f"linear_pairs_{k}": getattr(lin_pairs, k)
                        for k in ("std_error", "df", "p_value", "conf_low", "conf_high")})
             kw.update(_equal_pairs("linear_pairs_", notes, lambda: pairs_test(
-                [pair_estimates(f, cd) for f, cd in zip(iw, designs, strict=True)], d0, alpha=alpha,
-                weighting="equal")))
+                lin_tables, d0, alpha=alpha, weighting="equal")))
         kw.update(n_fv_estimand=float(designs[0].cells["n_fv"].sum()),
                   n_fv_unidentified=designs[0].n_fv_unidentified)
         if designs[0].n_fv_unidentified > 0:
