@@ -161,5 +161,13 @@ def test_logit_time_terms_options_and_the_within_pair_trends() -> None:
     np.testing.assert_allclose(d["_pair_trend_0"], np.where(d0["pair_id"] == "LA1", t, 0.0))
     np.testing.assert_allclose(d["_pair_trend_1"], np.where(d0["pair_id"] == "LA2", t, 0.0))
     assert _logit_rhs(d0, first, ["x"], [], "fv", STACKED_FE, period="pair_time")[2][0] == "C(pair_time)"
+    d, rhs, fe = _logit_rhs(d0, first, ["x"], [], "fv", STACKED_FE, period="pair_fy_season")
+    assert fe == ["C(pair_fy)", *(f"_pair_season_{i}_q{q}" for i in (0, 1) for q in (2, 3, 4)),
+                  "C(pair_tla)"]
+    qoy = np.tile([1, 2, 3, 4], 4)  # 2019Q1..2020Q4 on each pair's rows
+    for i, pair in enumerate(["LA1", "LA2"]):
+        for q in (2, 3, 4):
+            np.testing.assert_array_equal(d[f"_pair_season_{i}_q{q}"],
+                                          ((d0["pair_id"] == pair) & (qoy == q)).astype(float))
     with pytest.raises(FvdidInputError, match="pair_fy_trend"):
         _logit_rhs(d0, first, ["x"], [], "fv", STACKED_FE, period="pair_quarter")

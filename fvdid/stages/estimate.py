@@ -43,7 +43,8 @@ STACKED_FE: tuple[str, str] = ("pair_la", "pair_time")
 LOGIT_PERIOD: str = "pair_fy"
 """Time terms of the logit's counterfactual model in the stacked design: ``"pair_fy"``
 (pair × financial-year dummies, the protocol's time effects), ``"pair_fy_trend"`` (those plus a
-linear trend in quarters within each pair) or ``"pair_time"`` (pair × quarter dummies, as the
+linear trend in quarters within each pair), ``"pair_fy_season"`` (those plus pair ×
+quarter-of-year dummies) or ``"pair_time"`` (pair × quarter dummies, as the
 linear model). Pair × quarter is fitted as a check (``logit_ame_alt_*``).
 
 Measured on 73 replications of the default design (the study's design seeds 2-74, paired; with
@@ -56,6 +57,19 @@ outcomes: years +0.0012 (0.0011), SD 0.0095; trend -0.0009 (0.0013), SD 0.0111; 
 remove the years' small mean error on most replications but fail badly on some (replication 65: -0.079
 and -0.053 noise-free, where years err by -0.035 and quarters by -0.003), so neither is the
 default.
+
+On 200 design replications (2-201, paired; ``validation/diagnostics/logit_golive_year.py`` and
+``logit_within_year.py``) the years' error decomposes into their misspecification (noise-free
++0.0008 (0.0006), SD 0.0081) and a finite-sample error left after the second-order correction
+(+0.0005 (0.0005); the correction itself moves the AME by +0.0017 (0.0004), and without it the
+error is -0.0005 (0.0008)). Splitting the go-live year at go-live removes the misspecification
+(-0.0005 (0.0004)) but its after-go-live period rests on one comparison LA's few events (SD
+0.033, the correction fails there). ``"pair_fy_season"`` (pair × financial-year dummies plus
+pair × quarter-of-year dummies: each pair's within-year profile from every year of both LAs)
+removes the mean error on the observed outcomes, +0.0000 (0.0009) against +0.0012 (0.0007)
+(paired difference -0.0012 (0.0007)), but its SD is 0.0130 against 0.0098 and its RMSE 0.0129
+against 0.0099, so it is an option, not the default; the linear interaction-weighted estimate
+(-0.0000 (0.0005), SD 0.0076) beats every logit variant on bias and RMSE.
 
 Not quarter dummies: with a 3 % outcome and small comparison LAs, a quarter's period effect
 rests on a handful of comparison events and the treatment LA's odds ratio on a short
@@ -128,10 +142,11 @@ METHODS = {
 
 
 _PERIOD_LABEL = {"pair_time": "quarter", "pair_fy": "financial-year",
-                 "pair_fy_trend": "financial-year"}
+                 "pair_fy_trend": "financial-year", "pair_fy_season": "financial-year"}
 _PERIOD_TERMS_LABEL = {"pair_time": "pair × quarter dummies", "pair_fy": "pair × financial-year dummies",
                        "pair_fy_trend": "pair × financial-year dummies and a linear trend in "
-                                        "quarters within each pair"}
+                                        "quarters within each pair",
+                       "pair_fy_season": "pair × financial-year and pair × quarter-of-year dummies"}
 
 
 @dataclass(frozen=True)
@@ -376,6 +391,25 @@ def _pair_trends(d0: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     return d0.assign(**cols), names
 
 
+def _pair_seasons(d0: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """Add pair × quarter-of-year indicators: per pair, one column for each of the calendar quarters
+    2-4 (quarter 1 the reference), 1 on that pair's rows referred in that quarter of the year.
+
+    Beside pair × financial-year dummies they give each pair its own average within-year profile
+    (seasonality, and the within-year part of the pair's trend), estimated from every year of both
+    of its LAs rather than from one year's comparison LA alone.
+    """
+    qoy = pd.PeriodIndex(d0["referral_quarter"], freq="Q").quarter.to_numpy()
+    pid = d0["pair_id"].astype(str).to_numpy()
+    names, cols = [], {}
+    for i, p in enumerate(sorted(set(pid))):
+        for q in (2, 3, 4):
+            name = f"_pair_season_{i}_q{q}"
+            cols[name] = ((pid == p) & (qoy == q)).astype(float)
+            names.append(name)
+    return d0.assign(**cols), names
+
+
 def _logit_rhs(d0: pd.DataFrame, first: Any, covariates: Sequence[str], categorical: Sequence[str],
                treatment: str, fixed_effects: Sequence[str], period: str = "pair_fy"
                ) -> tuple[pd.DataFrame, list[str], list[str]]:
@@ -397,10 +431,13 @@ def _logit_rhs(d0: pd.DataFrame, first: Any, covariates: Sequence[str], categori
         pid = d0["pair_id"].astype(str)
         d0 = d0.assign(pair_tla=np.where(d0["treated_la"].astype(bool), pid, "-"),
                        pair_fy=pid + ":" + d0["financial_year"].astype(str))
-        fe = [f"C({period.removesuffix('_trend')})"]
+        fe = [f"C({period.removesuffix('_trend').removesuffix('_season')})"]
         if period.endswith("_trend"):
             d0, trends = _pair_trends(d0)
             fe += trends
+        elif period.endswith("_season"):
+            d0, seasons = _pair_seasons(d0)
+            fe += seasons
         fe.append("C(pair_tla)")
         return d0, [*rhs, *fe], fe
     fe = [f"C({c})" for c in fixed_effects]
