@@ -403,7 +403,14 @@ def _check_rank(X: np.ndarray, names: Sequence[str]) -> None:
         )
     scale = np.sqrt((X**2).sum(axis=0))
     scale[scale == 0] = 1.0
-    r, piv = linalg.qr(X / scale, mode="r", pivoting=True)  # no Q: only the rank is needed
+    Xs = X / scale
+    if X.shape[0] > 2 * X.shape[1]:
+        # tall: the pivoted QR of the R factor of an unpivoted (blocked) QR has the pivots and
+        # |diag| of the pivoted QR of X itself (the same Gram matrix), at a fraction of the cost
+        from fvdid.estimators._design import qr_r
+
+        Xs = qr_r(Xs)
+    r, piv = linalg.qr(Xs, mode="r", pivoting=True)  # no Q: only the rank is needed
     d = np.abs(np.diag(r))
     tol = max(X.shape) * np.finfo(float).eps * (d[0] if d.size else 0.0) * 1e3
     rank = int((d > tol).sum())
