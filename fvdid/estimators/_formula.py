@@ -299,10 +299,14 @@ def column_list(
                     levels = sorted_levels(s)
                     if len(levels) < 2 and not full:
                         notes.append(f"C({f.column}) has a single level; it adds no column")
-                    vals = s.to_numpy()
+                    # each row's level as an integer code (the levels are pandas' distinct
+                    # values, so code equality is value equality): one pass, not one per level
+                    codes, uniq = pd.factorize(s.to_numpy())
+                    at = pd.Index(uniq).get_indexer(levels)
                     cache[key] = [
-                        (f"C({f.column})[{prefix}{level_label(v)}]", (vals == v).astype(float))
-                        for v in (levels if full else levels[1:])
+                        (f"C({f.column})[{prefix}{level_label(v)}]", (codes == a).astype(float))
+                        for v, a in zip(levels if full else levels[1:],
+                                        at if full else at[1:], strict=True)
                     ]
                 else:
                     cache[key] = [(f.column, numeric_column(frame, f.column, what=what))]
