@@ -299,10 +299,14 @@ def column_list(
                     levels = sorted_levels(s)
                     if len(levels) < 2 and not full:
                         notes.append(f"C({f.column}) has a single level; it adds no column")
-                    vals = s.to_numpy()
+                    # each row's level as an integer code (the levels are pandas' distinct
+                    # values, so code equality is value equality): one pass, not one per level
+                    codes, uniq = pd.factorize(s.to_numpy())
+                    at = pd.Index(uniq).get_indexer(levels)
                     cache[key] = [
-                        (f"C({f.column})[{prefix}{level_label(v)}]", (vals == v).astype(float))
-                        for v in (levels if full else levels[1:])
+                        (f"C({f.column})[{prefix}{level_label(v)}]", (codes == a).astype(float))
+                        for v, a in zip(levels if full else levels[1:],
+                                        at if full else at[1:], strict=True)
                     ]
                 else:
                     cache[key] = [(f.column, numeric_column(frame, f.column, what=what))]
@@ -403,7 +407,14 @@ def _check_rank(X: np.ndarray, names: Sequence[str]) -> None:
         )
     scale = np.sqrt((X**2).sum(axis=0))
     scale[scale == 0] = 1.0
-    r, piv = linalg.qr(X / scale, mode="r", pivoting=True)  # no Q: only the rank is needed
+    Xs = X / scale
+    if X.shape[0] > 2 * X.shape[1]:
+        # tall: the pivoted QR of the R factor of an unpivoted (blocked) QR has the pivots and
+        # |diag| of the pivoted QR of X itself (the same Gram matrix), at a fraction of the cost
+        from fvdid.estimators._design import qr_r
+
+        Xs = qr_r(Xs)
+    r, piv = linalg.qr(Xs, mode="r", pivoting=True)  # no Q: only the rank is needed
     d = np.abs(np.diag(r))
     tol = max(X.shape) * np.finfo(float).eps * (d[0] if d.size else 0.0) * 1e3
     rank = int((d > tol).sum())

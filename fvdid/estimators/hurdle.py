@@ -243,7 +243,8 @@ def hurdle(
     require_columns(data, count_f.columns + extra + ([cluster] if cluster else []), what="data")
     # one model frame for both parts: a row missing in either part is dropped from both (as R)
     dc = design_matrix(count_f, data, extra=extra)
-    dz = design_matrix(
+    # the same formula for both parts (no '|'): the same columns on the same rows, built once
+    dz = dc if zero_f == count_f else design_matrix(
         zero_f, data, extra=[t.column for t in count_f.terms] + ([weights] if weights else [])
     )
     y = dc.y

@@ -119,10 +119,25 @@ def stack_pairs(
             sel = data[data["la_code"].isin([t, c])]
             parts.append(sel.assign(pair_id=i + 1, weight=1.0))
         out = pd.concat(parts, ignore_index=True) if parts else data.iloc[:0].assign(pair_id=0, weight=1.0)
-    pid = out["pair_id"].astype(str)
-    out["pair_la"] = pid + ":" + out["la_code"].astype(str)
-    out["pair_time"] = pid + ":" + out[time].astype(str)
+    out["pair_la"] = _joined(out["pair_id"], out["la_code"])
+    out["pair_time"] = _joined(out["pair_id"], out[time])
     return out
+
+
+def _joined(a: pd.Series, b: pd.Series) -> pd.Series:
+    """``a.astype(str) + ":" + b.astype(str)``, each distinct (a, b) formatted once."""
+    def plain(s: pd.Series) -> bool:  # no missing value; an object column of strings only
+        return not s.isna().any() and (s.dtype != object or pd.api.types.infer_dtype(s) == "string")
+
+    if not (plain(a) and plain(b)):  # (1 and True would share a code; NA prints by its kind)
+        return a.astype(str) + ":" + b.astype(str)
+    ca, ua = pd.factorize(a)
+    cb, ub = pd.factorize(b)
+    combo, inv = np.unique(ca.astype(np.int64) * max(len(ub), 1) + cb, return_inverse=True)
+    sa = pd.Series(ua).astype(str).to_numpy(dtype=object)
+    sb = pd.Series(ub).astype(str).to_numpy(dtype=object)
+    lab = sa[combo // max(len(ub), 1)] + ":" + sb[combo % max(len(ub), 1)]
+    return pd.Series(lab[inv.reshape(-1)], index=a.index, dtype=object)
 
 
 NAN = float("nan")

@@ -139,20 +139,23 @@ def cell_design(
         pair_of = pd.Series(data["pair_id"].astype(str).to_numpy()[ident], index=key[ident])
         cells["pair"] = pair_of.groupby(level=0).first().reindex(cells["cell"]).to_numpy()
     r = int(cells["weight"].to_numpy().argmax())
-    ref, w_r = cells.loc[r, "cell"], float(cells.loc[r, "weight"])
-    in_ref = (ident & (key == ref)).astype(float)
+    w_r = float(cells.loc[r, "weight"])
+    # each identified row's cell as its position in ``cells`` (-1 elsewhere): integer comparisons
+    code = np.where(ident, n_fv.index.get_indexer(key), -1)
+    in_ref = (code == r).astype(float)
     new: dict[str, np.ndarray] = {THETA: in_ref / w_r}
     terms = [THETA]
-    for k, row in enumerate(cells.itertuples(index=False)):
+    for k, cw in enumerate(cells["weight"].to_numpy()):
         if k != r:
-            new[f"fvcell_{k}"] = (ident & (key == row.cell)).astype(float) - (row.weight / w_r) * in_ref
+            new[f"fvcell_{k}"] = (code == k).astype(float) - (float(cw) / w_r) * in_ref
             terms.append(f"fvcell_{k}")
     # FV rows of unidentified periods: a dummy per period absorbs them (no effect on theta).
     un = fv & (w > 0) & ~ident
-    per = data[period].to_numpy()
-    for k, c in enumerate(pd.unique(per[un])):
-        new[f"fvcell_u{k}"] = (un & (per == c)).astype(float)
-        terms.append(f"fvcell_u{k}")
+    if un.any():
+        per = data[period].to_numpy()
+        for k, c in enumerate(pd.unique(per[un])):
+            new[f"fvcell_u{k}"] = (un & (per == c)).astype(float)
+            terms.append(f"fvcell_u{k}")
     return CellDesign(data.assign(**new), tuple(terms), cells, float(w[un].sum()))
 
 
@@ -185,9 +188,11 @@ def event_cells(data: pd.DataFrame, *, quarters: int = CELL_QUARTERS, treatment:
     if e is None:
         return data.assign(**{name: data["pair_time"].astype(str)})
     ey = np.floor(e.to_numpy(dtype=float) / int(quarters))
-    lab = np.where(data[treatment].to_numpy() == 1,
-                   data["pair_id"].astype(str).to_numpy() + ":e" + pd.Series(ey).astype("Int64").astype(str).to_numpy(),
-                   "")
+    fv = data[treatment].to_numpy() == 1
+    lab = np.full(len(data), "", dtype=object)
+    if fv.any():  # the labels of the FV rows alone
+        lab[fv] = (data["pair_id"][fv].astype(str).to_numpy() + ":e"
+                   + pd.Series(ey[fv]).astype("Int64").astype(str).to_numpy())
     return data.assign(**{name: lab})
 
 
