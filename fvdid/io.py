@@ -462,6 +462,16 @@ def _check(
         _fail(table, column, bad, expected, s, rows)
 
 
+def _matches(s: pd.Series, pattern: str | re.Pattern[str]) -> pd.Series:
+    """``s.astype(str).str.match(pattern)``, matched once per distinct value (missing: False)."""
+    codes, uniques = pd.factorize(s, use_na_sentinel=True)
+    ok_u = pd.Series(uniques).astype(str).str.match(pattern).to_numpy(dtype=bool)
+    ok = np.zeros(len(s), dtype=bool)
+    m = codes >= 0
+    ok[m] = ok_u[codes[m]]
+    return pd.Series(ok, index=s.index)
+
+
 def _parse_each(s: pd.Series, parse: Callable[[str], object]) -> tuple[list[object], np.ndarray]:
     """Parse each distinct non-missing value once: (parsed uniques, codes); failures are None."""
     codes, uniques = pd.factorize(s, use_na_sentinel=True)
@@ -535,7 +545,7 @@ CHILD_REQUIRED = [
 
 
 def _check_la_code(df: pd.DataFrame, table: str, rows: RowNames) -> None:
-    _check(df, table, "la_code", lambda s: s.astype(str).str.match(LA_CODE),
+    _check(df, table, "la_code", lambda s: _matches(s, LA_CODE),
            "an ONS LA code such as E08000026", rows)
 
 
@@ -556,7 +566,7 @@ def validate_children(df: pd.DataFrame, *, rows: RowNames | None = None) -> pd.D
               df["child_id"], rows)
     _check_la_code(df, t, rows)
     df["referral_date"] = _dates(df, t, "referral_date", rows)
-    _check(df, t, "financial_year", lambda s: s.astype(str).str.match(r"^\d{4}/\d{2}$"),
+    _check(df, t, "financial_year", lambda s: _matches(s, r"^\d{4}/\d{2}$"),
            "a financial year like '2021/22'", rows)
     _check_codes(df, t, "fv", {0, 1}, rows, allow_na=False)
     _check_codes(df, t, "treated_la", {0, 1}, rows, allow_na=False)
