@@ -371,8 +371,10 @@ def _simulate_workload(n: int, label: str, limit_s: float, tiny: bool = False) -
     )
 
 
-# The Monte Carlo's lean analysis path (validation/montecarlo-*/run.toml, placebo pairs off).
-LEAN_RUN_OPTIONS: dict[str, Any] = {"n_imputations": 2, "boot_B": 399, "ri_pool_max": 0}
+# The Monte Carlo's lean analysis path: validation/montecarlo-100k-imp/run.toml (placebo-pair
+# randomization inference off, no LA placebo tests or figures per replication).
+LEAN_RUN_OPTIONS: dict[str, Any] = {"n_imputations": 2, "boot_B": 399, "ri_pool_max": 0,
+                                    "extras": {"la_placebo": False, "la_figures": False}}
 MC_STUDY_REPS = 1000  # the default study: 500 replications under the null, 500 under the effect
 
 
