@@ -166,8 +166,10 @@ def test_issue16_workloads_and_targets() -> None:
 
     lean = ALL["lean_analysis_100k"]
     assert "lean_analysis_100k" in DEFAULT and lean.key == "primary_estimate"
+    # the lean path's options are the default study's (validation/montecarlo-100k-imp/run.toml)
     assert harness.impl_params(lean.impls[0], lean)["run_options"] == {
-        "n_imputations": 2, "boot_B": 399, "ri_pool_max": 0}
+        "n_imputations": 2, "boot_B": 399, "ri_pool_max": 0,
+        "extras": {"la_placebo": False, "la_figures": False}}
 
     mc = ALL["montecarlo_throughput"]
     assert "montecarlo_throughput" in DEFAULT
