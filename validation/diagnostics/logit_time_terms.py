@@ -15,7 +15,8 @@ there is no sampling noise), whose error is the model's misspecification alone.
 
 ``logit_time_terms.csv`` holds replications 2-74, run with OpenBLAS on one thread as the study's
 workers (code at commit 04194f2, whose replication path gives the study's numbers; this script
-at b70e2a0 reproduces its rows); the summary is quoted in
+at b70e2a0 reproduces its rows; rebuilt on ``_logit_harness.py``, it reproduces replication
+2's row to 8e-14); the summary is quoted in
 ``fvdid.stages.estimate.LOGIT_PERIOD``.
 """
 
@@ -25,111 +26,17 @@ import sys
 
 import numpy as np
 import pandas as pd
-
-import fvdid.errors as ferr
-import fvdid.simulation.children as chm
-
-Y = "looked_after_18m"
-_P0: dict[str, pd.Series] = {}
-_orig_effects = chm.child_effects_frame
+from _logit_harness import main
 
 
-def _capture_p0(child_id, fv, po, eff_abs):  # type: ignore[no-untyped-def]
-    _P0["p0"] = pd.Series(po.p0[0], index=child_id)  # component 0: looked after
-    return _orig_effects(child_id, fv, po, eff_abs)
-
-
-def run(out: str, reps: list[int]) -> None:
-    """Fit the four logits on each replication; write one row per replication to ``out``."""
-    chm.child_effects_frame = _capture_p0
-    from fvdid import pipeline
-    from fvdid.config import RunConfig
-    from fvdid.estimators.ols import ols
-    from fvdid.montecarlo.design import Design, EffectScenario
-    from fvdid.montecarlo.engine import replication_seed
-    from fvdid.simulation import simulate
-    from fvdid.stages import estimate as est
-    from fvdid.stages import outcome as om
-    from fvdid.stages.estimate import STACKED_FE, _complete_sets, _logit_rhs
-    from fvdid.stages.headline import fv_estimand
-    from fvdid.stages.logit_ame import logit_imputation_ame
-
-    captured = {}
-    orig = om.estimate_outcome
-
-    def spy(prep, **kw):  # type: ignore[no-untyped-def]
-        if tuple(kw.get("fixed_effects", ())) == STACKED_FE:
-            captured["prep"] = prep
-        return orig(prep, **kw)
-
-    om.estimate_outcome = spy
-    real_check = ferr.check_binary
-    design = Design.from_mapping({"n_children": 100000})
-    rows = []
-    for rep in reps:
-        seed = replication_seed(0, "design", rep)
-        sim = simulate(seed=seed, n_children=100000,
-                       config=EffectScenario("design", "design").config(design))
-        cfg = RunConfig.from_mapping({
-            "seed": seed, "n_children": 100000, "progress": False, "parity_in_appendix": False,
-            "ri_pool_max": 0, "boot_B": 0, "n_imputations": 2,
-            "extras": {"la_placebo": False, "la_figures": False}})
-        ex, _ = pipeline.simulated_extract(cfg, sim=sim)
-        p = pipeline.analyse(ex, cfg, secondary=False, sensitivity=False, robustness=False).primary
-        prep = captured["prep"]
-        d0 = _complete_sets(prep)[0]
-        cats = [c for c in cfg.categorical_covariates if c in prep.covariates]
-        f0 = ols(est.regression_formula(Y, prep.covariates, cats, treatment="fv",
-                                        fixed_effects=STACKED_FE), d0, weights="weight", vcov="iid")
-        dl, rhs, fe = _logit_rhs(d0, f0, prep.covariates, cats, "fv", STACKED_FE, period="pair_fy_trend")
-        covs = rhs[1:-len(fe)]
-        trends = fe[1:-1]
-        qn = pd.PeriodIndex(dl["referral_quarter"], freq="Q").quarter
-        dl = dl.assign(pair_hy=dl["pair_fy"] + np.where(np.isin(qn, [2, 3]), "a", "b"))
-        ce = ex.child_effects.set_index("child_id")[Y]
-        e = fv_estimand(d0)
-        r = {"rep": rep, "truth": float(np.average(ce.reindex(e.index), weights=e.to_numpy())),
-             "model": p.headline_model, "head": p.estimate, "lin": p.linear_estimate,
-             "logit_study": p.logit_ame}
-        pc = (_P0["p0"].reindex(dl["child_id"]).to_numpy()
-              + np.where(dl["fv"] == 1, ce.reindex(dl["child_id"]).to_numpy(), 0.0))
-        variants = {"fy": ["C(pair_fy)"], "fytr": ["C(pair_fy)", *trends], "hy": ["C(pair_hy)"],
-                    "q": ["C(pair_time)"]}
-        for name, per in variants.items():
-            terms = [*covs, *per, "C(pair_tla)"]
-            for yk in ("y", "p"):
-                d = dl if yk == "y" else dl.assign(**{Y: pc})
-                if yk == "p":  # fractional outcome: the logit's quasi-likelihood
-                    ferr.check_binary = lambda data, column, what="data": data[column].to_numpy(float)
-                try:
-                    lg = logit_imputation_ame(d, Y, terms, n_clusters=p.n_clusters,
-                                              fixed_effects=[*per, "C(pair_tla)"],
-                                              bias_correction=(yk == "y"))
-                    r[f"{name}|{yk}"] = lg.ame
-                    if yk == "y":
-                        r[f"{name}|unid"] = lg.n_fv_unidentified
-                finally:
-                    ferr.check_binary = real_check
-        rows.append(r)
-        print(r, flush=True)
-        pd.DataFrame(rows).to_csv(out, index=False)
-
-
-def summary(files: list[str]) -> None:
-    """Error against the matched truth (mean, MCSE, SD) of every variant, and paired differences."""
-    d = pd.concat([pd.read_csv(f) for f in files]).drop_duplicates("rep")
-    print(f"{len(d)} replications ({(d['model'] == 'logit').sum()} where the rule selected the logit)")
-    for c in [c for c in d.columns if c.endswith(("|y", "|p"))] + ["lin"]:
-        x = (d[c] - d["truth"]).dropna()
-        print(f"{c:8s} error {x.mean():+.5f} (MCSE {x.std() / np.sqrt(len(x)):.5f}) "
-              f"SD {x.std():.4f} n={len(x)}")
-    for a in ("fytr|y", "hy|y", "q|y"):
-        x = (d[a] - d["fy|y"]).dropna()
-        print(f"{a} - fy|y {x.mean():+.5f} (MCSE {x.std() / np.sqrt(len(x)):.5f})")
+def variants(dl: pd.DataFrame, fe: list[str]) -> tuple[pd.DataFrame, dict[str, list[str]]]:
+    """Years; years + within-pair trends; half years; quarters."""
+    trends = fe[1:-1]
+    qn = pd.PeriodIndex(dl["referral_quarter"], freq="Q").quarter
+    dl = dl.assign(pair_hy=dl["pair_fy"] + np.where(np.isin(qn, [2, 3]), "a", "b"))
+    return dl, {"fy": ["C(pair_fy)"], "fytr": ["C(pair_fy)", *trends], "hy": ["C(pair_hy)"],
+                "q": ["C(pair_time)"]}
 
 
 if __name__ == "__main__":
-    if sys.argv[1] == "--summary":
-        summary(sys.argv[2:])
-    else:
-        run(sys.argv[1], [int(a) for a in sys.argv[2:]])
+    main(sys.argv[1:], variants, kinds=("y", "p"))

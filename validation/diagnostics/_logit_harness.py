@@ -1,0 +1,141 @@
+"""The shared harness of the logit diagnostics: replications of the default study, the logit refitted.
+
+For each replication ``r`` of the default study's design scenario (``replication_seed(0,
+"design", r)``: the same simulated extract as the study's), the analysis runs as in the study;
+then the headline's logit (:func:`fvdid.stages.logit_ame.logit_imputation_ame`) is refitted on
+the first imputation with each variant of its time terms and each kind of outcome:
+
+* ``y``: the observed outcome, with the second-order correction (the study's estimate);
+* ``ync``: the observed outcome without it;
+* ``p``: the simulator's noise-free probabilities (each child's counterfactual probability plus,
+  for FV children, the true effect; no correction, as there is no sampling noise), whose error
+  is the model's misspecification alone.
+
+A variant that fails on a replication is recorded (``name|kind|err``), not fatal.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+import fvdid.errors as ferr
+import fvdid.simulation.children as chm
+
+Y = "looked_after_18m"
+Variants = Callable[[pd.DataFrame, list[str]], tuple[pd.DataFrame, dict[str, list[str]]]]
+"""``(dl, fe) -> (dl with extra columns, {name: time terms})``; ``fe`` are ``_logit_rhs``'s
+fixed-effect terms for ``"pair_fy_trend"`` (pair × FY, the within-pair trends, treatment LA)."""
+
+_P0: dict[str, pd.Series] = {}
+_orig_effects = chm.child_effects_frame
+
+
+def _capture_p0(child_id, fv, po, eff_abs):  # type: ignore[no-untyped-def]
+    _P0["p0"] = pd.Series(po.p0[0], index=child_id)  # component 0: looked after
+    return _orig_effects(child_id, fv, po, eff_abs)
+
+
+def _fractional(data: pd.DataFrame, column: str, what: str = "data") -> np.ndarray:
+    """The noise-free outcome is a probability: the logit's quasi-likelihood takes it as it is."""
+    return data[column].to_numpy(float)
+
+
+def run(out: str, reps: Sequence[int], variants: Variants, kinds: Sequence[str] = ("y", "ync", "p")) -> None:
+    """Refit the logit's ``variants`` on each replication; one row per replication to ``out``."""
+    chm.child_effects_frame = _capture_p0
+    from fvdid import pipeline
+    from fvdid.config import RunConfig
+    from fvdid.estimators.ols import ols
+    from fvdid.montecarlo.design import Design, EffectScenario
+    from fvdid.montecarlo.engine import replication_seed
+    from fvdid.simulation import simulate
+    from fvdid.stages import estimate as est
+    from fvdid.stages import outcome as om
+    from fvdid.stages.estimate import STACKED_FE, _complete_sets, _logit_rhs
+    from fvdid.stages.headline import fv_estimand
+    from fvdid.stages.logit_ame import logit_imputation_ame
+
+    captured: dict[str, Any] = {}
+    orig = om.estimate_outcome
+
+    def spy(prep, **kw):  # type: ignore[no-untyped-def]
+        if tuple(kw.get("fixed_effects", ())) == STACKED_FE:
+            captured["prep"] = prep
+        return orig(prep, **kw)
+
+    om.estimate_outcome = spy
+    real_check = ferr.check_binary
+    design = Design.from_mapping({"n_children": 100000})
+    rows = []
+    for rep in reps:
+        seed = replication_seed(0, "design", rep)
+        sim = simulate(seed=seed, n_children=100000,
+                       config=EffectScenario("design", "design").config(design))
+        cfg = RunConfig.from_mapping({
+            "seed": seed, "n_children": 100000, "progress": False, "parity_in_appendix": False,
+            "ri_pool_max": 0, "boot_B": 0, "n_imputations": 2,
+            "extras": {"la_placebo": False, "la_figures": False}})
+        ex, _ = pipeline.simulated_extract(cfg, sim=sim)
+        p = pipeline.analyse(ex, cfg, secondary=False, sensitivity=False, robustness=False).primary
+        prep = captured["prep"]
+        d0 = _complete_sets(prep)[0]
+        cats = [c for c in cfg.categorical_covariates if c in prep.covariates]
+        f0 = ols(est.regression_formula(Y, prep.covariates, cats, treatment="fv",
+                                        fixed_effects=STACKED_FE), d0, weights="weight", vcov="iid")
+        dl, rhs, fe = _logit_rhs(d0, f0, prep.covariates, cats, "fv", STACKED_FE, period="pair_fy_trend")
+        covs = rhs[1:-len(fe)]
+        dl, terms_of = variants(dl, fe)
+        ce = ex.child_effects.set_index("child_id")[Y]
+        e = fv_estimand(d0)
+        r: dict[str, Any] = {"rep": rep, "truth": float(np.average(ce.reindex(e.index), weights=e.to_numpy())),
+                             "model": p.headline_model, "head": p.estimate, "lin": p.linear_estimate,
+                             "logit_study": p.logit_ame}
+        pc = (_P0["p0"].reindex(dl["child_id"]).to_numpy()
+              + np.where(dl["fv"] == 1, ce.reindex(dl["child_id"]).to_numpy(), 0.0))
+        for name, per in terms_of.items():
+            terms = [*covs, *per, "C(pair_tla)"]
+            for yk in kinds:
+                d = dl if yk != "p" else dl.assign(**{Y: pc})
+                if yk == "p":
+                    ferr.check_binary = _fractional
+                try:
+                    lg = logit_imputation_ame(d, Y, terms, n_clusters=p.n_clusters,
+                                              fixed_effects=[*per, "C(pair_tla)"],
+                                              bias_correction=(yk == "y"))
+                    r[f"{name}|{yk}"] = lg.ame
+                    if yk == "y":
+                        r[f"{name}|unid"] = lg.n_fv_unidentified
+                except Exception as exc:  # a failed variant is recorded, not fatal
+                    r[f"{name}|{yk}"] = np.nan
+                    r[f"{name}|{yk}|err"] = str(exc)[:80]
+                finally:
+                    ferr.check_binary = real_check
+        rows.append(r)
+        print(r, flush=True)
+        pd.DataFrame(rows).to_csv(out, index=False)
+
+
+def summary(files: Sequence[str], reference: str = "fy|y") -> None:
+    """Error against the matched truth (mean, MCSE, SD) of every variant, and paired differences."""
+    d = pd.concat([pd.read_csv(f) for f in files]).drop_duplicates("rep")
+    print(f"{len(d)} replications ({(d['model'] == 'logit').sum()} where the rule selected the logit)")
+    fits = [c for c in d.columns if c.endswith(("|y", "|ync", "|p"))]
+    for c in [*fits, "lin"]:
+        x = (d[c] - d["truth"]).dropna()
+        print(f"{c:8s} error {x.mean():+.5f} (MCSE {x.std() / np.sqrt(len(x)):.5f}) "
+              f"SD {x.std():.4f} n={len(x)}")
+    for a in [c for c in fits if c != reference]:
+        x = (d[a] - d[reference]).dropna()
+        print(f"{a} - {reference} {x.mean():+.5f} (MCSE {x.std() / np.sqrt(len(x)):.5f})")
+
+
+def main(argv: Sequence[str], variants: Variants, kinds: Sequence[str] = ("y", "ync", "p")) -> None:
+    """``OUT.csv rep rep ...`` runs the replications; ``--summary FILE.csv ...`` summarises."""
+    if argv[0] == "--summary":
+        summary(argv[1:])
+    else:
+        run(argv[0], [int(a) for a in argv[1:]], variants, kinds)
