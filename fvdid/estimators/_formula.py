@@ -300,11 +300,14 @@ def column_list(
                     if len(levels) < 2 and not full:
                         notes.append(f"C({f.column}) has a single level; it adds no column")
                     # each row's level as an integer code (the levels are pandas' distinct
-                    # values, so code equality is value equality): one pass, not one per level
+                    # values, so code equality is value equality): one pass, not one per level;
+                    # a level without a code (NaN, which factorize leaves out) matches no row,
+                    # as ``values == nan`` did
                     codes, uniq = pd.factorize(s.to_numpy())
                     at = pd.Index(uniq).get_indexer(levels)
                     cache[key] = [
-                        (f"C({f.column})[{prefix}{level_label(v)}]", (codes == a).astype(float))
+                        (f"C({f.column})[{prefix}{level_label(v)}]",
+                         (codes == a).astype(float) if a >= 0 else np.zeros(len(codes)))
                         for v, a in zip(levels if full else levels[1:],
                                         at if full else at[1:], strict=True)
                     ]
