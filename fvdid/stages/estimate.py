@@ -58,18 +58,19 @@ remove the years' small mean error on most replications but fail badly on some (
 and -0.053 noise-free, where years err by -0.035 and quarters by -0.003), so neither is the
 default.
 
-On 200 design replications (2-201, paired; ``validation/diagnostics/logit_golive_year.py`` and
-``logit_within_year.py``) the years' error decomposes into their misspecification (noise-free
-+0.0008 (0.0006), SD 0.0081) and a finite-sample error left after the second-order correction
-(+0.0005 (0.0005); the correction itself moves the AME by +0.0017 (0.0004), and without it the
-error is -0.0005 (0.0008)). Splitting the go-live year at go-live removes the misspecification
-(-0.0005 (0.0004)) but its after-go-live period rests on one comparison LA's few events (SD
-0.033, the correction fails there). ``"pair_fy_season"`` (pair × financial-year dummies plus
-pair × quarter-of-year dummies: each pair's within-year profile from every year of both LAs)
-removes the mean error on the observed outcomes, +0.0000 (0.0009) against +0.0012 (0.0007)
-(paired difference -0.0012 (0.0007)), but its SD is 0.0130 against 0.0098 and its RMSE 0.0129
-against 0.0099, so it is an option, not the default; the linear interaction-weighted estimate
-(-0.0000 (0.0005), SD 0.0076) beats every logit variant on bias and RMSE.
+On 400 design replications (2-401, paired; ``validation/diagnostics/logit_golive_year.py`` and
+``logit_within_year.py``) the years' error, +0.0012 (0.0005), is a misspecification (noise-free
++0.0005 (0.0004)) plus the finite-sample error the second-order correction leaves (+0.0007
+(0.0003); the correction itself moves the AME by +0.0017 (0.0004) on 2-201). Splitting the
+go-live year at go-live removes the misspecification (-0.0005 (0.0004), 2-201) but its
+after-go-live period rests on one comparison LA's few events (SD 0.033; the correction fails
+there). ``"pair_fy_season"`` (pair × financial-year dummies plus pair × quarter-of-year dummies:
+each pair's within-year profile from every year of both LAs) reduces the misspecification by
+-0.0010 (0.0003) and overshoots; on the observed outcomes its error is +0.0007 (0.0005), paired
+-0.0005 (0.0004) against the years (the first 200 replications showed -0.0012 (0.0007), the next
+200 +0.0003 (0.0005)), with SD 0.0108 against 0.0092: an option, not the default. The linear
+interaction-weighted estimate: +0.0007 (0.0004) on these 400, SD 0.0077 (unbiased on the study's
+1,000).
 
 Not quarter dummies: with a 3 % outcome and small comparison LAs, a quarter's period effect
 rests on a handful of comparison events and the treatment LA's odds ratio on a short
