@@ -446,7 +446,7 @@ def _logit_rhs(d0: pd.DataFrame, first: Any, covariates: Sequence[str], categori
             raise FvdidInputError(f"logit period must be one of {sorted(_PERIOD_LABEL)}, got {period!r}")
         pid = d0["pair_id"].astype(str)
         d0 = d0.assign(pair_tla=np.where(d0["treated_la"].astype(bool), pid, "-"),
-                       pair_fy=pid + ":" + d0["financial_year"].astype(str))
+                       pair_fy=_joined(d0["pair_id"], d0["financial_year"]))
         fe = [f"C({period.removesuffix('_trend').removesuffix('_season')})"]
         if period.endswith("_trend"):
             d0, trends = _pair_trends(d0)
