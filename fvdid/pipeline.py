@@ -18,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 
+from fvdid._parallel import share_work
 from fvdid._results import to_plain
 from fvdid.config import RunConfig
 from fvdid.errors import FvdidInputError
@@ -215,6 +216,7 @@ def analyse(
     sensitivity: bool = True,
     robustness: bool = True,
     progress: Callable[[str], None] | None = None,
+    workers: int | None = None,
 ) -> Analysis:
     """Analyse an extract as the protocol says: every number, no files.
 
@@ -235,6 +237,11 @@ def analyse(
         a Monte Carlo study of the headline's inference alone may leave them out.
     progress
         Called with the label of each stage of :data:`STAGES` as it starts.
+    workers
+        Processes the analysis may use (default :func:`fvdid._parallel.default_workers`: the
+        usable cores, at most 2, or ``FVDID_WORKERS``). The secondary outcomes are analysed in
+        forked workers while this process analyses the primary and its placebo pairs
+        (:func:`fvdid._parallel.share_work`); the numbers do not depend on it.
     """
     cfg = config or RunConfig()
     step = progress or (lambda label: None)
@@ -245,21 +252,32 @@ def analyse(
     pairs = {o: lam.pairs[lam.pairs["outcome"] == o] for o in outcomes}
     notes += not_matched(lam)
     step(STAGES[2])
-    analyses = {cfg.primary_outcome: analyse_outcome(
-        cfg.primary_outcome, ex.children, ex.las, pairs[cfg.primary_outcome], cfg, bootstrap=True,
-        make_figure=figures, literal=True, robustness=robustness)}
-    primary = analyses[cfg.primary_outcome].estimate
-    if primary is None:
-        raise FvdidInputError(f"the primary outcome {cfg.primary_outcome} cannot be estimated on this "
-                              "extract: " + "; ".join(analyses[cfg.primary_outcome].notes))
-    placebo = None
-    if cfg.ri_pool_max > 0:
-        placebo = attempt(notes, "randomization inference and Conley–Taber over placebo pairs",
-                          lambda: placebo_pairs(ex, lam, primary, cfg))
-    step(STAGES[3])
-    for o in outcomes[1:]:
-        analyses[o] = analyse_outcome(o, ex.children, ex.las, pairs[o], cfg, bootstrap=True,
-                                      absence_terms=ex.absence_terms, robustness=robustness)
+
+    def primary_and_placebo() -> tuple[OutcomeAnalysis, PlaceboPairs | None, list[str]]:
+        first = analyse_outcome(
+            cfg.primary_outcome, ex.children, ex.las, pairs[cfg.primary_outcome], cfg,
+            bootstrap=True, make_figure=figures, literal=True, robustness=robustness)
+        if first.estimate is None:
+            raise FvdidInputError(f"the primary outcome {cfg.primary_outcome} cannot be estimated "
+                                  "on this extract: " + "; ".join(first.notes))
+        said: list[str] = []
+        pp = None
+        if cfg.ri_pool_max > 0:
+            pp = attempt(said, "randomization inference and Conley–Taber over placebo pairs",
+                         lambda: placebo_pairs(ex, lam, first.estimate, cfg))
+        step(STAGES[3])
+        return first, pp, said
+
+    def secondary_task(o: str) -> Callable[[], OutcomeAnalysis]:
+        return lambda: analyse_outcome(o, ex.children, ex.las, pairs[o], cfg, bootstrap=True,
+                                       absence_terms=ex.absence_terms, robustness=robustness)
+
+    # The secondary outcomes need nothing of the primary's: forked workers analyse them meanwhile.
+    (first, placebo, said), done = share_work(
+        primary_and_placebo, [secondary_task(o) for o in outcomes[1:]], workers=workers)
+    analyses = {cfg.primary_outcome: first, **dict(zip(outcomes[1:], done))}
+    primary = first.estimate
+    notes += said
     sec = {o: a.estimate for o, a in analyses.items()
                  if o != cfg.primary_outcome and a.estimate is not None}
     family = [o for o in cfg.secondary_outcomes if o != cfg.primary_outcome] if secondary else []

@@ -138,6 +138,7 @@ class AnalysisReplication:
                          input_hash="")
         switches = {k: v for k, v in (("secondary", self.secondary),
                                       ("sensitivity", self.sensitivity),
-                                      ("robustness", self.robustness))
+                                      ("robustness", self.robustness),
+                                      ("workers", 1))  # the study's workers are the parallelism
                     if k in inspect.signature(analyse).parameters}
         return analyse(ex, cfg, **switches).records()

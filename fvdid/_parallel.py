@@ -1,0 +1,186 @@
+"""Share independent analyses between this process and forked workers (the run's own cores).
+
+Why. ``fvdid run`` analyses six outcomes, and the primary's placebo pairs, one after the other,
+although the secondary outcomes depend on nothing the primary computes. On a machine with two
+cores half of it sat idle. :func:`share_work` runs a callable of the caller's (the primary and
+its placebo pairs) while forked workers start on a list of independent tasks (the secondary
+outcomes); when the caller's own work is done it takes the tasks no worker has started yet. Each
+task is pulled from one shared counter, so the cores stay busy whatever the tasks' lengths.
+
+What stays the same. A task computes exactly what it computes in this process: the workers are
+forks (the tasks' inputs are inherited, not pickled), every task draws its random numbers from
+its own seeded generator, and OpenBLAS runs on one thread in every process while work is shared
+(:func:`fvdid._blas.single_threaded_blas`; two processes on two threads each would oversubscribe
+the cores, and a reduction split over threads can differ in its last bits). Results come back
+pickled, in task order. An exception in a task is raised in the caller as it would have been
+raised sequentially (the first one by task order that the caller meets); a worker that dies
+without reporting (killed, out of memory) raises :class:`RuntimeError`: a failed step fails the
+run, it is never skipped.
+
+Where fork is unavailable (not Linux/macOS), with ``workers <= 1``, in a daemonic process (a
+Dask or multiprocessing worker cannot have children) or with fewer than two tasks, everything
+runs in this process, in order: the same numbers.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+import pickle
+import queue as queue_mod
+import sys
+import traceback
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+from fvdid._blas import single_threaded_blas
+
+__all__ = ["default_workers", "share_work"]
+
+R = TypeVar("R")
+
+_ENV = "FVDID_WORKERS"
+_POLL_S = 0.5
+
+
+def default_workers() -> int:
+    """Processes an analysis may use: ``FVDID_WORKERS`` if set, else the usable cores (at most 2).
+
+    Two because the run's parallel part is a handful of outcome analyses whose lengths differ by
+    a factor of four: a third process rarely finds work. A daemonic process gets 1.
+    """
+    if mp.current_process().daemon:
+        return 1
+    env = os.environ.get(_ENV)
+    if env:
+        try:
+            return max(1, int(env))
+        except ValueError as exc:
+            raise ValueError(f"{_ENV}={env!r}: expected a positive integer") from exc
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(2, cores))
+
+
+def _can_fork() -> bool:
+    return "fork" in mp.get_all_start_methods() and not mp.current_process().daemon
+
+
+def _portable(exc: BaseException) -> BaseException:
+    """``exc`` if it pickles, else a RuntimeError carrying its text."""
+    try:
+        pickle.loads(pickle.dumps(exc))
+        return exc
+    except Exception:
+        return RuntimeError(f"{type(exc).__name__}: {exc}")
+
+
+def _worker(tasks: Sequence[Callable[[], Any]], counter: Any, out: Any) -> None:
+    with single_threaded_blas():
+        while True:
+            with counter.get_lock():
+                i = counter.value
+                counter.value += 1
+            if i >= len(tasks):
+                break
+            try:
+                out.put(("ok", i, tasks[i]()))
+            except Exception as exc:
+                out.put(("error", i, _portable(exc), traceback.format_exc()))
+                break
+    out.put(("done", -1, None))
+
+
+class _RemoteTraceback(Exception):
+    """The worker's traceback, attached as the cause of the re-raised exception."""
+
+
+def share_work(
+    main: Callable[[], R],
+    tasks: Sequence[Callable[[], Any]],
+    *,
+    workers: int | None = None,
+) -> tuple[R, list[Any]]:
+    """Run ``main()`` here while forked workers run ``tasks``; return both results.
+
+    Parameters
+    ----------
+    main
+        The caller's own work, run first in this process.
+    tasks
+        Independent callables (closures are fine: the workers are forks). The caller takes the
+        ones no worker has started once ``main`` returns.
+    workers
+        Processes in all, this one included (default :func:`default_workers`).
+
+    Returns
+    -------
+    (main's result, the tasks' results in task order)
+    """
+    n = default_workers() if workers is None else int(workers)
+    if n <= 1 or len(tasks) < 1 or not _can_fork():
+        first = main()
+        return first, [t() for t in tasks]
+    ctx = mp.get_context("fork")
+    counter = ctx.Value("i", 0)
+    out = ctx.Queue()
+    procs = [ctx.Process(target=_worker, args=(tasks, counter, out), daemon=True)
+             for _ in range(min(n - 1, len(tasks)))]
+    results: dict[int, Any] = {}
+    errors: dict[int, tuple[BaseException, str]] = {}
+    try:
+        with single_threaded_blas():
+            for stream in (sys.stdout, sys.stderr):  # no buffered text duplicated by the fork
+                if stream is not None:
+                    stream.flush()
+            for p in procs:
+                p.start()
+            first = main()
+            while True:  # the tasks no worker has started
+                with counter.get_lock():
+                    i = counter.value
+                    counter.value += 1
+                if i >= len(tasks):
+                    break
+                try:
+                    results[i] = tasks[i]()
+                except Exception as exc:
+                    errors[i] = (exc, "")
+                    with counter.get_lock():  # the workers start nothing more
+                        counter.value = len(tasks)
+                    break
+        done = 0
+        while done < len(procs):
+            try:
+                kind, i, *rest = out.get(timeout=_POLL_S)
+            except queue_mod.Empty:
+                if any(p.exitcode not in (None, 0) for p in procs):
+                    dead = [p.exitcode for p in procs if p.exitcode not in (None, 0)]
+                    raise RuntimeError(f"an analysis worker died (exit code {dead[0]}) before "
+                                       "reporting its results") from None
+                continue
+            if kind == "ok":
+                results[i] = rest[0]
+            elif kind == "error":
+                errors[i] = (rest[0], rest[1])
+            else:
+                done += 1
+    finally:
+        for p in procs:
+            if p.is_alive() and (errors or p.exitcode is None):
+                p.join(timeout=0.1)
+            if p.is_alive():
+                p.terminate()
+            p.join()
+    if errors:
+        i = min(errors)
+        exc, tb = errors[i]
+        if tb:
+            raise exc from _RemoteTraceback(tb)
+        raise exc
+    missing = [i for i in range(len(tasks)) if i not in results]
+    if missing:  # pragma: no cover - a worker that reported done without its task
+        raise RuntimeError(f"tasks {missing} returned no result")
+    return first, [results[i] for i in range(len(tasks))]
