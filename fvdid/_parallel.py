@@ -11,7 +11,8 @@ What stays the same. A task computes exactly what it computes in this process: t
 forks (the tasks' inputs are inherited, not pickled), every task draws its random numbers from
 its own seeded generator, and OpenBLAS runs on one thread in every process while work is shared
 (:func:`fvdid._blas.single_threaded_blas`; two processes on two threads each would oversubscribe
-the cores, and a reduction split over threads can differ in its last bits). Results come back
+the cores, and a reduction split over threads can differ in its last bits), and on one thread
+too when the work is not shared, so the numbers do not depend on the number of workers. Results come back
 pickled, in task order. An exception in a task is raised in the caller as it would have been
 raised sequentially (the first one by task order that the caller meets); a worker that dies
 without reporting (killed, out of memory) raises :class:`RuntimeError`: a failed step fails the
@@ -35,7 +36,7 @@ from typing import Any, TypeVar
 
 from fvdid._blas import single_threaded_blas
 
-__all__ = ["default_workers", "share_work"]
+__all__ = ["Background", "default_workers", "share_work"]
 
 R = TypeVar("R")
 
@@ -121,8 +122,9 @@ def share_work(
     """
     n = default_workers() if workers is None else int(workers)
     if n <= 1 or len(tasks) < 1 or not _can_fork():
-        first = main()
-        return first, [t() for t in tasks]
+        with single_threaded_blas():  # as in the workers: the numbers do not depend on ``n``
+            first = main()
+            return first, [t() for t in tasks]
     ctx = mp.get_context("fork")
     counter = ctx.Value("i", 0)
     out = ctx.Queue()
@@ -184,3 +186,72 @@ def share_work(
     if missing:  # pragma: no cover - a worker that reported done without its task
         raise RuntimeError(f"tasks {missing} returned no result")
     return first, [results[i] for i in range(len(tasks))]
+
+
+class Background:
+    """``fn()`` computed in a forked process while this one goes on; :meth:`result` waits for it.
+
+    For work that needs nothing of what follows it (the parity report's replay of the golden
+    files). Without fork, or with ``workers <= 1``, ``fn`` runs at once in this process. The
+    result comes back pickled; an exception in ``fn`` is raised by :meth:`result`, and a process
+    that dies without reporting raises :class:`RuntimeError`.
+    """
+
+    def __init__(self, fn: Callable[[], Any], *, workers: int | None = None) -> None:
+        n = default_workers() if workers is None else int(workers)
+        self._value: tuple[str, Any, str] | None = None
+        self._proc: Any = None
+        if n <= 1 or not _can_fork():
+            try:
+                self._value = ("ok", fn(), "")
+            except Exception as exc:
+                self._value = ("error", exc, "")
+            return
+        ctx = mp.get_context("fork")
+        self._out = ctx.Queue()
+        for stream in (sys.stdout, sys.stderr):
+            if stream is not None:
+                stream.flush()
+        self._proc = ctx.Process(target=self._run, args=(fn, self._out), daemon=True)
+        self._proc.start()
+
+    @staticmethod
+    def _run(fn: Callable[[], Any], out: Any) -> None:
+        with single_threaded_blas():
+            try:
+                out.put(("ok", fn(), ""))
+            except Exception as exc:
+                out.put(("error", _portable(exc), traceback.format_exc()))
+
+    def result(self) -> Any:
+        """The value of ``fn()`` (waits for the process)."""
+        if self._value is None:
+            while True:
+                try:
+                    self._value = self._out.get(timeout=_POLL_S)
+                    break
+                except queue_mod.Empty:
+                    if self._proc.exitcode not in (None, 0):
+                        raise RuntimeError(f"a background worker died (exit code "
+                                           f"{self._proc.exitcode}) before reporting its result"
+                                           ) from None
+                    if self._proc.exitcode == 0:  # exited: its result is in the pipe, or lost
+                        try:
+                            self._value = self._out.get(timeout=5.0)
+                            break
+                        except queue_mod.Empty:  # pragma: no cover - no result was sent
+                            raise RuntimeError("a background worker exited without its "
+                                               "result") from None
+            self._proc.join()
+        kind, value, tb = self._value
+        if kind == "error":
+            if tb:
+                raise value from _RemoteTraceback(tb)
+            raise value
+        return value
+
+    def cancel(self) -> None:
+        """Stop the process (the run failed elsewhere); :meth:`result` must not be called after."""
+        if self._proc is not None and self._proc.is_alive():
+            self._proc.terminate()
+            self._proc.join()

@@ -18,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from fvdid._parallel import share_work
+from fvdid._parallel import Background, share_work
 from fvdid._results import to_plain
 from fvdid.config import RunConfig
 from fvdid.errors import FvdidInputError
@@ -239,9 +239,10 @@ def analyse(
         Called with the label of each stage of :data:`STAGES` as it starts.
     workers
         Processes the analysis may use (default :func:`fvdid._parallel.default_workers`: the
-        usable cores, at most 2, or ``FVDID_WORKERS``). The secondary outcomes are analysed in
-        forked workers while this process analyses the primary and its placebo pairs
-        (:func:`fvdid._parallel.share_work`); the numbers do not depend on it.
+        usable cores, at most 2, or ``FVDID_WORKERS``). The secondary outcomes and the
+        sensitivity analyses are computed in forked workers while this process analyses the
+        primary and its placebo pairs (:func:`fvdid._parallel.share_work`); the numbers do not
+        depend on it.
     """
     cfg = config or RunConfig()
     step = progress or (lambda label: None)
@@ -272,9 +273,24 @@ def analyse(
         return lambda: analyse_outcome(o, ex.children, ex.las, pairs[o], cfg, bootstrap=True,
                                        absence_terms=ex.absence_terms, robustness=robustness)
 
-    # The secondary outcomes need nothing of the primary's: forked workers analyse them meanwhile.
-    (first, placebo, said), done = share_work(
-        primary_and_placebo, [secondary_task(o) for o in outcomes[1:]], workers=workers)
+    def sensitivity_task() -> tuple[SensitivityResult | None, list[str]]:
+        said: list[str] = []
+        res = attempt(said, "sensitivity analyses", lambda: run_sensitivity(
+            ex.children, ex.la_quarter, ex.las, outcome=cfg.primary_outcome,
+            pairs=pairs[cfg.primary_outcome], time_fe=cfg.time_fe,
+            covariates=(*cfg.child_covariates, *cfg.la_covariates),
+            categorical=cfg.categorical_covariates, max_missing_share=cfg.max_missing_share,
+            seed=cfg.seed, alpha=cfg.alpha, figures=figures, child_effects=ex.child_effects,
+            shocks=ex.shocks))
+        return res, said
+
+    # The secondary outcomes and the sensitivity analyses need nothing of the primary's: forked
+    # workers compute them meanwhile (the sensitivity analyses last: the shortest task).
+    tasks: list[Callable[[], Any]] = [secondary_task(o) for o in outcomes[1:]]
+    if sensitivity:
+        tasks.append(sensitivity_task)
+    (first, placebo, said), done = share_work(primary_and_placebo, tasks, workers=workers)
+    sens, sens_notes = done.pop() if sensitivity else (None, [])
     analyses = {cfg.primary_outcome: first, **dict(zip(outcomes[1:], done))}
     primary = first.estimate
     notes += said
@@ -286,12 +302,7 @@ def analyse(
     notes += [f"secondary outcome {o} not estimated: {r}" for o, r in why.items()]
     hb = hochberg_family(sec, family, why)
     step(STAGES[4])
-    sens = None if not sensitivity else attempt(notes, "sensitivity analyses", lambda: run_sensitivity(
-        ex.children, ex.la_quarter, ex.las, outcome=cfg.primary_outcome, pairs=pairs[cfg.primary_outcome],
-        time_fe=cfg.time_fe, covariates=(*cfg.child_covariates, *cfg.la_covariates),
-        categorical=cfg.categorical_covariates, max_missing_share=cfg.max_missing_share,
-        seed=cfg.seed, alpha=cfg.alpha, figures=figures, child_effects=ex.child_effects,
-        shocks=ex.shocks))
+    notes += sens_notes
     pa = analyses[cfg.primary_outcome].prepared.analytic
     truth, truth_all = _truths(ex, analyses)
     treated = tuple(ex.las.loc[ex.las["treated"].astype(bool), "la_code"])
@@ -348,12 +359,19 @@ def run(
     size = None if montecarlo is None else load_size_table(montecarlo, cfg.alpha)
     step = progress or (lambda label: None)
     step(STAGES[0])
-    ex = simulated_extract(cfg)[0] if data is None else load_extract(Path(data), mapping)
-    an = analyse(ex, cfg, figures=True, progress=step)
+    # The parity report replays the golden files: it needs nothing of the analysis.
+    bg = Background(parity_summary) if cfg.parity_in_appendix else None
+    try:
+        ex = simulated_extract(cfg)[0] if data is None else load_extract(Path(data), mapping)
+        an = analyse(ex, cfg, figures=True, progress=step)
+    except BaseException:
+        if bg is not None:
+            bg.cancel()
+        raise
     if montecarlo is not None:
         an = with_study_mdes(an, montecarlo)
     step(STAGES[5])
-    parity = parity_summary() if cfg.parity_in_appendix else None
+    parity = None if bg is None else bg.result()
     step(STAGES[6])
     prov = provenance(cfg, ex.source, ex.input_hash, mapping=mapping)
     inf = inference_table(an, size)

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from fvdid._parallel import default_workers, share_work
+from fvdid._parallel import Background, default_workers, share_work
 
 fork_only = pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork (POSIX)")
 
@@ -59,6 +59,23 @@ def test_an_error_in_the_callers_own_work_stops_the_workers() -> None:
     with pytest.raises(KeyError, match="primary"):
         share_work(boom, [lambda: time.sleep(30)], workers=2)
     assert time.monotonic() - start < 10  # the sleeping worker was terminated, not awaited
+
+
+@fork_only
+def test_background_work_comes_back_or_raises() -> None:
+    bg = Background(lambda: (os.getpid(), _draw(7)), workers=2)
+    pid, value = bg.result()
+    assert pid != os.getpid() and value == _draw(7)  # computed elsewhere, the same number
+
+    def bad() -> None:
+        raise ValueError("golden file 'x.json': expected a mapping")
+
+    with pytest.raises(ValueError, match="golden file"):
+        Background(bad, workers=2).result()
+    with pytest.raises(ValueError, match="golden file"):  # in this process: raised by result()
+        Background(bad, workers=1).result()
+    with pytest.raises(RuntimeError, match="exit code 4"):
+        Background(lambda: os._exit(4), workers=2).result()
 
 
 def test_workers_option() -> None:
