@@ -1,4 +1,4 @@
-"""Work shared with forked workers (fvdid._parallel): the same results, failures not hidden."""
+"""How a run uses the machine: work shared with forked workers (fvdid._parallel) and glibc malloc tuning (fvdid._memory); the same results, failures not hidden."""
 
 from __future__ import annotations
 
@@ -106,3 +106,20 @@ def test_the_analysis_is_the_same_on_one_process_and_two() -> None:
     assert one["outcome"].nunique() > 1  # the secondary outcomes were analysed
     # Bit-identical: the same code on the same inputs, OpenBLAS on one thread in both.
     pd.testing.assert_frame_equal(one, two, check_exact=True)
+
+
+def test_malloc_tuning_is_idempotent_and_can_be_switched_off() -> None:
+    import subprocess
+    import sys
+
+    code = ("import fvdid._memory as m; a = m.tune_malloc(); b = m.tune_malloc(); "
+            "print(a, b)")
+    on = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    first, second = on.stdout.split()
+    assert first == second  # once per process: the second call reports the first's outcome
+    if sys.platform.startswith("linux") and os.path.exists("/lib/x86_64-linux-gnu/libc.so.6"):
+        assert first == "True"  # glibc: both thresholds set
+    env = {**os.environ, "FVDID_MALLOC_TUNE": "0"}
+    off = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env=env)
+    assert off.stdout.split() == ["False", "False"]

@@ -115,9 +115,12 @@ class AnalysisReplication:
 
     def __call__(self, seed: int, scenario: EffectScenario, design: Design) -> pd.DataFrame:
         from fvdid import pipeline
+        from fvdid._memory import tune_malloc
         from fvdid.config import RunConfig
         from fvdid.io import Extract
         from fvdid.simulation import simulate
+
+        tune_malloc()  # once per worker process: freed arrays reused, not faulted in again
 
         analyse = getattr(pipeline, "analyse", None)
         if analyse is None:
