@@ -201,6 +201,7 @@ from typing import Any
 
 import numpy as np
 
+from fvdid._blas import single_threaded_blas
 from fvdid.config import OUTCOMES
 from fvdid.errors import FvdidInputError
 from fvdid.simulation.children import draw_children
@@ -233,7 +234,8 @@ def simulate(
     ----------
     seed : int
         Seed of ``numpy.random.default_rng`` (via ``SeedSequence.spawn``: the LA-level draws and
-        the LA x quarter panel do not depend on ``n_children``). Same seed, same frames.
+        the LA x quarter panel do not depend on ``n_children``). Same seed, same frames, on any
+        machine (the linear algebra runs on one OpenBLAS thread).
     n_children : int
         Rows of the child-level extract (treatment LAs and candidate comparators).
     config : SimConfig or mapping, optional
@@ -277,9 +279,13 @@ def simulate(
         rng_shock = np.random.default_rng([int(seed), SHOCK_STREAM])
         responses = draw_shock_responses(rng_shock, extra, las.go_live.treated)
         las = apply_shocks(las, extra, responses)
-    rates = expected_rates(cfg, las, sup)
-    panel = draw_panel(rng_panel, cfg, las, rates)
-    children, terms, effects = draw_children(rng_child, cfg, las, rates, sup["a_band"], int(n_children))
+    # One OpenBLAS thread: the rates' matrix products split over threads differ in their last
+    # bits, and the data of a seed must not depend on the machine's cores (fvdid._blas).
+    with single_threaded_blas():
+        rates = expected_rates(cfg, las, sup)
+        panel = draw_panel(rng_panel, cfg, las, rates)
+        children, terms, effects = draw_children(rng_child, cfg, las, rates, sup["a_band"],
+                                                 int(n_children))
     return SimulatedData(
         seed=int(seed),
         n_children=int(n_children),
