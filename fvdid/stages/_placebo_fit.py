@@ -20,7 +20,7 @@ import pandas as pd
 from fvdid.config import RunConfig
 from fvdid.stages import DataCondition, as_data_condition
 
-__all__ = ["PairFit", "eligible_pool", "fit_pairs", "placebo_comparator"]
+__all__ = ["PairFit", "eligible_pool", "fit_pairs", "placebo_comparator", "placebo_comparators"]
 
 
 @dataclass(frozen=True)
@@ -179,6 +179,22 @@ def _cell_thetas(sets: Sequence[pd.DataFrame], outcome: str, covariates: Sequenc
     return float(np.mean(thetas)), n_fv, float(np.mean(deltas)) if delta else 0.0
 
 
+def placebo_comparators(lam: Any, la_quarter: pd.DataFrame, outcome: str,
+                        combos: Sequence[tuple[str, pd.Period]], pool: Sequence[str]) -> list[str | None]:
+    """:func:`placebo_comparator` of every (LA, go-live) in ``combos``, the panel standardised once.
+
+    The same comparators (:class:`fvdid.estimators.match_las._NearestPretrend` applies the rules
+    of :func:`fvdid.match_las` to the shared z-scored changes; tests/test_placebo_pairs.py).
+    """
+    from fvdid.estimators.match_las import _NearestPretrend
+
+    opts = lam.options
+    near = _NearestPretrend(la_quarter.loc[:, ["la", "quarter", outcome]], outcome,
+                            window=opts.la_window, k=opts.la_k, entry_lag=opts.la_entry_lag,
+                            metric=opts.la_metric, max_distance=opts.la_max_distance)
+    return [near.nearest(la, g, pool) for la, g in combos]
+
+
 def fit_pairs(sets: Sequence[pd.DataFrame], pairs: pd.DataFrame, go_live: pd.Period,
               outcome: str, covariates: Sequence[str], cfg: RunConfig, delta_for: set[str],
               notes: list[str]) -> list[PairFit]:
@@ -190,9 +206,13 @@ def fit_pairs(sets: Sequence[pd.DataFrame], pairs: pd.DataFrame, go_live: pd.Per
     for them ``delta`` is the same cell regression with the real FV indicator as the outcome
     (the shift of θ per unit of a sharp null effect); 0 otherwise. A pair that meets a data
     condition is left out and said in ``notes``.
+
+    The fits are :func:`_cell_thetas` of each pair's rows of the stacked sets, computed on arrays
+    (:class:`_SlotFits`: the stack, the cell design and the fixed-effect absorption built once
+    where the sets share them); a pair its fast path does not cover is fitted by
+    :func:`_cell_thetas` itself.
     """
     from fvdid.stages.child_matching import match_children
-    from fvdid.stages.estimate import stack_pairs
 
     if pairs.empty:
         return []
@@ -201,17 +221,13 @@ def fit_pairs(sets: Sequence[pd.DataFrame], pairs: pd.DataFrame, go_live: pd.Per
     pw = cm.matches[["pair_id", "child_id", "weight"]]
     pw = pw[pw["weight"] > 0]
     la_of = dict(zip(pr.index + 1, pr["treated_la"].astype(str)))
-    stacked = []
-    for d in sets:
-        s = stack_pairs(d, pr, time=cfg.time_fe, weights=pw)
-        stacked.append(_placebo_columns(s, s["pair_id"].map(la_of), go_live))
+    fits = _SlotFits(sets, pr, pw, la_of, go_live, outcome, covariates,
+                     cfg.categorical_covariates, cfg.time_fe)
     out: list[PairFit] = []
-    cats = cfg.categorical_covariates
     for k, (la, comp) in enumerate(zip(pr["treated_la"].astype(str), pr["comparator_la"].astype(str)),
                                    start=1):
-        sub = [s[s["pair_id"] == k] for s in stacked]
         try:
-            theta, n_fv, delta = _cell_thetas(sub, outcome, covariates, cats, la in delta_for)
+            theta, n_fv, delta = fits.thetas(k, la in delta_for)
         except Exception as exc:
             cond = as_data_condition(exc)
             if cond is None:
@@ -223,3 +239,217 @@ def fit_pairs(sets: Sequence[pd.DataFrame], pairs: pd.DataFrame, go_live: pd.Per
             continue
         out.append(PairFit(la, go_live, comp, theta, n_fv, delta))
     return out
+
+
+class _Fallback(Exception):
+    """A pair the array path does not cover (rows to drop, a non-numeric or infinite column)."""
+
+
+def _same(a: pd.Series, b: pd.Series) -> bool:
+    """The same values in the same places (a missing value matches a missing value)."""
+    return a is b or (a.dtype == b.dtype and len(a) == len(b)
+                      and a.reset_index(drop=True).equals(b.reset_index(drop=True)))
+
+
+class _SetColumns:
+    """One completed set's columns the fits read, as arrays (categorical ones coded once)."""
+
+    def __init__(self, d: pd.DataFrame, outcome: str, covariates: Sequence[str], cats: Sequence[str]):
+        self.ok = True
+        na = d[outcome].isna().to_numpy() | d["fv"].isna().to_numpy()
+        self.y = self._numeric(d[outcome])
+        self.fv_actual = d["fv"].to_numpy().astype(float)  # _placebo_columns' fv_actual, as float
+        self.cols: list[tuple[str, Any]] = []
+        for c in covariates:
+            na |= d[c].isna().to_numpy()
+            if c in cats:
+                codes, uniq = pd.factorize(d[c].to_numpy())
+                self.cols.append(("cat", (codes, np.asarray(uniq, dtype=object))))
+            else:
+                self.cols.append(("num", self._numeric(d[c])))
+        self.na = na
+
+    def _numeric(self, s: pd.Series) -> np.ndarray:
+        if s.dtype != bool and not pd.api.types.is_numeric_dtype(s):
+            self.ok = False  # numeric_column's error, raised by the reference path
+            return np.zeros(len(s))
+        return s.to_numpy(dtype=float, na_value=np.nan)
+
+
+class _SlotFits:
+    """The pair fits of one go-live date on arrays: :func:`_cell_thetas` of each pair's rows.
+
+    The stacked sets (:func:`fvdid.stages.estimate.stack_pairs` then :func:`_placebo_columns`)
+    are formed as positions into the completed sets: the stack, FV, event time and the CEM
+    weights depend on the sets only through ``child_id``, ``la_code``, the time column and the
+    referral date, which imputation leaves alone, so sets that share them share the stack, each
+    pair's cell design (:func:`~fvdid.stages.headline.cell_design` on the pair's own rows) and
+    its fixed-effect absorber. Each set's fit is then the arithmetic of
+    :func:`fvdid.estimators._ols_lean.wls_coefficients` on the same matrix (the same columns in
+    the same order, the same absorption, rank rule and triangular solve): the same numbers as
+    :func:`_cell_thetas`, bit for bit (tests/test_placebo_pairs.py). A pair with rows
+    :func:`fvdid.ols` would drop, or a column it would reject, goes to :func:`_cell_thetas` on
+    the stacked frames themselves.
+    """
+
+    def __init__(self, sets: Sequence[pd.DataFrame], pr: pd.DataFrame, pw: pd.DataFrame,
+                 la_of: dict[int, str], go_live: pd.Period, outcome: str,
+                 covariates: Sequence[str], categorical: Sequence[str], time: str):
+        self.sets, self.pr, self.pw, self.la_of, self.go_live, self.time = sets, pr, pw, la_of, go_live, time
+        self.outcome, self.covariates, self.categorical = outcome, list(covariates), categorical
+        cats = [c for c in categorical if c in covariates]
+        self._frames: list[pd.DataFrame] | None = None
+        self.columns = [_SetColumns(d, outcome, self.covariates, cats) for d in sets]
+        self.stack_of: list[int] = []
+        keys: list[list[pd.Series]] = []
+        self.stacks: list[dict[str, Any]] = []
+        for d in sets:
+            key = [d[c] for c in ("child_id", "la_code", time, "referral_date")]
+            for i, other in enumerate(keys):
+                if all(_same(a, b) for a, b in zip(key, other)):
+                    self.stack_of.append(i)
+                    break
+            else:
+                keys.append(key)
+                self.stacks.append(self._stack(d))
+                self.stack_of.append(len(self.stacks) - 1)
+
+    def _stack(self, d: pd.DataFrame) -> dict[str, Any]:
+        """stack_pairs + _placebo_columns of ``d`` as positions and the design's arrays."""
+        from fvdid.stages.estimate import stack_pairs
+
+        slim = d[["child_id", "la_code", self.time]].assign(_pos=np.arange(len(d)))
+        s = stack_pairs(slim, self.pr, time=self.time, weights=self.pw)
+        pos = s["_pos"].to_numpy()
+        pair_id = s["pair_id"].to_numpy()
+        month = pd.to_datetime(d["referral_date"]).dt.to_period("M")
+        g = pd.Period(self.go_live, freq="M")
+        since = ((month.dt.year.to_numpy() - g.year) * 12 + (month.dt.month.to_numpy() - g.month))[pos]
+        is_t = d["la_code"].astype(str).to_numpy()[pos] == s["pair_id"].map(self.la_of).to_numpy()
+        return {"pos": pos, "pair_id": pair_id, "weight": s["weight"].to_numpy(dtype=float),
+                "pair_la": s["pair_la"].to_numpy(), "pair_time": s["pair_time"].to_numpy(),
+                "fv": (is_t & (since >= 0)).astype(np.int8),
+                "e": np.where(is_t, np.floor_divide(since, 3), np.nan).astype(float),
+                "designs": {}}
+
+    def _design(self, st: dict[str, Any], k: int) -> dict[str, Any]:
+        """Pair ``k``'s rows, cell design and absorber in one stack (built once)."""
+        from fvdid.estimators._design import Absorber, coded_counts
+        from fvdid.stages.headline import CELL, cell_design, event_cells
+
+        if k not in st["designs"]:
+            r = np.flatnonzero(st["pair_id"] == k)
+            w = st["weight"][r]
+            slim = pd.DataFrame({"pair_id": st["pair_id"][r], "fv": st["fv"][r],
+                                 "event_time_q": st["e"][r], "weight": w,
+                                 "pair_time": st["pair_time"][r]})
+            try:
+                cd = cell_design(event_cells(slim, treatment="fv"), cell=CELL, treatment="fv",
+                                 weights="weight")
+            except DataCondition as exc:
+                st["designs"][k] = exc
+                raise
+            codes, levels = [], []
+            for f in ("pair_la", "pair_time"):  # estimate.STACKED_FE
+                c, counts = coded_counts(st[f][r])
+                codes.append(c)
+                levels.append(len(counts))
+            st["designs"][k] = {
+                "rows": st["pos"][r], "w": w, "cells": cd.cells, "terms": list(cd.terms),
+                "T": np.column_stack([cd.data[t].to_numpy(dtype=float) for t in cd.terms]),
+                "n_fv": float(cd.cells["n_fv"].sum()), "absorber": Absorber(codes, w, levels)}
+        got = st["designs"][k]
+        if isinstance(got, Exception):
+            raise got
+        return got
+
+    def thetas(self, k: int, delta: bool) -> tuple[float, float, float]:
+        """θ, n_fv and δ of pair ``k`` (:func:`_cell_thetas` of its rows of every set)."""
+        try:
+            return self._thetas(k, delta)
+        except _Fallback:
+            if self._frames is None:
+                from fvdid.stages.estimate import stack_pairs
+
+                self._frames = []
+                for d in self.sets:
+                    s = stack_pairs(d, self.pr, time=self.time, weights=self.pw)
+                    self._frames.append(_placebo_columns(s, s["pair_id"].map(self.la_of), self.go_live))
+            sub = [s[s["pair_id"] == k] for s in self._frames]
+            return _cell_thetas(sub, self.outcome, self.covariates, self.categorical, delta)
+
+    def _thetas(self, k: int, delta: bool) -> tuple[float, float, float]:
+        from fvdid.stages.headline import THETA
+
+        thetas, deltas, n_fv = [], [], float("nan")
+        for m, cols in enumerate(self.columns):
+            des = self._design(self.stacks[self.stack_of[m]], k)
+            if not cols.ok:
+                raise _Fallback
+            fit = self._fit(cols, des, delta)
+            if THETA not in fit.terms:
+                raise DataCondition("singular_design", "the pair's effect is collinear with its fixed "
+                                    "effects and covariates")
+            thetas.append(_pair_theta(fit, des["cells"], 0))
+            if delta:
+                deltas.append(_pair_theta(fit, des["cells"], 1))
+            if m == 0:
+                n_fv = des["n_fv"]
+        return float(np.mean(thetas)), n_fv, float(np.mean(deltas)) if delta else 0.0
+
+    @staticmethod
+    def _fit(cols: _SetColumns, des: dict[str, Any], delta: bool) -> Any:
+        """wls_coefficients of the cell formula on one set's rows of the pair (no row dropped)."""
+        import scipy.linalg as sla
+
+        from fvdid.estimators._design import _independent
+        from fvdid.estimators._ols_lean import LeanFit
+        from fvdid.estimators.ols import _COLLINEAR_TOL
+
+        rows, w = des["rows"], des["w"]
+        if cols.na[rows].any() or not (w > 0).all():
+            raise _Fallback
+        xs: list[np.ndarray] = [des["T"]]
+        for kind, col in cols.cols:
+            if kind == "num":
+                v = col[rows]
+                if not np.isfinite(np.add.reduce(v)):
+                    raise _Fallback
+                xs.append(v[:, None])
+                continue
+            codes, uniq = col
+            cs = codes[rows]
+            u = pd.unique(cs)  # the subset's levels in order of appearance, as sorted_levels
+            vals = uniq[u]
+            try:
+                order = sorted(range(len(u)), key=lambda i: vals[i])
+            except TypeError:
+                order = sorted(range(len(u)), key=lambda i: str(vals[i]))
+            if len(order) > 1:
+                xs.append(np.column_stack([(cs == u[i]).astype(float) for i in order[1:]]))
+        ys = [cols.y[rows], *([cols.fv_actual[rows]] if delta else [])]
+        for y in ys:
+            if not np.isfinite(np.add.reduce(y)):
+                raise _Fallback
+        n, nt = len(rows), des["T"].shape[1]
+        p_x = sum(x.shape[1] for x in xs)
+        XY = np.empty((n, p_x + len(ys)))
+        j = 0
+        for x in xs:
+            XY[:, j:j + x.shape[1]] = x
+            j += x.shape[1]
+        for y in ys:
+            XY[:, j] = y
+            j += 1
+        X = XY[:, :p_x]
+        XYt = des["absorber"].project(XY)
+        sw = np.sqrt(w)
+        scale = np.linalg.norm(sw[:, None] * X, axis=0)
+        keep, R_aug = _independent(sw[:, None] * XYt[:, :p_x], scale, _COLLINEAR_TOL,
+                                   extra=sw[:, None] * XYt[:, p_x:])
+        kk, m = len(keep), len(ys)
+        beta = (sla.solve_triangular(R_aug[:kk, :kk], R_aug[:kk, kk:kk + m]) if kk
+                else np.zeros((0, m)))
+        labels = [*des["terms"], *(f"_x{i}" for i in range(p_x - nt))]
+        return LeanFit([labels[i] for i in keep], beta.reshape(kk, m),
+                       [labels[i] for i in range(p_x) if i not in keep])

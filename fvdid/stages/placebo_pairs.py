@@ -389,16 +389,24 @@ def placebo_pairs(extract: Any, lam: Any, primary: Any, cfg: RunConfig) -> Place
 def _comparators(lam: Any, la_quarter: pd.DataFrame, outcome: str, slots: Mapping[str, Any],
                  real: Mapping[str, str], used: Sequence[str], pool_all: Sequence[str],
                  notes: list[str]) -> dict[tuple[str, str], str]:
-    """(LA, slot) -> comparator: the real one for an actual pair, the matching rule otherwise."""
-    from fvdid.stages._placebo_fit import placebo_comparator
+    """(LA, slot) -> comparator: the real one for an actual pair, the matching rule otherwise.
 
+    :func:`~fvdid.stages._placebo_fit.placebo_comparators` (the panel standardised once), in
+    the order and with the notes of one :func:`~fvdid.stages._placebo_fit.placebo_comparator`
+    call per combination.
+    """
+    from fvdid.stages._placebo_fit import placebo_comparators
+
+    combos = [(la, slot) for slot in slots for la in [*slots, *used] if la != slot]
+    found = dict(zip(combos, placebo_comparators(lam, la_quarter, outcome,
+                                                 [(la, slots[s]) for la, s in combos], pool_all)))
     comps: dict[tuple[str, str], str] = {}
     for slot, g in slots.items():
         for la in [*slots, *used]:
             if la == slot:
                 comps[(la, slot)] = real[slot]
                 continue
-            c = placebo_comparator(lam, la_quarter, outcome, la, g, pool_all)
+            c = found[(la, slot)]
             if c is None:
                 notes.append(f"{la} at go-live {g}: no acceptable comparator")
             else:
