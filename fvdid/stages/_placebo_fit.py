@@ -6,6 +6,15 @@ sample and its imputations (:func:`fvdid.stages.prepare.prepare`), CEM within pa
 (:func:`fvdid.stages.child_matching.match_children`), the stacked pair frame
 (:func:`fvdid.stages.estimate.stack_pairs`) and the headline's cell regression
 (:mod:`fvdid.stages.headline`) or its logit AME (:mod:`fvdid.stages.logit_ame`).
+
+Speed (issue #16): ~100 pairs x 5 completed sets are fitted, each a small regression, so the
+fits run on arrays (:class:`_SlotFits`): what the imputations do not change (the stack, the cell
+design, the fixed-effect absorber) is built once per pair, and each set's fit repeats
+:func:`fvdid.estimators._ols_lean.wls_coefficients`' arithmetic on the same matrix, so the
+numbers are those of :func:`_cell_thetas` on the stacked frames bit for bit (kept as the
+reference and the fallback; tests/test_placebo_pairs.py). Comparators: one standardised panel
+for every (LA, date) (:func:`placebo_comparators`). The module is over 500 lines because the
+reference path and the array path are kept side by side.
 """
 
 from __future__ import annotations
@@ -20,7 +29,7 @@ import pandas as pd
 from fvdid.config import RunConfig
 from fvdid.stages import DataCondition, as_data_condition
 
-__all__ = ["PairFit", "eligible_pool", "fit_pairs", "placebo_comparator", "placebo_comparators"]
+__all__ = ["PairFit", "eligible_pool", "fit_pairs", "placebo_comparator", "placebo_comparators", "shared_sets"]
 
 
 @dataclass(frozen=True)
@@ -195,9 +204,15 @@ def placebo_comparators(lam: Any, la_quarter: pd.DataFrame, outcome: str,
     return [near.nearest(la, g, pool) for la, g in combos]
 
 
+def shared_sets(sets: Sequence[pd.DataFrame], outcome: str, covariates: Sequence[str],
+                cfg: RunConfig) -> Any:
+    """What :func:`fit_pairs` reads of the completed sets, built once for every go-live date."""
+    return _Sets(sets, outcome, covariates, cfg.categorical_covariates, cfg.time_fe)
+
+
 def fit_pairs(sets: Sequence[pd.DataFrame], pairs: pd.DataFrame, go_live: pd.Period,
               outcome: str, covariates: Sequence[str], cfg: RunConfig, delta_for: set[str],
-              notes: list[str]) -> list[PairFit]:
+              notes: list[str], shared: Any = None) -> list[PairFit]:
     """CEM within each pair (``treated_la``, ``comparator_la``) going live at ``go_live``, then θ.
 
     ``sets`` are the completed data sets (children of every LA involved, real ``fv``). CEM runs
@@ -205,7 +220,8 @@ def fit_pairs(sets: Sequence[pd.DataFrame], pairs: pd.DataFrame, go_live: pd.Per
     treatment LAs whose real FV children fall in the pair (a treated LA at another slot's date):
     for them ``delta`` is the same cell regression with the real FV indicator as the outcome
     (the shift of θ per unit of a sharp null effect); 0 otherwise. A pair that meets a data
-    condition is left out and said in ``notes``.
+    condition is left out and said in ``notes``. ``shared``: :func:`shared_sets` of ``sets``
+    (built here when None), to share across the go-live dates of one stage.
 
     The fits are :func:`_cell_thetas` of each pair's rows of the stacked sets, computed on arrays
     (:class:`_SlotFits`: the stack, the cell design and the fixed-effect absorption built once
@@ -221,8 +237,9 @@ def fit_pairs(sets: Sequence[pd.DataFrame], pairs: pd.DataFrame, go_live: pd.Per
     pw = cm.matches[["pair_id", "child_id", "weight"]]
     pw = pw[pw["weight"] > 0]
     la_of = dict(zip(pr.index + 1, pr["treated_la"].astype(str)))
-    fits = _SlotFits(sets, pr, pw, la_of, go_live, outcome, covariates,
-                     cfg.categorical_covariates, cfg.time_fe)
+    if shared is None:
+        shared = _Sets(sets, outcome, covariates, cfg.categorical_covariates, cfg.time_fe)
+    fits = _SlotFits(shared, pr, pw, la_of, go_live, outcome, covariates, cfg.categorical_covariates)
     out: list[PairFit] = []
     for k, (la, comp) in enumerate(zip(pr["treated_la"].astype(str), pr["comparator_la"].astype(str)),
                                    start=1):
@@ -276,56 +293,123 @@ class _SetColumns:
         return s.to_numpy(dtype=float, na_value=np.nan)
 
 
+def _cell_terms(pid: int, fv: np.ndarray, e: np.ndarray, w: np.ndarray,
+                ptc: np.ndarray) -> tuple[pd.DataFrame, list[str], np.ndarray]:
+    """``cell_design(event_cells(pair))`` on one pair's arrays: its cells, terms and columns.
+
+    ``pid`` the pair, ``fv`` its 0/1 FV, ``e`` event quarters, ``w`` weights and ``ptc`` the
+    integer codes of its ``pair_time`` (one code per distinct value). The steps of
+    :func:`fvdid.stages.headline.cell_design` with integer codes for its string labels: the
+    identified rows, the cells in the order of their labels ``"<pair>:e<k>"`` (as strings), each
+    cell's FV children summed by pandas' groupby in row order as there, the reference cell and
+    the reparametrised columns (the same floating-point operations), the dummies of unidentified
+    periods in order of appearance. ValueError when an FV row has no finite event time (the
+    caller then runs cell_design itself).
+    """
+    from fvdid.stages.headline import THETA
+
+    fvb = fv == 1
+    pos_w = w > 0
+    ident = fvb & pos_w & np.isin(ptc, np.unique(ptc[pos_w & ~fvb]))
+    ey = np.floor(e)  # event_cells' blocks of CELL_QUARTERS = 1 quarter
+    if not np.isfinite(ey[fvb]).all():
+        raise ValueError("an FV row without an event time")
+    uv = np.unique(ey[ident])
+    if uv.size == 0:
+        raise DataCondition("insufficient_data", "no period within a pair holds both FV and comparison children")
+    labels = [f"{pid}:e{int(v)}" for v in uv]
+    order = sorted(range(len(uv)), key=labels.__getitem__)
+    rank = np.empty(len(uv), dtype=np.intp)
+    rank[order] = np.arange(len(uv))
+    cell_of = rank[np.searchsorted(uv, ey[ident])]
+    n_fv = pd.Series(w[ident]).groupby(cell_of).sum()
+    cells = pd.DataFrame({"cell": [labels[i] for i in order], "n_fv": n_fv.to_numpy()})
+    cells["weight"] = cells["n_fv"] / cells["n_fv"].sum()
+    cells["pair"] = str(pid)
+    r = int(cells["weight"].to_numpy().argmax())
+    w_r = float(cells.loc[r, "weight"])
+    code = np.full(len(fv), -1, dtype=np.intp)
+    code[ident] = cell_of
+    in_ref = (code == r).astype(float)
+    cols, terms = [in_ref / w_r], [THETA]
+    for k, cw in enumerate(cells["weight"].to_numpy()):
+        if k != r:
+            cols.append((code == k).astype(float) - (float(cw) / w_r) * in_ref)
+            terms.append(f"fvcell_{k}")
+    un = fvb & pos_w & ~ident
+    if un.any():
+        for k, c in enumerate(pd.unique(ptc[un])):
+            cols.append((un & (ptc == c)).astype(float))
+            terms.append(f"fvcell_u{k}")
+    return cells, terms, np.column_stack(cols)
+
+
+class _Sets:
+    """The completed sets as the pair fits of every go-live date read them (built once).
+
+    Their columns (:class:`_SetColumns`) and which sets share ``child_id``, ``la_code``, the
+    time column and the referral date (imputation leaves them alone): those share one stack.
+    """
+
+    def __init__(self, sets: Sequence[pd.DataFrame], outcome: str, covariates: Sequence[str],
+                 categorical: Sequence[str], time: str):
+        self.sets, self.time = list(sets), time
+        cats = [c for c in categorical if c in covariates]
+        self.columns = [_SetColumns(d, outcome, list(covariates), cats) for d in sets]
+        self.group: list[int] = []  # set -> its representative set
+        keys: list[tuple[int, list[pd.Series]]] = []
+        for m, d in enumerate(sets):
+            key = [d[c] for c in ("child_id", "la_code", time, "referral_date")]
+            for i, other in keys:
+                if all(_same(a, b) for a, b in zip(key, other)):
+                    self.group.append(i)
+                    break
+            else:
+                keys.append((m, key))
+                self.group.append(m)
+        self.rep: dict[int, dict[str, Any]] = {}
+        for m in sorted(set(self.group)):
+            d = sets[m]
+            month = pd.to_datetime(d["referral_date"]).dt.to_period("M")
+            self.rep[m] = {"slim": d[["child_id", "la_code", time]].assign(_pos=np.arange(len(d))),
+                           "year": month.dt.year.to_numpy(), "month": month.dt.month.to_numpy(),
+                           "la": d["la_code"].astype(str).to_numpy()}
+
+
 class _SlotFits:
     """The pair fits of one go-live date on arrays: :func:`_cell_thetas` of each pair's rows.
 
     The stacked sets (:func:`fvdid.stages.estimate.stack_pairs` then :func:`_placebo_columns`)
     are formed as positions into the completed sets: the stack, FV, event time and the CEM
     weights depend on the sets only through ``child_id``, ``la_code``, the time column and the
-    referral date, which imputation leaves alone, so sets that share them share the stack, each
-    pair's cell design (:func:`~fvdid.stages.headline.cell_design` on the pair's own rows) and
-    its fixed-effect absorber. Each set's fit is then the arithmetic of
-    :func:`fvdid.estimators._ols_lean.wls_coefficients` on the same matrix (the same columns in
-    the same order, the same absorption, rank rule and triangular solve): the same numbers as
-    :func:`_cell_thetas`, bit for bit (tests/test_placebo_pairs.py). A pair with rows
-    :func:`fvdid.ols` would drop, or a column it would reject, goes to :func:`_cell_thetas` on
-    the stacked frames themselves.
+    referral date, which imputation leaves alone, so sets that share them (:class:`_Sets`) share
+    the stack, each pair's cell design (:func:`_cell_terms`) and its fixed-effect absorber. Each
+    set's fit is then the arithmetic of :func:`fvdid.estimators._ols_lean.wls_coefficients` on
+    the same matrix (the same columns in the same order, the same absorption, rank rule and
+    triangular solve): the same numbers as :func:`_cell_thetas`, bit for bit
+    (tests/test_placebo_pairs.py). A pair with rows :func:`fvdid.ols` would drop, or a column it
+    would reject, goes to :func:`_cell_thetas` on the stacked frames themselves.
     """
 
-    def __init__(self, sets: Sequence[pd.DataFrame], pr: pd.DataFrame, pw: pd.DataFrame,
-                 la_of: dict[int, str], go_live: pd.Period, outcome: str,
-                 covariates: Sequence[str], categorical: Sequence[str], time: str):
-        self.sets, self.pr, self.pw, self.la_of, self.go_live, self.time = sets, pr, pw, la_of, go_live, time
+    def __init__(self, shared: _Sets, pr: pd.DataFrame, pw: pd.DataFrame, la_of: dict[int, str],
+                 go_live: pd.Period, outcome: str, covariates: Sequence[str],
+                 categorical: Sequence[str]):
+        self.shared, self.pr, self.pw, self.la_of, self.go_live = shared, pr, pw, la_of, go_live
         self.outcome, self.covariates, self.categorical = outcome, list(covariates), categorical
-        cats = [c for c in categorical if c in covariates]
         self._frames: list[pd.DataFrame] | None = None
-        self.columns = [_SetColumns(d, outcome, self.covariates, cats) for d in sets]
-        self.stack_of: list[int] = []
-        keys: list[list[pd.Series]] = []
-        self.stacks: list[dict[str, Any]] = []
-        for d in sets:
-            key = [d[c] for c in ("child_id", "la_code", time, "referral_date")]
-            for i, other in enumerate(keys):
-                if all(_same(a, b) for a, b in zip(key, other)):
-                    self.stack_of.append(i)
-                    break
-            else:
-                keys.append(key)
-                self.stacks.append(self._stack(d))
-                self.stack_of.append(len(self.stacks) - 1)
+        self.columns = shared.columns
+        self.stacks = {m: self._stack(rep) for m, rep in shared.rep.items()}
 
-    def _stack(self, d: pd.DataFrame) -> dict[str, Any]:
-        """stack_pairs + _placebo_columns of ``d`` as positions and the design's arrays."""
+    def _stack(self, rep: dict[str, Any]) -> dict[str, Any]:
+        """stack_pairs + _placebo_columns of a set as positions and the design's arrays."""
         from fvdid.stages.estimate import stack_pairs
 
-        slim = d[["child_id", "la_code", self.time]].assign(_pos=np.arange(len(d)))
-        s = stack_pairs(slim, self.pr, time=self.time, weights=self.pw)
+        s = stack_pairs(rep["slim"], self.pr, time=self.shared.time, weights=self.pw)
         pos = s["_pos"].to_numpy()
         pair_id = s["pair_id"].to_numpy()
-        month = pd.to_datetime(d["referral_date"]).dt.to_period("M")
         g = pd.Period(self.go_live, freq="M")
-        since = ((month.dt.year.to_numpy() - g.year) * 12 + (month.dt.month.to_numpy() - g.month))[pos]
-        is_t = d["la_code"].astype(str).to_numpy()[pos] == s["pair_id"].map(self.la_of).to_numpy()
+        since = (rep["year"][pos] - g.year) * 12 + (rep["month"][pos] - g.month)
+        is_t = rep["la"][pos] == s["pair_id"].map(self.la_of).to_numpy()
         return {"pos": pos, "pair_id": pair_id, "weight": s["weight"].to_numpy(dtype=float),
                 "pair_la": s["pair_la"].to_numpy(), "pair_time": s["pair_time"].to_numpy(),
                 "fv": (is_t & (since >= 0)).astype(np.int8),
@@ -340,24 +424,28 @@ class _SlotFits:
         if k not in st["designs"]:
             r = np.flatnonzero(st["pair_id"] == k)
             w = st["weight"][r]
-            slim = pd.DataFrame({"pair_id": st["pair_id"][r], "fv": st["fv"][r],
-                                 "event_time_q": st["e"][r], "weight": w,
-                                 "pair_time": st["pair_time"][r]})
-            try:
-                cd = cell_design(event_cells(slim, treatment="fv"), cell=CELL, treatment="fv",
-                                 weights="weight")
-            except DataCondition as exc:
-                st["designs"][k] = exc
-                raise
             codes, levels = [], []
             for f in ("pair_la", "pair_time"):  # estimate.STACKED_FE
                 c, counts = coded_counts(st[f][r])
                 codes.append(c)
                 levels.append(len(counts))
+            try:
+                try:
+                    cells, terms, T = _cell_terms(k, st["fv"][r], st["e"][r], w, codes[1])
+                except ValueError:
+                    slim = pd.DataFrame({"pair_id": st["pair_id"][r], "fv": st["fv"][r],
+                                         "event_time_q": st["e"][r], "weight": w,
+                                         "pair_time": st["pair_time"][r]})
+                    cd = cell_design(event_cells(slim, treatment="fv"), cell=CELL,
+                                     treatment="fv", weights="weight")
+                    cells, terms = cd.cells, list(cd.terms)
+                    T = np.column_stack([cd.data[t].to_numpy(dtype=float) for t in terms])
+            except DataCondition as exc:
+                st["designs"][k] = exc
+                raise
             st["designs"][k] = {
-                "rows": st["pos"][r], "w": w, "cells": cd.cells, "terms": list(cd.terms),
-                "T": np.column_stack([cd.data[t].to_numpy(dtype=float) for t in cd.terms]),
-                "n_fv": float(cd.cells["n_fv"].sum()), "absorber": Absorber(codes, w, levels)}
+                "rows": st["pos"][r], "w": w, "cells": cells, "terms": terms, "T": T,
+                "n_fv": float(cells["n_fv"].sum()), "absorber": Absorber(codes, w, levels)}
         got = st["designs"][k]
         if isinstance(got, Exception):
             raise got
@@ -372,8 +460,8 @@ class _SlotFits:
                 from fvdid.stages.estimate import stack_pairs
 
                 self._frames = []
-                for d in self.sets:
-                    s = stack_pairs(d, self.pr, time=self.time, weights=self.pw)
+                for d in self.shared.sets:
+                    s = stack_pairs(d, self.pr, time=self.shared.time, weights=self.pw)
                     self._frames.append(_placebo_columns(s, s["pair_id"].map(self.la_of), self.go_live))
             sub = [s[s["pair_id"] == k] for s in self._frames]
             return _cell_thetas(sub, self.outcome, self.covariates, self.categorical, delta)
@@ -383,7 +471,7 @@ class _SlotFits:
 
         thetas, deltas, n_fv = [], [], float("nan")
         for m, cols in enumerate(self.columns):
-            des = self._design(self.stacks[self.stack_of[m]], k)
+            des = self._design(self.stacks[self.shared.group[m]], k)
             if not cols.ok:
                 raise _Fallback
             fit = self._fit(cols, des, delta)

@@ -419,15 +419,16 @@ def _fit_and_test(primary: Any, cfg: RunConfig, slots: Mapping[str, Any],
                   covariates: Sequence[str], used: Sequence[str], pool_all: Sequence[str],
                   notes: list[str], t0: float) -> PlaceboPairs:
     """Every pair's fit, then randomization inference and Conley–Taber (:func:`placebo_pairs`)."""
-    from fvdid.stages._placebo_fit import fit_pairs
+    from fvdid.stages._placebo_fit import fit_pairs, shared_sets
 
     outcome, B = cfg.primary_outcome, _options(cfg)[1]
+    shared = shared_sets(sets, outcome, covariates, cfg)
     rows = []
     for slot, g in slots.items():
         prs = pd.DataFrame([(la, c) for (la, s), c in comps.items() if s == slot],
                            columns=["treated_la", "comparator_la"])
         fits = fit_pairs(sets, prs, g, outcome, covariates, cfg,
-                         delta_for=set(slots) - {slot}, notes=notes)
+                         delta_for=set(slots) - {slot}, notes=notes, shared=shared)
         for f in fits:
             kind = "actual" if f.la == slot else ("treated" if f.la in slots else "pool")
             rows.append({"la": f.la, "go_live": str(g), "comparator": f.comparator, "theta": f.theta,
