@@ -276,14 +276,17 @@ class _SetColumns:
         na = d[outcome].isna().to_numpy() | d["fv"].isna().to_numpy()
         self.y = self._numeric(d[outcome])
         self.fv_actual = d["fv"].to_numpy().astype(float)  # _placebo_columns' fv_actual, as float
-        self.cols: list[tuple[str, Any]] = []
+        self.cols: list[tuple[str, Any]] = []  # ("num", column of .num) or ("cat", (codes, levels))
+        nums = []
         for c in covariates:
             na |= d[c].isna().to_numpy()
             if c in cats:
                 codes, uniq = pd.factorize(d[c].to_numpy())
                 self.cols.append(("cat", (codes, np.asarray(uniq, dtype=object))))
             else:
-                self.cols.append(("num", self._numeric(d[c])))
+                self.cols.append(("num", len(nums)))
+                nums.append(self._numeric(d[c]))
+        self.num = np.column_stack(nums) if nums else np.zeros((len(d), 0))
         self.na = na
 
     def _numeric(self, s: pd.Series) -> np.ndarray:
@@ -497,13 +500,13 @@ class _SlotFits:
         rows, w = des["rows"], des["w"]
         if cols.na[rows].any() or not (w > 0).all():
             raise _Fallback
+        V = cols.num[rows]
+        if not np.isfinite(np.add.reduce(V, axis=0)).all():
+            raise _Fallback  # (an overflowing sum too: the reference path decides)
         xs: list[np.ndarray] = [des["T"]]
         for kind, col in cols.cols:
             if kind == "num":
-                v = col[rows]
-                if not np.isfinite(np.add.reduce(v)):
-                    raise _Fallback
-                xs.append(v[:, None])
+                xs.append(V[:, col:col + 1])
                 continue
             codes, uniq = col
             cs = codes[rows]
@@ -533,8 +536,11 @@ class _SlotFits:
         XYt = des["absorber"].project(XY)
         sw = np.sqrt(w)
         scale = np.linalg.norm(sw[:, None] * X, axis=0)
-        keep, R_aug = _independent(sw[:, None] * XYt[:, :p_x], scale, _COLLINEAR_TOL,
-                                   extra=sw[:, None] * XYt[:, p_x:])
+        Z = sw[:, None] * XYt  # elementwise: the values of wls_coefficients' two products
+        if len(ys) == 1:  # the one outcome as Z's last column: the same matrix, no copy
+            keep, R_aug = _independent(Z, scale, _COLLINEAR_TOL, last_is_extra=True)
+        else:
+            keep, R_aug = _independent(Z[:, :p_x], scale, _COLLINEAR_TOL, extra=Z[:, p_x:])
         kk, m = len(keep), len(ys)
         beta = (sla.solve_triangular(R_aug[:kk, :kk], R_aug[:kk, kk:kk + m]) if kk
                 else np.zeros((0, m)))
