@@ -122,10 +122,15 @@ def ri_statistic(cache: pd.DataFrame, slots: Mapping[str, Any], *, alpha: float 
                               np.array([gl.index(grp[s]) for s in labs]), len(gl))
         return structure[key]
 
+    weights: dict[tuple[tuple[str, str], ...], np.ndarray] = {}  # by the assignment, in its order
+
     def statistic(assignment: Mapping[str, str], r: float) -> tuple[float, float]:
         theta, delta, g, q = groups_of(assignment)
         vals = theta - r * delta
-        wts = np.array([float(tab[_key(la, slots[slot])].n_fv) for slot, la in assignment.items()])
+        order = tuple(assignment.items())
+        if order not in weights:
+            weights[order] = np.array([float(tab[_key(la, slots[slot])].n_fv) for slot, la in order])
+        wts = weights[order]
         gw = np.bincount(g, weights=wts, minlength=q)
         est = np.bincount(g, weights=wts * vals, minlength=q) / gw
         se = _im_se(est, gw)
