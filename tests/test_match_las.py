@@ -763,3 +763,50 @@ def test_each_module_imports_first_without_a_cycle(module: str) -> None:
     code = f"import {module}; from fvdid.match_las import trend_plot, placebo_tests, PlaceboResult"
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
+
+
+# --------------------------------------------------------------------------------------------
+# the placebo pairs' shared standardisation (_NearestPretrend) = one match_las call each
+# --------------------------------------------------------------------------------------------
+
+
+def _nearest_by_match_las(panel: pd.DataFrame, la: str, g: object, pool: list[str],
+                          **opts: object) -> str | None:
+    """The straightforward answer: match_las restricted to the pool, or None where it gives none."""
+    cands = [p for p in pool if p != la]
+    if not cands:
+        return None
+    try:
+        res = fvdid.match_las(panel, outcome="y", go_live={la: g}, n_comparators=1,
+                              restrict_to=cands, **opts)  # type: ignore[arg-type]
+    except FvdidInputError:
+        return None
+    ch = res.chosen
+    return None if ch.empty else str(ch.sort_values("rank").iloc[0]["comparator_la"])
+
+
+def test_nearest_pretrend_names_match_las_choice() -> None:
+    from fvdid.estimators.match_las import _NearestPretrend
+
+    z_t = _walk(14)
+    # exact ties (two z twins, codes in reverse order), LAs short of pre-period data or with a
+    # gappy window, a go-live too early for the window and one outside the data
+    panel = _z_panel({T_LA: z_t, "E09005": z_t + 0.2, "E09004": z_t + 0.2}, n_las=24)
+    g = GO_LIVE
+    panel = panel[~((panel["la"] == "E09007") & (panel["quarter"] < g - 7))]
+    panel.loc[(panel["la"] == "E09008") & (panel["quarter"] < g - 6), "y"] = np.nan
+    panel.loc[(panel["la"] == "E09009") & (panel["quarter"] == g - 9), "y"] = np.nan
+    las = sorted(panel["la"].unique())
+    pools = [las, las[:6], [la for la in las if la not in ("E09004",)], ["E09000"]]
+    dates = [g, g - 3, pd.Period("2021-11", freq="M"), QUARTERS[0] + 10, QUARTERS[0] + 2,
+             pd.Period("2030Q1", freq="Q")]
+    n_some = 0
+    for opts in ({}, {"max_distance": 0.5, "k": 3}, {"metric": "mae", "k": 1, "max_distance": 0.05}):
+        near = _NearestPretrend(panel, "y", **opts)  # type: ignore[arg-type]
+        for la in (T_LA, "E09004", "E09007", "E09008", "E09010"):
+            for when in dates:
+                for pool in pools:
+                    want = _nearest_by_match_las(panel, la, when, pool, **opts)
+                    assert near.nearest(la, when, pool) == want, (opts, la, when, pool)
+                    n_some += want is not None
+    assert n_some > 50  # most combinations have a comparator: the comparison is not vacuous

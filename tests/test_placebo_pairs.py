@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 
@@ -221,6 +222,11 @@ def test_fast_pair_fits_equal_the_straightforward_refit(small_analysis, monkeypa
 
     ex, an = small_analysis
     fast = an.placebo_pairs
+
+    def frames_only(self, k, delta):  # type: ignore[no-untyped-def]
+        raise pf._Fallback  # every pair by _cell_thetas on the stacked frames, here the reference
+
+    monkeypatch.setattr(pf._SlotFits, "_thetas", frames_only)
     monkeypatch.setattr(pf, "_cell_thetas", _reference_thetas)
     ref = placebo_pairs(ex, an.la_matching, an.primary, an.config)
     key = ["la", "go_live"]
@@ -238,3 +244,63 @@ def test_fast_pair_fits_equal_the_straightforward_refit(small_analysis, monkeypa
     assert fast.ct.p_value == ref.ct.p_value
     assert fast.ct.conf_low == pytest.approx(ref.ct.conf_low, rel=1e-10)  # rounding of θ only
     assert fast.ct.conf_high == pytest.approx(ref.ct.conf_high, rel=1e-10)  # rounding of θ only
+
+
+def test_array_pair_fits_are_bit_for_bit_the_frame_fits(small_analysis, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The array path (_SlotFits) gives _cell_thetas' numbers on the stacked frames exactly."""
+    import fvdid.stages._placebo_fit as pf
+    from fvdid.stages.placebo_pairs import placebo_pairs
+
+    ex, an = small_analysis
+    fast = an.placebo_pairs
+
+    def frames_only(self, k, delta):  # type: ignore[no-untyped-def]
+        raise pf._Fallback
+
+    monkeypatch.setattr(pf._SlotFits, "_thetas", frames_only)
+    ref = placebo_pairs(ex, an.la_matching, an.primary, an.config)
+    a = fast.cache.set_index(["la", "go_live"]).sort_index()
+    b = ref.cache.set_index(["la", "go_live"]).sort_index()
+    assert a.index.equals(b.index) and (a["comparator"] == b["comparator"]).all()
+    for col in ("theta", "n_fv", "delta"):  # the same floating-point operations: exact
+        np.testing.assert_array_equal(a[col].to_numpy(float), b[col].to_numpy(float))
+    assert dataclasses.replace(fast, seconds=0.0, cache=pd.DataFrame()).released() == \
+        dataclasses.replace(ref, seconds=0.0, cache=pd.DataFrame()).released()
+
+
+def test_placebo_comparators_are_one_match_las_each(small_analysis) -> None:  # type: ignore[no-untyped-def]
+    from fvdid.stages._placebo_fit import eligible_pool, placebo_comparator, placebo_comparators
+
+    ex, an = small_analysis
+    lam, outcome = an.la_matching, an.config.primary_outcome
+    treated = sorted(lam.pairs.loc[lam.pairs["outcome"] == outcome, "treated_la"].astype(str))
+    pool = eligible_pool(lam, outcome, treated)
+    go = dict(zip(ex.las["la_code"].astype(str), ex.las["go_live"]))
+    combos = [(la, go[t]) for t in treated for la in [*treated, *pool[:8]]]
+    combos += [(pool[0], pd.Period("2000-01", freq="M"))]  # before the data: no comparator
+    got = placebo_comparators(lam, ex.la_quarter, outcome, combos, pool)
+    want = [placebo_comparator(lam, ex.la_quarter, outcome, la, g, pool) for la, g in combos]
+    assert got == want and sum(c is not None for c in got) > len(combos) // 2
+
+
+def test_cell_terms_equal_cell_design() -> None:
+    """The array cell design: cell_design's cells, terms and columns exactly."""
+    from fvdid.stages._placebo_fit import _cell_terms
+    from fvdid.stages.headline import CELL, cell_design, event_cells
+
+    rng = np.random.default_rng(3)
+    n = 600
+    fv = (rng.random(n) < 0.4).astype(np.int8)
+    e = np.where(fv == 1, rng.integers(0, 14, n), np.nan).astype(float)  # e10.. sort before e2
+    w = np.where(fv == 1, 1.0, rng.choice([0.0, 0.37, 1.9, 2.25], n))
+    t = rng.integers(0, 30, n)
+    t[(fv == 0) & (t >= 27)] = 3  # periods 27-29 hold FV children only: unidentified
+    frame = pd.DataFrame({"pair_id": 4, "fv": fv, "event_time_q": e, "weight": w,
+                          "pair_time": [f"4:2020Q{q}" for q in t]})
+    cd = cell_design(event_cells(frame, treatment="fv"), cell=CELL, treatment="fv", weights="weight")
+    codes = pd.factorize(frame["pair_time"], sort=True)[0]
+    cells, terms, cols = _cell_terms(4, fv, e, w, codes)
+    assert any(x.startswith("fvcell_u") for x in terms)  # the unidentified periods are exercised
+    assert terms == list(cd.terms)
+    pd.testing.assert_frame_equal(cells, cd.cells, check_exact=True)
+    np.testing.assert_array_equal(cols, cd.data[list(cd.terms)].to_numpy(float))

@@ -285,6 +285,110 @@ def match_las(
     )
 
 
+
+class _NearestPretrend:
+    """:func:`match_las` with ``n_comparators=1`` for many (treatment LA, go-live) on one panel.
+
+    Private to fvdid (the placebo pairs, :func:`fvdid.stages._placebo_fit.placebo_comparator`,
+    ask for the nearest comparator of ~100 (LA, date) combinations within a pool). The panel's
+    validation and its standardisation (z within quarter over every LA of the panel, then the
+    changes) do not depend on the treatment LA, its date or the pool, so they are done once;
+    :meth:`nearest` then applies the rules of :func:`match_las` step by step on the same arrays
+    (the window, the pre-period and overlap exclusions, the distance, the ranking by distance to
+    12 decimals then LA code, the ``k`` nearest, ``max_distance``): the comparator
+    ``match_las(..., go_live={la: go_live}, n_comparators=1, restrict_to=pool).chosen`` names, or
+    None where that raises :class:`~fvdid.errors.FvdidInputError` or chooses none
+    (tests/test_match_las.py compares the two). The panel must carry no FV or Partners-in-Practice
+    flag columns (those would exclude LAs; the placebo caller passes the outcome alone).
+    """
+
+    def __init__(self, la_quarter: pd.DataFrame, outcome: str, *, window: int = 8, k: int = 10,
+                 entry_lag: int = 6, metric: Metric = "rmse", min_pre_quarters: int = 8,
+                 max_distance: float | None = None, unit: str = "la", time: str = "quarter"):
+        import numpy as np
+
+        from fvdid.errors import FvdidInputError
+        from fvdid.estimators._match_las_data import _standardise, _wide
+        from fvdid.estimators._match_las_steps import _TIE_DECIMALS
+
+        self.window, self.k, self.entry_lag, self.metric = window, k, entry_lag, metric
+        self.min_pre, self.max_distance, self._tie = min_pre_quarters, max_distance, _TIE_DECIMALS
+        self.ok = True
+        try:
+            outcomes, _ = _check_options(
+                outcome, {"_": "2000Q1"}, window=window, k=k, entry_lag=entry_lag,
+                min_pre_quarters=min_pre_quarters, n_comparators=1, min_overlap=None,
+                metric=metric, max_distance=max_distance)
+            data, freq = _prepare(la_quarter, outcomes, unit, time)
+        except FvdidInputError:
+            self.ok = False  # every match_las call would raise: no comparator anywhere
+            return
+        flags = [c for c in (*FV_FLAG_COLUMNS, "partners_in_practice") if c in data.columns]
+        if flags:
+            raise ValueError(f"_NearestPretrend takes a panel without flag columns, got {flags}")
+        self.freq = freq
+        self.q_first, self.q_last = data[time].min(), data[time].max()
+        wide = _wide(data, outcomes[0], unit, time, freq)
+        z, _ = _standardise(wide)
+        self.las = [str(x) for x in wide.index]
+        self.pos = {la: i for i, la in enumerate(self.las)}
+        self.quarters = list(wide.columns)
+        self.col = {q: j for j, q in enumerate(self.quarters)}
+        self.dz = z.diff(axis=1)
+        self.notna = wide.notna().to_numpy()
+        self._np = np
+
+    def nearest(self, la: str, go_live: QuarterLike, pool: Iterable[str]) -> str | None:
+        """The comparator :func:`match_las` chooses for ``la`` going live at ``go_live`` within ``pool``."""
+        from fvdid.errors import FvdidInputError
+        from fvdid.estimators._match_las_data import _to_quarter
+
+        np = self._np
+        if not self.ok:
+            return None
+        la = str(la)
+        if la not in self.pos:
+            return None
+        try:
+            g = _to_quarter(go_live, self.freq, la)
+        except FvdidInputError:
+            return None
+        start = g - (self.entry_lag + self.window)
+        if g < self.q_first or g > self.q_last or start < self.q_first:
+            return None
+        wq = list(pd.period_range(start, periods=self.window, freq=self.freq))
+        change_q = wq[1:]
+        # the arrays and expressions of _distances (the same rounding)
+        d_all = self.dz.loc[:, change_q].to_numpy(dtype=float)
+        t = self.pos[la]
+        d_t = self.dz.loc[la, change_q].to_numpy(dtype=float)
+        n_t = int((~np.isnan(d_t)).sum())
+        if n_t < 2:
+            return None
+        pre = [j for j, q in enumerate(self.quarters) if q < g]
+        n_pre = self.notna[:, pre].sum(axis=1)
+        diff = d_all - d_t[None, :]
+        n_both = (~np.isnan(diff)).sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            if self.metric == "rmse":
+                dist = np.sqrt(np.nansum(diff**2, axis=1) / n_both)
+            else:
+                dist = np.nansum(np.abs(diff), axis=1) / n_both
+        allowed = {str(p) for p in pool}
+        elig = [i for i, c in enumerate(self.las)
+                if i != t and c in allowed and int(n_pre[i]) >= self.min_pre
+                and int(n_both[i]) >= n_t]
+        if not elig:
+            return None
+        key = np.round(dist[elig], self._tie)
+        ranked = sorted(range(len(elig)), key=lambda j: (key[j], self.las[elig[j]]))[: self.k]
+        for j in ranked:
+            i = elig[j]
+            if self.max_distance is None or float(dist[i]) <= self.max_distance:
+                return self.las[i]
+        return None
+
+
 # The other verbs of the LA-matching step, re-exported so that ``from fvdid.match_las import
 # trend_plot, placebo_tests, PlaceboResult`` keeps working (imported last: both modules import
 # only the data helpers, not this module, so there is no import cycle).

@@ -122,10 +122,15 @@ def ri_statistic(cache: pd.DataFrame, slots: Mapping[str, Any], *, alpha: float 
                               np.array([gl.index(grp[s]) for s in labs]), len(gl))
         return structure[key]
 
+    weights: dict[tuple[tuple[str, str], ...], np.ndarray] = {}  # by the assignment, in its order
+
     def statistic(assignment: Mapping[str, str], r: float) -> tuple[float, float]:
         theta, delta, g, q = groups_of(assignment)
         vals = theta - r * delta
-        wts = np.array([float(tab[_key(la, slots[slot])].n_fv) for slot, la in assignment.items()])
+        order = tuple(assignment.items())
+        if order not in weights:
+            weights[order] = np.array([float(tab[_key(la, slots[slot])].n_fv) for slot, la in order])
+        wts = weights[order]
         gw = np.bincount(g, weights=wts, minlength=q)
         est = np.bincount(g, weights=wts * vals, minlength=q) / gw
         se = _im_se(est, gw)
@@ -389,16 +394,24 @@ def placebo_pairs(extract: Any, lam: Any, primary: Any, cfg: RunConfig) -> Place
 def _comparators(lam: Any, la_quarter: pd.DataFrame, outcome: str, slots: Mapping[str, Any],
                  real: Mapping[str, str], used: Sequence[str], pool_all: Sequence[str],
                  notes: list[str]) -> dict[tuple[str, str], str]:
-    """(LA, slot) -> comparator: the real one for an actual pair, the matching rule otherwise."""
-    from fvdid.stages._placebo_fit import placebo_comparator
+    """(LA, slot) -> comparator: the real one for an actual pair, the matching rule otherwise.
 
+    :func:`~fvdid.stages._placebo_fit.placebo_comparators` (the panel standardised once), in
+    the order and with the notes of one :func:`~fvdid.stages._placebo_fit.placebo_comparator`
+    call per combination.
+    """
+    from fvdid.stages._placebo_fit import placebo_comparators
+
+    combos = [(la, slot) for slot in slots for la in [*slots, *used] if la != slot]
+    found = dict(zip(combos, placebo_comparators(lam, la_quarter, outcome,
+                                                 [(la, slots[s]) for la, s in combos], pool_all)))
     comps: dict[tuple[str, str], str] = {}
     for slot, g in slots.items():
         for la in [*slots, *used]:
             if la == slot:
                 comps[(la, slot)] = real[slot]
                 continue
-            c = placebo_comparator(lam, la_quarter, outcome, la, g, pool_all)
+            c = found[(la, slot)]
             if c is None:
                 notes.append(f"{la} at go-live {g}: no acceptable comparator")
             else:
@@ -411,15 +424,16 @@ def _fit_and_test(primary: Any, cfg: RunConfig, slots: Mapping[str, Any],
                   covariates: Sequence[str], used: Sequence[str], pool_all: Sequence[str],
                   notes: list[str], t0: float) -> PlaceboPairs:
     """Every pair's fit, then randomization inference and Conley–Taber (:func:`placebo_pairs`)."""
-    from fvdid.stages._placebo_fit import fit_pairs
+    from fvdid.stages._placebo_fit import fit_pairs, shared_sets
 
     outcome, B = cfg.primary_outcome, _options(cfg)[1]
+    shared = shared_sets(sets, outcome, covariates, cfg)
     rows = []
     for slot, g in slots.items():
         prs = pd.DataFrame([(la, c) for (la, s), c in comps.items() if s == slot],
                            columns=["treated_la", "comparator_la"])
         fits = fit_pairs(sets, prs, g, outcome, covariates, cfg,
-                         delta_for=set(slots) - {slot}, notes=notes)
+                         delta_for=set(slots) - {slot}, notes=notes, shared=shared)
         for f in fits:
             kind = "actual" if f.la == slot else ("treated" if f.la in slots else "pool")
             rows.append({"la": f.la, "go_live": str(g), "comparator": f.comparator, "theta": f.theta,
