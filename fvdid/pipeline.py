@@ -42,7 +42,12 @@ from fvdid.stages.la_matching import (
 from fvdid.stages.multiplicity import hochberg_family, secondary_section
 from fvdid.stages.outcome import OutcomeAnalysis, analyse_outcome, true_effect
 from fvdid.stages.parity_report import parity_section, parity_summary
-from fvdid.stages.placebo_pairs import PlaceboPairs, placebo_pairs, placebo_pairs_section
+from fvdid.stages.placebo_pairs import (
+    PlaceboPairs,
+    placebo_pairs,
+    placebo_pairs_section,
+    with_headline,
+)
 from fvdid.stages.power import mdes_table, power_section
 from fvdid.stages.prepare import data_section, group_labels
 from fvdid.stages.provenance import provenance, provenance_section
@@ -240,9 +245,9 @@ def analyse(
         Called with the label of each stage of :data:`STAGES` as it starts.
     workers
         Processes the analysis may use (default :func:`fvdid._parallel.default_workers`: the
-        usable cores, at most 2, or ``FVDID_WORKERS``). The secondary outcomes and the
-        sensitivity analyses are computed in forked workers while this process analyses the
-        primary and its placebo pairs (:func:`fvdid._parallel.share_work`); the numbers do not
+        usable cores, at most 2, or ``FVDID_WORKERS``). The placebo pairs, the secondary
+        outcomes and the sensitivity analyses are computed in forked workers while this process
+        analyses the primary outcome (:func:`fvdid._parallel.share_work`); the numbers do not
         depend on it.
     """
     cfg = config or RunConfig()
@@ -255,20 +260,21 @@ def analyse(
     notes += not_matched(lam)
     step(STAGES[2])
 
-    def primary_and_placebo() -> tuple[OutcomeAnalysis, PlaceboPairs | None, list[str]]:
+    def analyse_primary() -> OutcomeAnalysis:
         first = analyse_outcome(
             cfg.primary_outcome, ex.children, ex.las, pairs[cfg.primary_outcome], cfg,
             bootstrap=True, make_figure=figures, literal=True, robustness=robustness)
         if first.estimate is None:
             raise FvdidInputError(f"the primary outcome {cfg.primary_outcome} cannot be estimated "
                                   "on this extract: " + "; ".join(first.notes))
-        said: list[str] = []
-        pp = None
-        if cfg.ri_pool_max > 0:
-            pp = attempt(said, "randomization inference and Conley–Taber over placebo pairs",
-                         lambda: placebo_pairs(ex, lam, first.estimate, cfg))
         step(STAGES[3])
-        return first, pp, said
+        return first
+
+    def placebo_task() -> tuple[PlaceboPairs | None, list[str]]:
+        said: list[str] = []
+        pp = attempt(said, "randomization inference and Conley–Taber over placebo pairs",
+                     lambda: placebo_pairs(ex, lam, None, cfg))
+        return pp, said
 
     def secondary_task(o: str) -> Callable[[], OutcomeAnalysis]:
         return lambda: analyse_outcome(o, ex.children, ex.las, pairs[o], cfg, bootstrap=True,
@@ -285,14 +291,22 @@ def analyse(
             shocks=ex.shocks))
         return res, said
 
-    # The secondary outcomes and the sensitivity analyses need nothing of the primary's: forked
-    # workers compute them meanwhile (the sensitivity analyses last: the shortest task).
-    tasks: list[Callable[[], Any]] = [secondary_task(o) for o in outcomes[1:]]
+    # The placebo pairs, the secondary outcomes and the sensitivity analyses need nothing of the
+    # primary's: forked workers compute them meanwhile, the longest first (whichever process is
+    # free takes the next). Their notes are merged below in the order of the appendix.
+    tasks: dict[tuple[str, ...], Callable[[], Any]] = {}
     if sensitivity:
-        tasks.append(sensitivity_task)
-    (first, placebo, said), done = share_work(primary_and_placebo, tasks, workers=workers)
-    sens, sens_notes = done.pop() if sensitivity else (None, [])
-    analyses = {cfg.primary_outcome: first, **dict(zip(outcomes[1:], done))}
+        tasks[("sensitivity",)] = sensitivity_task
+    tasks.update({("outcome", o): secondary_task(o) for o in outcomes[1:]})
+    if cfg.ri_pool_max > 0:
+        tasks[("placebo",)] = placebo_task
+    first, done_list = share_work(analyse_primary, list(tasks.values()), workers=workers)
+    done = dict(zip(tasks, done_list))
+    placebo, said = done.get(("placebo",), (None, []))
+    if placebo is not None:
+        placebo = with_headline(placebo, first.estimate)
+    sens, sens_notes = done.get(("sensitivity",), (None, []))
+    analyses = {cfg.primary_outcome: first, **{o: done[("outcome", o)] for o in outcomes[1:]}}
     primary = first.estimate
     notes += said
     sec = {o: a.estimate for o, a in analyses.items()

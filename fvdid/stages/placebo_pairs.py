@@ -333,7 +333,7 @@ def _options(cfg: RunConfig) -> tuple[int, int]:
     return int(getattr(cfg, "ri_pool_max", 0)), int(getattr(cfg, "ri_B", 999))
 
 
-def placebo_pairs(extract: Any, lam: Any, primary: Any, cfg: RunConfig) -> PlaceboPairs:
+def placebo_pairs(extract: Any, lam: Any, primary: Any | None, cfg: RunConfig) -> PlaceboPairs:
     """RI and Conley–Taber of the primary outcome's headline over placebo pairs.
 
     Parameters
@@ -343,7 +343,10 @@ def placebo_pairs(extract: Any, lam: Any, primary: Any, cfg: RunConfig) -> Place
     lam
         LA matching (:class:`fvdid.stages.la_matching.LAMatchingStage`).
     primary
-        The primary outcome's :class:`~fvdid.stages.estimate.OutcomeEstimate` (its headline model).
+        The primary outcome's :class:`~fvdid.stages.estimate.OutcomeEstimate` (its headline
+        estimate and model, reported beside the refit), or None: nothing else depends on it, so
+        the pipeline computes the stage while the primary is estimated and attaches the headline
+        afterwards (:func:`with_headline`).
     cfg
         Run options (``ri_pool_max``, ``ri_B``, the seed and the primary's options).
 
@@ -419,7 +422,7 @@ def _comparators(lam: Any, la_quarter: pd.DataFrame, outcome: str, slots: Mappin
     return comps
 
 
-def _fit_and_test(primary: Any, cfg: RunConfig, slots: Mapping[str, Any],
+def _fit_and_test(primary: Any | None, cfg: RunConfig, slots: Mapping[str, Any],
                   comps: Mapping[tuple[str, str], str], sets: Sequence[pd.DataFrame],
                   covariates: Sequence[str], used: Sequence[str], pool_all: Sequence[str],
                   notes: list[str], t0: float) -> PlaceboPairs:
@@ -467,12 +470,20 @@ def _fit_and_test(primary: Any, cfg: RunConfig, slots: Mapping[str, Any],
     ct = conley_taber_pairs(actual, cache[cache["kind"] == "pool"], alpha=cfg.alpha, seed=cfg.seed)
     lo, hi = ri.conf_int if ri.conf_int is not None else (math.nan, math.nan)
     return PlaceboPairs(
-        outcome=outcome, headline_estimate=float(primary.estimate), headline_model=primary.headline_model,
+        outcome=outcome,
+        headline_estimate=math.nan if primary is None else float(primary.estimate),
+        headline_model="" if primary is None else str(primary.headline_model),
         estimate_refit=ct.estimate, n_pool_eligible=len(pool_all), pool=tuple(pool),
         ri_p_value=float(ri.p_value), ri_conf_low=float(lo), ri_conf_high=float(hi),
         ri_n_evaluated=int(ri.n_evaluated), ri_n_assignments=int(ri.n_assignments),
         ri_enumerated=bool(ri.enumerated), ri_degenerate=n_deg, ri_t=float(ri.statistic), alpha=float(cfg.alpha),
         ct=ct, seconds=time.perf_counter() - t0, B=B, notes=tuple(notes), cache=cache)
+
+
+def with_headline(res: PlaceboPairs, primary: Any) -> PlaceboPairs:
+    """``res`` with the primary's headline estimate and model (computed without them)."""
+    return dataclasses.replace(res, headline_estimate=float(primary.estimate),
+                               headline_model=str(primary.headline_model))
 
 
 def placebo_pairs_section(res: PlaceboPairs | None, not_done: str = "") -> Section:
