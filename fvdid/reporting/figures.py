@@ -119,7 +119,8 @@ def legible(fig: Any, min_pt: float = MIN_FONT_PT) -> Any:
 
 
 def _render(fig: Any, dpi: int) -> np.ndarray:
-    """Draw ``fig`` once at ``dpi`` with Agg; its RGBA pixels (rows from the top)."""
+    """Draw ``fig`` once at ``dpi`` with Agg; its RGBA pixels (rows from the top), a view of the
+    canvas' buffer valid until the figure is drawn again."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
@@ -127,7 +128,7 @@ def _render(fig: Any, dpi: int) -> np.ndarray:
     try:
         fig.dpi = dpi
         canvas.draw()
-        return np.array(canvas.buffer_rgba())  # a copy: the buffer is reused by the next draw
+        return np.asarray(canvas.buffer_rgba())
     finally:
         fig.dpi = old
 
@@ -151,14 +152,19 @@ def _content_box(rgba: np.ndarray, background: np.ndarray, pad: int) -> tuple[in
             max(0, cols[0] - pad), min(w, cols[-1] + 1 + pad))
 
 
-def _encode(rgb: np.ndarray, dpi: int) -> bytes:
-    """PNG of an opaque RGB image, as a 256-colour palette (plots have few colours; the palette
-    image is a third of the size of the RGB one and several times faster to compress)."""
+def _encode(rgba: np.ndarray, box: tuple[int, int, int, int], dpi: int) -> bytes:
+    """PNG of the opaque RGBA image ``rgba`` cropped to ``box`` (top, bottom, left, right), as a
+    256-colour palette (plots have few colours; the palette image is a third of the size of the
+    RGB one and several times faster to compress)."""
     from PIL import Image
 
-    img = Image.fromarray(np.ascontiguousarray(rgb), "RGB").quantize(256, method=Image.Quantize.FASTOCTREE)
+    h, w = rgba.shape[:2]
+    top, bottom, left, right = box
+    img = Image.frombuffer("RGBA", (w, h), np.ascontiguousarray(rgba), "raw", "RGBA", 0, 1)
+    img = img.crop((left, top, right, bottom)).convert("RGB")
     buf = io.BytesIO()
-    img.save(buf, format="png", compress_level=PNG_COMPRESS_LEVEL, dpi=(dpi, dpi))
+    img.quantize(256, method=Image.Quantize.FASTOCTREE).save(
+        buf, format="png", compress_level=PNG_COMPRESS_LEVEL, dpi=(dpi, dpi))
     return buf.getvalue()
 
 
@@ -182,8 +188,7 @@ def png_bytes(fig: Any, dpi: int = PNG_DPI) -> tuple[bytes, int, int]:
     pad = round(float(mpl.rcParams["savefig.pad_inches"]) * dpi)
     box = _content_box(rgba, background, pad)
     if box is not None:
-        top, bottom, left, right = box
-        data = _encode(rgba[top:bottom, left:right, :3], dpi)
+        data = _encode(rgba, box, dpi)
     else:  # the drawing may reach beyond the figure: let savefig find the tight box
         buf = io.BytesIO()
         fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
