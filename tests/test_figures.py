@@ -48,6 +48,12 @@ def test_label_wider_than_the_figure_is_not_cut_off() -> None:
     assert _size(data)[0] > 6 * PNG_DPI  # the PNG grew to hold the label, as savefig's tight box
 
 
+def test_text_wholly_outside_the_figure_is_kept() -> None:
+    fig = _plain()
+    fig.text(1.02, 0.5, "a note right of the figure")  # no ink on the canvas' edge to see
+    assert _size(png_bytes(fig)[0])[0] > 6 * PNG_DPI
+
+
 def test_tick_labels_are_legible_after_drawing() -> None:
     fig = Figure(figsize=(6, 3))
     ax = fig.subplots()

@@ -118,9 +118,10 @@ def legible(fig: Any, min_pt: float = MIN_FONT_PT) -> Any:
     return fig
 
 
-def _render(fig: Any, dpi: int) -> np.ndarray:
-    """Draw ``fig`` once at ``dpi`` with Agg; its RGBA pixels (rows from the top), a view of the
-    canvas' buffer valid until the figure is drawn again."""
+def _render(fig: Any, dpi: int) -> tuple[np.ndarray, bool]:
+    """Draw ``fig`` once at ``dpi`` with Agg: its RGBA pixels (rows from the top; a view of the
+    canvas' buffer, valid until the figure is drawn again) and whether a text (a title, a label,
+    a legend's, an annotation; not tick labels) reaches beyond the figure."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
@@ -128,7 +129,16 @@ def _render(fig: Any, dpi: int) -> np.ndarray:
     try:
         fig.dpi = dpi
         canvas.draw()
-        return np.asarray(canvas.buffer_rgba())
+        r = canvas.get_renderer()
+        edge = fig.bbox
+        out = False
+        for t in _texts_and_axes(fig)[0]:
+            if t.get_visible() and t.get_text():
+                bb = t.get_window_extent(r)  # laid out by the draw: cached
+                if bb.x0 < edge.x0 - 1 or bb.y0 < edge.y0 - 1 or bb.x1 > edge.x1 + 1 or bb.y1 > edge.y1 + 1:
+                    out = True
+                    break
+        return np.asarray(canvas.buffer_rgba()), out
     finally:
         fig.dpi = old
 
@@ -174,8 +184,9 @@ def png_bytes(fig: Any, dpi: int = PNG_DPI) -> tuple[bytes, int, int]:
 
     The crop is what ``savefig(bbox_inches="tight")`` gives (the content plus
     ``savefig.pad_inches``), found from the pixels of a single draw rather than by drawing the
-    figure twice. A figure whose drawing reaches the edge of its canvas (a label wider than the
-    figure, say) is drawn a second time over its tight bounding box, so nothing is cut off.
+    figure twice. A figure whose drawing reaches the edge of its canvas, or with a text beyond the
+    figure (a label wider than the figure, say), is drawn again by ``savefig`` over its tight
+    bounding box, so nothing is cut off.
     The display size is the PNG's size scaled from ``dpi`` to :data:`CSS_DPI`.
     """
     import struct
@@ -183,10 +194,10 @@ def png_bytes(fig: Any, dpi: int = PNG_DPI) -> tuple[bytes, int, int]:
     import matplotlib as mpl
     from matplotlib.colors import to_rgba
 
-    rgba = _render(fig, dpi)
+    rgba, beyond = _render(fig, dpi)
     background = np.round(np.array(to_rgba(fig.get_facecolor())) * 255).astype(np.uint8)
     pad = round(float(mpl.rcParams["savefig.pad_inches"]) * dpi)
-    box = _content_box(rgba, background, pad)
+    box = None if beyond else _content_box(rgba, background, pad)
     if box is not None:
         data = _encode(rgba, box, dpi)
     else:  # the drawing may reach beyond the figure: let savefig find the tight box

@@ -483,7 +483,7 @@ def balance_plot(result: ChildMatchResult, threshold: int = 10) -> Figure:
     msg = (f"Not plotted: {hidden} covariate level(s) held by fewer than {threshold} children of "
            "a group (or by all but fewer), before or after matching.")
     # the note wrapped to the figure: a label wider than the figure costs the PNG a second draw
-    ax.set_xlabel("standardised difference (treatment LA − comparator LA)\n" + "\n".join(textwrap.wrap(msg, 90)))
+    ax.set_xlabel("standardised difference (treatment LA − comparator LA)\n" + "\n".join(textwrap.wrap(msg, 72)))
     ax.set_title("Covariate balance of children before and after CEM")
     ax.legend(loc="lower right", fontsize=MIN_FONT_PT)
     fig.tight_layout()
