@@ -64,7 +64,10 @@ def test_tick_labels_are_legible_after_drawing() -> None:
     assert sizes and min(sizes) >= MIN_FONT_PT
 
 
-def test_pool_writes_the_pngs_one_by_one_drawing_gives(tmp_path: Path) -> None:
+@pytest.mark.parametrize("workers", ["1", "2"])  # 1: drawn here; 2: by the pool (two cores)
+def test_pool_writes_the_pngs_one_by_one_drawing_gives(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                       workers: str) -> None:
+    monkeypatch.setenv("FVDID_WORKERS", workers)
     figs = [("a", "First figure.", _plain("a")), ("b", "Second figure.", _plain("b")),
             ("c", "Third figure.", _plain("c"))]
     write_appendix([Section("Figures", (), (), tuple(figs))], tmp_path)

@@ -485,22 +485,36 @@ def _render_figures(figs: Sequence[Any]) -> list[tuple[bytes, int, int]]:
     """Every figure as ``(png, width, height)`` (:func:`fvdid.reporting.figures.png_bytes`), after
     :func:`~fvdid.reporting.figures.legible`.
 
-    With two or more figures and a ``fork`` start method the PNGs are drawn by a pool of two
+    With two or more figures, a ``fork`` start method and two usable cores (``FVDID_WORKERS``,
+    when set, caps the processes, as for the run's analyses) the PNGs are drawn by a pool of two
     forked processes (nothing else of the run is working by then; drawing is most of the
-    appendix's time); otherwise, or if the pool cannot start, one after the other here.
+    appendix's time); otherwise, or if the pool cannot start, one after the other here. Either
+    way the PNGs are the same.
     """
     import gc
     import multiprocessing as mp
+    import os
+    import sys
 
     from fvdid.reporting.figures import legible
 
     for fig in figs:
         legible(fig)
-    if len(figs) >= 2 and "fork" in mp.get_all_start_methods() and not mp.current_process().daemon:
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        cores = os.cpu_count() or 1
+    env = os.environ.get("FVDID_WORKERS", "").strip()
+    workers = min(2, cores, int(env) if env.isdigit() else 2)
+    if workers >= 2 and len(figs) >= 2 and "fork" in mp.get_all_start_methods() \
+            and not mp.current_process().daemon:
         _PENDING[:] = figs
+        for stream in (sys.stdout, sys.stderr):
+            if stream is not None:
+                stream.flush()
         gc.freeze()  # the workers' garbage collector leaves the inherited objects (and pages) alone
         try:
-            with mp.get_context("fork").Pool(2) as pool:
+            with mp.get_context("fork").Pool(workers) as pool:
                 return pool.map(_png_of, range(len(figs)), chunksize=1)
         except OSError:  # pragma: no cover - no processes to be had: draw them here
             pass
