@@ -65,13 +65,15 @@ class PlaceboResult(ResultMixin):
 
         outcomes = list(self.outcomes)
         n_rows = [max(1, int((self.table["outcome"] == o).sum())) + 1 for o in outcomes]
-        fig = Figure(figsize=(8, 1.0 + 0.45 * sum(n_rows) + 0.6 * len(outcomes)),
-                     layout="constrained")
-        axes = fig.subplots(len(outcomes), 1, squeeze=False, height_ratios=n_rows)[:, 0]
-        for ax, o in zip(axes, outcomes):
+        all_labels = {o: [f"{t} vs {c}" for t, c in zip(tab["treated_la"], tab["comparator_la"])]
+                      for o, tab in ((o, self.table[self.table["outcome"] == o]) for o in outcomes)}
+        fig = Figure(figsize=(8, 1.0 + 0.45 * sum(n_rows) + 0.6 * len(outcomes)))
+        grid, label_y = _strip_layout(fig, n_rows, [s for v in all_labels.values() for s in v])
+        axes = fig.subplots(len(outcomes), 1, squeeze=False, height_ratios=n_rows, gridspec_kw=grid)[:, 0]
+        for ax, o, ly in zip(axes, outcomes, label_y):
             tab = self.table[self.table["outcome"] == o]
             est = self.estimates[self.estimates["outcome"] == o]
-            labels = [f"{t} vs {c}" for t, c in zip(tab["treated_la"], tab["comparator_la"])]
+            labels = all_labels[o]
             for y, (t, c) in enumerate(zip(tab["treated_la"], tab["comparator_la"])):
                 e = est[(est["treated_la"] == t) & (est["comparator_la"] == c)]
                 pl = e.loc[e["kind"] == "placebo", "estimate"].to_numpy(dtype=float)
@@ -89,8 +91,10 @@ class PlaceboResult(ResultMixin):
                            color="darkred", zorder=3)
             ax.set_yticks(range(len(labels) + 1), [*labels, "mean over pairs"])
             ax.axvline(0.0, color="black", lw=0.8)
-            ax.set_title(f"placebo tests: {o}", fontsize=10)
+            ax.set_title(f"placebo tests: {o}", fontsize=10, y=1.0)  # y given: not measured
             ax.set_xlabel(f"DiD estimate ({self.scale} scale)")
+            ax.xaxis.set_label_coords(0.5, ly)
+            ax.yaxis.set_label_coords(-0.1, 0.5)
             if len(labels):
                 ax.legend(loc="best", fontsize=8)
         # Disclosure control: the points are DiD estimates (differences of means over the pair's
@@ -104,6 +108,35 @@ class PlaceboResult(ResultMixin):
                            "means, no counts plotted; the LA-quarters behind them are the trend "
                            "figure's, checked there"}]
         return fig
+
+
+def _strip_layout(fig: Figure, n_rows: Sequence[int], labels: Sequence[str]) -> tuple[dict[str, float], list[float]]:
+    """A fixed layout of the strip plot: ``gridspec_kw`` (the left margin fits the longest pair
+    label, measured once) and the y of each panel's x label in axes coordinates.
+
+    Drawn without a layout engine: a constrained layout measured every tick label several times,
+    most of the figure's drawing time.
+    """
+    import matplotlib as mpl
+    from matplotlib.backends.backend_agg import RendererAgg
+    from matplotlib.font_manager import FontProperties
+
+    w, h = fig.get_size_inches()
+    size = FontProperties(size=mpl.rcParams["ytick.labelsize"]).get_size_in_points()
+    dpi = 192  # measured at the PNG's resolution (hinting makes text wider at low resolution)
+    r = RendererAgg(1, 1, dpi)
+    longest = max([r.get_text_width_height_descent(s, FontProperties(size=size), ismath=False)[0]
+                   for s in [*labels, "mean over pairs"]]) * 72 / dpi  # points
+    pt = 1 / 72
+    left = (longest + 2 * mpl.rcParams["ytick.major.size"] + 10) * pt  # label, tick and pad, margin
+    top, below = 0.4, 0.62  # the title above a panel; x ticks and label below it
+    gap = below + top
+    grid = {"left": min(left / w, 0.6), "right": 1 - 0.2 / w, "top": 1 - top / h, "bottom": below / h,
+            "hspace": gap / ((h - top - below - gap * (len(n_rows) - 1)) / len(n_rows))}
+    ax_h = [(h - top - below - gap * (len(n_rows) - 1)) * n / sum(n_rows) for n in n_rows]
+    tick_room = (mpl.rcParams["xtick.major.size"] + mpl.rcParams["xtick.major.pad"]
+                 + 1.3 * FontProperties(size=mpl.rcParams["xtick.labelsize"]).get_size_in_points() + 4) * pt
+    return grid, [-tick_room / a for a in ax_h]
 
 
 def _did(y_t: np.ndarray, y_c: np.ndarray, post: np.ndarray) -> float:

@@ -471,16 +471,69 @@ def latex_table(t: AppendixTable, shown: pd.DataFrame) -> str:
 # --- the writer -------------------------------------------------------------------------------
 
 
-def _figure(name: str, caption: str, fig: Any, out_dir: Path) -> tuple[str, str]:
-    from fvdid.reporting.figures import legible, png_bytes
+_PENDING: list[Any] = []
+"""The figures :func:`_render_figures` hands to its worker processes (inherited by fork)."""
+
+
+def _png_of(i: int) -> tuple[bytes, int, int]:
+    from fvdid.reporting.figures import png_bytes
+
+    return png_bytes(_PENDING[i])
+
+
+def _render_figures(figs: Sequence[Any]) -> list[tuple[bytes, int, int]]:
+    """Every figure as ``(png, width, height)`` (:func:`fvdid.reporting.figures.png_bytes`), after
+    :func:`~fvdid.reporting.figures.legible`.
+
+    With two or more figures, a ``fork`` start method and two usable cores (``FVDID_WORKERS``,
+    when set, caps the processes, as for the run's analyses) the PNGs are drawn by a pool of two
+    forked processes (nothing else of the run is working by then; drawing is most of the
+    appendix's time); otherwise, or if the pool cannot start, one after the other here. Either
+    way the PNGs are the same.
+    """
+    import gc
+    import multiprocessing as mp
+    import os
+    import sys
+
+    from fvdid.reporting.figures import legible
+
+    for fig in figs:
+        legible(fig)
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        cores = os.cpu_count() or 1
+    env = os.environ.get("FVDID_WORKERS", "").strip()
+    workers = min(2, cores, int(env) if env.isdigit() else 2)
+    if workers >= 2 and len(figs) >= 2 and "fork" in mp.get_all_start_methods() \
+            and not mp.current_process().daemon:
+        _PENDING[:] = figs
+        for stream in (sys.stdout, sys.stderr):
+            if stream is not None:
+                stream.flush()
+        gc.freeze()  # the workers' garbage collector leaves the inherited objects (and pages) alone
+        try:
+            with mp.get_context("fork").Pool(workers) as pool:
+                return pool.map(_png_of, range(len(figs)), chunksize=1)
+        except OSError:  # pragma: no cover - no processes to be had: draw them here
+            pass
+        finally:
+            gc.unfreeze()
+            _PENDING.clear()
+    from fvdid.reporting.figures import png_bytes
+
+    return [png_bytes(fig) for fig in figs]
+
+
+def _figure(name: str, caption: str, fig: Any, png: tuple[bytes, int, int], out_dir: Path) -> tuple[str, str]:
     from fvdid.reporting.sdc_audit import figure_data
 
     try:
         figure_data(fig).to_csv(out_dir / "figures" / f"{name}.csv", index=False)
     except Exception:  # pragma: no cover - an exotic artist: the PNG is still written
         pass
-    legible(fig)
-    data, w, h = png_bytes(fig)
+    data, w, h = png
     (out_dir / "figures" / f"{name}.png").write_bytes(data)
     b64 = base64.b64encode(data).decode()
     cap = figure_caption(name, caption)
@@ -540,6 +593,7 @@ def write_appendix(
     toc = [f"<li><a href='#{_slug(s.title)}'>{html.escape(s.title)}</a></li>" for s in sections]
     h.append("<nav><ol>" + "".join(toc) + "</ol></nav>")
     pages: dict[str, Path] = {}
+    pngs = iter(_render_figures([fig for s in sections for _, _, fig in s.figures]))
     for s in sections:
         lv = max(2, min(s.level, 4))
         h.append(f"<h{lv} id='{_slug(s.title)}'>{html.escape(s.title)}</h{lv}>")
@@ -575,7 +629,7 @@ def write_appendix(
             if t.note:
                 md += [f"*{prose(t.note)}*", ""]
         for name, caption, fig in s.figures:
-            fh, fm = _figure(name, caption, fig, out_dir)
+            fh, fm = _figure(name, caption, fig, next(pngs), out_dir)
             h.append(fh)
             md += [fm, ""]
     paths = {

@@ -59,6 +59,24 @@ def _year_fraction(quarters: pd.Series) -> np.ndarray:
     return (ts.dt.year + (ts.dt.month - 1) / 12.0).to_numpy(dtype=float)
 
 
+# The figure's layout in inches, fixed (each panel holds the same decorations: a title, year
+# ticks below, rate or z-score ticks of up to ~6 characters on the left), so that drawing it needs
+# no layout engine: a constrained layout measured every tick label of the ten panels several
+# times, most of the time spent on the figure.
+_LEFT_IN, _GAP_IN, _RIGHT_IN = 0.8, 0.8, 0.2  # y tick labels of either column; the right edge
+_TOP_IN, _BOTTOM_IN, _ROW_GAP_IN = 0.68, 0.7, 0.65  # suptitle + title; x ticks + note; between rows
+_TOP_PAD_IN, _BOTTOM_PAD_IN = 0.12, 0.1  # the suptitle and the note from the figure's edge
+
+
+def _grid(ncol: int, nrow: int) -> dict[str, float]:
+    """``gridspec_kw`` of the fixed layout of a ``nrow`` x ``ncol`` figure of 6 x 2.8 in panels."""
+    w, h = 6.0 * ncol, 2.8 * nrow + 0.6
+    ax_w = (w - _LEFT_IN - _RIGHT_IN - (ncol - 1) * _GAP_IN) / ncol
+    ax_h = (h - _TOP_IN - _BOTTOM_IN - (nrow - 1) * _ROW_GAP_IN) / nrow
+    return {"left": _LEFT_IN / w, "right": 1 - _RIGHT_IN / w, "top": 1 - _TOP_IN / h,
+            "bottom": _BOTTOM_IN / h, "wspace": _GAP_IN / ax_w, "hspace": _ROW_GAP_IN / ax_h}
+
+
 def trend_plot(
     result: LAMatchResult,
     la_quarter: pd.DataFrame,
@@ -107,8 +125,8 @@ def trend_plot(
     long["x"] = _year_fraction(long["quarter"])
     treated = list(result.window_quarters)
     ncol = 2 if standardised else 1
-    fig = Figure(figsize=(6.0 * ncol, 2.8 * len(treated) + 0.6), layout="constrained")
-    axes = fig.subplots(len(treated), ncol, squeeze=False)
+    fig = Figure(figsize=(6.0 * ncol, 2.8 * len(treated) + 0.6))
+    axes = fig.subplots(len(treated), ncol, squeeze=False, gridspec_kw=_grid(ncol, len(treated)))
     chosen = set(
         result.chosen.loc[result.chosen["outcome"] == outcome, ["treated_la", "comparator_la"]]
         .itertuples(index=False, name=None)
@@ -136,11 +154,18 @@ def trend_plot(
                 ax.axvspan(_qx(lag[0]), _qx(lag[-1] + 1), facecolor="none",
                            edgecolor="0.6", hatch="//", lw=0, label="entry lag (left out)")
             ax.axvline(_qx(g), color="tab:red", lw=1.2, label=f"go-live {g}")
-            ax.set_title(f"{t}: {label}", fontsize=10)
+            # y given: the title sits on the axes (no ticks on top), matplotlib need not measure
+            # the tick labels to place it; the panels have no axis labels, whose automatic
+            # placement would measure them too.
+            ax.set_title(f"{t}: {label}", fontsize=10, y=1.0)
+            ax.xaxis.set_label_coords(0.5, -0.15)
+            ax.yaxis.set_label_coords(-0.1, 0.5)
             ax.tick_params(labelsize=8)
             if col == 0:
                 ax.legend(fontsize=7, loc="best")
-    fig.suptitle(f"Pre-period trends and nearest comparators: {outcome}", fontsize=11)
+    h = float(fig.get_figheight())
+    fig.suptitle(f"Pre-period trends and nearest comparators: {outcome}", fontsize=11,
+                 y=1 - _TOP_PAD_IN / h, va="top")
     shown = set(treated) | {c for t in treated for c in result.ranking.loc[
         (result.ranking["treated_la"] == t) & (result.ranking["outcome"] == outcome), "comparator_la"].head(top)}
     data = long[long["la"].isin(shown)].drop(columns=["dz", "x"], errors="ignore")
@@ -149,7 +174,7 @@ def trend_plot(
     msg = (f"Not plotted: {n_small} LA-quarter(s) with fewer than {threshold} children in the "
            f"denominator ({den})." if den is not None else
            "No denominator column in the panel: LA-quarters could not be checked against the threshold.")
-    fig.supxlabel(msg, fontsize=8)
+    fig.supxlabel(msg, fontsize=8, y=_BOTTOM_PAD_IN / h, va="bottom")
     fig._fvdid_data = data.assign(quarter=data["quarter"].astype(str)).reset_index(drop=True)
     fig._fvdid_sdc = [{"output": f"figure la_trends_{outcome}", "action": "suppressed",
                        "what": f"{n_small} LA-quarter(s)", "why": msg}]

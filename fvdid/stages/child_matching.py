@@ -27,6 +27,7 @@ breaks, the others as categories), before matching and with the CEM weights afte
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -40,6 +41,7 @@ from fvdid.errors import FvdidInputError, describe_rows, require_columns
 from fvdid.estimators.cem import cem
 from fvdid.estimators.imbalance import l1_imbalance
 from fvdid.reporting.appendix import AppendixTable, Section
+from fvdid.reporting.figures import MIN_FONT_PT
 from fvdid.reporting.release import released_cem
 
 __all__ = [
@@ -477,12 +479,13 @@ def balance_plot(result: ChildMatchResult, threshold: int = 10) -> Figure:
     ax.axvline(0, color="grey", lw=0.8)
     for v in (-0.1, 0.1):
         ax.axvline(v, color="grey", lw=0.6, ls=":")
-    ax.set_yticks(y, labels, fontsize=7)
+    ax.set_yticks(y, labels, fontsize=MIN_FONT_PT)  # the size the appendix would raise them to
     msg = (f"Not plotted: {hidden} covariate level(s) held by fewer than {threshold} children of "
            "a group (or by all but fewer), before or after matching.")
-    ax.set_xlabel("standardised difference (treatment LA − comparator LA)\n" + msg)
+    # the note wrapped to the figure: a label wider than the figure costs the PNG a second draw
+    ax.set_xlabel("standardised difference (treatment LA − comparator LA)\n" + "\n".join(textwrap.wrap(msg, 72)))
     ax.set_title("Covariate balance of children before and after CEM")
-    ax.legend(loc="lower right", fontsize=8)
+    ax.legend(loc="lower right", fontsize=MIN_FONT_PT)
     fig.tight_layout()
     keep = ~small.to_numpy()
     fig._fvdid_data = pd.concat([b[["covariate", "level", "smd_before", "smd_after"]].reset_index(drop=True),
