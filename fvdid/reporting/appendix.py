@@ -493,19 +493,15 @@ def _render_figures(figs: Sequence[Any]) -> list[tuple[bytes, int, int]]:
     """
     import gc
     import multiprocessing as mp
-    import os
     import sys
 
     from fvdid.reporting.figures import legible
 
     for fig in figs:
         legible(fig)
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except (AttributeError, OSError):  # pragma: no cover - not Linux
-        cores = os.cpu_count() or 1
-    env = os.environ.get("FVDID_WORKERS", "").strip()
-    workers = min(2, cores, int(env) if env.isdigit() else 2)
+    from fvdid._parallel import default_workers
+
+    workers = min(2, default_workers())
     if workers >= 2 and len(figs) >= 2 and "fork" in mp.get_all_start_methods() \
             and not mp.current_process().daemon:
         _PENDING[:] = figs
