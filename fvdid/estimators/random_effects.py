@@ -63,9 +63,38 @@ class RandomEffectsResult(ResultMixin):
         return coef_table(self.params, self.std_errors, self.tstats, self.pvalues, self.conf_int())
 
 
+def clearly_full_rank(X: np.ndarray) -> bool:
+    """Whether ``X`` has full column rank by a margin that the QR rank checks pass.
+
+    The smallest eigenvalue of the Gram matrix of the unit-norm columns is the squared smallest
+    singular value ``s`` of the column-scaled design, and every column's residual on the others
+    is at least ``s`` times its norm. True when that eigenvalue exceeds
+    ``max(1e-8, 10 k n eps, (1e3 tol)^2)``, ``tol = 1e3 max(n, k) eps`` (the relative pivot
+    tolerance of ``design_matrix``'s check): then ``s`` exceeds ~1e-4 even after the Gram
+    matrix's worst-case rounding (``k n eps``), three orders of magnitude above both that
+    tolerance and :data:`fvdid.estimators._design.COLLINEAR_TOL` (1e-7), so a pivoted QR keeps
+    every column and ``independent_columns`` drops none. False means "not shown here", not "rank
+    deficient": the caller then runs its exact check. Costs one ``X'X`` instead of a QR.
+    """
+    n, k = X.shape
+    if k == 0:
+        return True
+    if n < k:
+        return False
+    scale = np.sqrt(np.einsum("ij,ij->j", X, X))
+    if not (np.all(np.isfinite(scale)) and np.all(scale > 0)):
+        return False
+    G = (X.T @ X) / np.outer(scale, scale)
+    eps = np.finfo(float).eps
+    tol = max(n, k) * eps * 1e3
+    floor = max(1e-8, 10.0 * k * n * eps, (1e3 * tol) ** 2)
+    return bool(np.linalg.eigvalsh(G)[0] > floor)
+
+
 def _unit_means(M: np.ndarray, codes: np.ndarray, counts: np.ndarray) -> np.ndarray:
     G = len(counts)
-    sums = np.column_stack([np.bincount(codes, weights=M[:, j], minlength=G) for j in range(M.shape[1])])
+    MF = np.asfortranarray(M)  # contiguous columns: the same sums, faster
+    sums = np.column_stack([np.bincount(codes, weights=MF[:, j], minlength=G) for j in range(M.shape[1])])
     return sums / counts[:, None]
 
 
@@ -157,7 +186,7 @@ def random_effects(
     notes.extend(bnotes)
     # terms that are exact combinations of earlier ones are dropped and named (lm / plm report
     # them NA); the fit is then the one without them
-    keep = independent_columns(X, X)
+    keep = list(range(X.shape[1])) if clearly_full_rank(X) else independent_columns(X, X)
     if len(keep) < X.shape[1]:
         gone = [labels[j] for j in range(X.shape[1]) if j not in keep]
         notes.append(f"term(s) {gone} are collinear with earlier terms; dropped")
@@ -198,9 +227,13 @@ def random_effects(
             f"{N} units but {rank_b} estimable between-regression coefficients (incl. "
             "intercept): the between regression of the Swamy–Arora estimator is not estimable"
         )
-    Zb = means[codes, 1:]
-    yb = means[codes, 0]
-    beta_b, _ = _ols(Zb, yb)  # minimum-norm solution; the residuals are unique
+    # The between regression of the unit means expanded to every row, solved on the N unit rows
+    # weighted by sqrt(T_i): the expanded design is P (sqrt(T) xb) with P's columns orthonormal,
+    # so both have the same singular values and the same minimum-norm solution (lstsq's cutoff
+    # kept at eps * max(n, k), as on the expanded rows); the residuals are unique.
+    sw = np.sqrt(Ti)
+    beta_b = np.linalg.lstsq(sw[:, None] * xb, sw * means[:, 0],
+                             rcond=np.finfo(float).eps * max(n, k))[0]
     u_b = means[:, 0] - xb @ beta_b  # per unit: ybar_i - xbar_i' beta_B
     quad_b = float(np.sum(Ti * u_b**2))
     m_w = n - N - Kw
@@ -225,8 +258,10 @@ def random_effects(
     th = theta_u[codes]
     ys = y - th * means[codes, 0]
     Xs = X - th[:, None] * means[codes, 1:]
-    Q, R = np.linalg.qr(Xs)
-    beta = np.linalg.solve(R, Q.T @ ys)
+    # R and Q'ys from one QR of [Xs, ys], without forming Q
+    Rf = np.linalg.qr(np.column_stack([Xs, ys]), mode="r")
+    R = Rf[:k, :k]
+    beta = np.linalg.solve(R, Rf[:k, k])
     Rinv = np.linalg.solve(R, np.eye(k))
     XtX_inv = Rinv @ Rinv.T
     e_s = ys - Xs @ beta
