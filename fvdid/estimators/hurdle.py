@@ -279,7 +279,7 @@ def hurdle(
     kx = X.shape[1]
 
     # zero hurdle: binomial logit of y > 0
-    gamma, conv_z, it_z = fit_binary_logit(Z, pos.astype(float), w, tol=tol)
+    gamma, conv_z, it_z = fit_binary_logit(Z, pos.astype(float), w, tol=tol, gram=WeightedGram(Z))
     eta_z = Z @ gamma
     pz = expit(eta_z)
     ll_zero = float(np.sum(w * np.where(pos, -np.logaddexp(0, -eta_z), -np.logaddexp(0, eta_z))))
@@ -318,7 +318,7 @@ def hurdle(
     n_clusters = None
     if vcov != "model":
         scores = np.zeros((len(y), kx + kz), order="F")  # columns summed by cluster
-        scores[pos, :kx] = _truncated_count(par, Xp, yp, wp, dist, scores=True)[1]
+        scores[pos, :kx] = _truncated_count(par, Xp, yp, wp, dist, scores=True, gram=gram)[1]
         # zero part: d/d gamma of w [pos log p + (1 - pos) log(1 - p)] = w (pos - p) z
         scores[:, kx:] = Z * (w * (pos - pz))[:, None]
         used = data[[cluster] if cluster else []].iloc[dc.positions]  # not every column

@@ -43,6 +43,7 @@ from fvdid.errors import FvdidInputError, describe_rows, require_columns
 from fvdid.estimators._formula import Design, design_matrix, parse_formula
 from fvdid.estimators._mle import wald_fields
 from fvdid.estimators._sandwich import cluster_codes, cluster_meat
+from fvdid.estimators.random_effects import group_indicator
 
 __all__ = ["LmerResult", "lmer"]
 
@@ -118,11 +119,11 @@ class _Profile:
         G = int(codes.max()) + 1
         self.nj = np.bincount(codes, minlength=G).astype(float)
         # per-group sums: s_j = X_j' 1, t_j = y_j' 1
-        self.XF = np.asfortranarray(X)  # contiguous columns for the per-column group sums
-        self.sX = np.vstack(
-            [np.bincount(codes, weights=self.XF[:, k], minlength=G) for k in range(self.p)]
-        ).T
-        self.sy = np.bincount(codes, weights=y, minlength=G)
+        # group sums (bincount's floats, in one pass: group_indicator), in the column-major
+        # layout of the per-column bincounts they replace
+        self.ind = group_indicator(codes, G)
+        self.sX = np.asfortranarray(self.ind @ X)
+        self.sy = self.ind @ y
         self.XtX = X.T @ X
         self.Xty = X.T @ y
         self.yty = float(y @ y)
@@ -325,9 +326,8 @@ def lmer(
         gclus[codes] = ccodes
         # GLS score of group j: X_j' V_j^{-1} e_j = X_j' e_j - c_j s_j (1' e_j)
         e = y - X @ beta
-        XF = prof.XF
-        Xe = np.vstack([np.bincount(codes, weights=XF[:, k] * e, minlength=G) for k in range(p)]).T
-        se_sum = np.bincount(codes, weights=e, minlength=G)
+        Xe = np.asfortranarray(prof.ind @ (X * e[:, None]))  # group sums, as bincount
+        se_sum = prof.ind @ e
         U = Xe - prof.sX * (np.asarray(s["c"]) * se_sum)[:, None]
         B = linalg.cho_solve(s["cf"], np.eye(p))
         V = B @ cluster_meat(U, gclus) @ B

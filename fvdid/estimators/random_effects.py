@@ -15,6 +15,7 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 from scipy import stats
 
 from fvdid._results import ResultMixin, coef_table, t_intervals
@@ -63,7 +64,7 @@ class RandomEffectsResult(ResultMixin):
         return coef_table(self.params, self.std_errors, self.tstats, self.pvalues, self.conf_int())
 
 
-def clearly_full_rank(X: np.ndarray) -> bool:
+def clearly_full_rank(X: np.ndarray, gram: np.ndarray | None = None) -> bool:
     """Whether ``X`` has full column rank by a margin that the QR rank checks pass.
 
     The smallest eigenvalue of the Gram matrix of the unit-norm columns is the squared smallest
@@ -74,27 +75,40 @@ def clearly_full_rank(X: np.ndarray) -> bool:
     matrix's worst-case rounding (``k n eps``), three orders of magnitude above both that
     tolerance and :data:`fvdid.estimators._design.COLLINEAR_TOL` (1e-7), so a pivoted QR keeps
     every column and ``independent_columns`` drops none. False means "not shown here", not "rank
-    deficient": the caller then runs its exact check. Costs one ``X'X`` instead of a QR.
+    deficient": the caller then runs its exact check. Costs one ``X'X`` instead of a QR;
+    ``gram`` is that product when the caller has it (any summation order).
     """
     n, k = X.shape
     if k == 0:
         return True
     if n < k:
         return False
-    scale = np.sqrt(np.einsum("ij,ij->j", X, X))
-    if not (np.all(np.isfinite(scale)) and np.all(scale > 0)):
+    G = X.T @ X if gram is None else gram
+    scale = np.sqrt(np.diag(G))
+    if not (np.all(np.isfinite(G)) and np.all(scale > 0)):
         return False
-    G = (X.T @ X) / np.outer(scale, scale)
+    G = G / np.outer(scale, scale)
     eps = np.finfo(float).eps
     tol = max(n, k) * eps * 1e3
     floor = max(1e-8, 10.0 * k * n * eps, (1e3 * tol) ** 2)
     return bool(np.linalg.eigvalsh(G)[0] > floor)
 
 
+def group_indicator(codes: np.ndarray, n_groups: int) -> sp.csr_matrix:
+    """The ``n_groups x n`` indicator matrix of integer ``codes`` (0..n_groups-1).
+
+    Row ``g`` holds a 1 at every row of group ``g``, in row order, so ``A @ M`` sums each
+    group's rows of ``M`` in row order, one addition after another: the same floats as
+    ``np.bincount(codes, weights=M[:, j])`` column by column, in one pass over ``M``'s rows.
+    """
+    order = np.argsort(codes, kind="stable")
+    indptr = np.zeros(n_groups + 1, dtype=np.int64)
+    np.cumsum(np.bincount(codes, minlength=n_groups), out=indptr[1:])
+    return sp.csr_matrix((np.ones(len(codes)), order, indptr), shape=(n_groups, len(codes)))
+
+
 def _unit_means(M: np.ndarray, codes: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    G = len(counts)
-    MF = np.asfortranarray(M)  # contiguous columns: the same sums, faster
-    sums = np.column_stack([np.bincount(codes, weights=MF[:, j], minlength=G) for j in range(M.shape[1])])
+    sums = np.asarray(group_indicator(codes, len(counts)) @ M)  # = bincount column by column
     return sums / counts[:, None]
 
 

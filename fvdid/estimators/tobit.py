@@ -77,8 +77,14 @@ class WeightedGram:
             self.dense = np.flatnonzero(~thin)
             self.thin = np.flatnonzero(thin)
             self.Xd = np.ascontiguousarray(X[:, self.dense])
-            self.S = sp.csc_matrix(X[:, self.thin])
-            self.ST = self.S.T.tocsr()
+            XT = np.ascontiguousarray(X[:, self.thin].T)  # the thin columns as rows
+            rows = [np.flatnonzero(col) for col in XT]
+            indptr = np.zeros(len(rows) + 1, dtype=np.int64)
+            np.cumsum([len(r) for r in rows], out=indptr[1:])
+            indices = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
+            data = np.concatenate([col[r] for col, r in zip(XT, rows, strict=True)])
+            self.S = sp.csc_matrix((data, indices, indptr), shape=(n, len(rows)))
+            self.ST = self.S.T  # CSR, no copy
 
     def __call__(self, v: np.ndarray) -> np.ndarray:
         """``X' diag(v) X`` (k x k)."""
@@ -297,11 +303,11 @@ def tobit(
     )
     # the covariance from the dense Hessian at the optimum (the iterations' sparse products
     # differ from it in rounding only, and the inverse of an ill-conditioned one magnifies that)
-    V = linalg.inv(-_pieces(theta, X, y, is_left, is_right, w)[2])
+    _, scores, hess = _pieces(theta, X, y, is_left, is_right, w, scores=vcov != "model")
+    V = linalg.inv(-hess)
     V = (V + V.T) / 2
     n_clusters = None
     if vcov != "model":
-        scores = _pieces(theta, X, y, is_left, is_right, w, scores=True)[1]
         used = data[[cluster] if cluster else []].iloc[design.positions]  # not every column
         V, n_clusters = robust_vcov(V, scores, vcov, used, cluster)
     all_names = [*names, "Log(scale)"]

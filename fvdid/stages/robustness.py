@@ -25,6 +25,7 @@ import pandas as pd
 
 from fvdid.config import RunConfig
 from fvdid.estimators._formula import Design, build_columns, design_matrix, parse_formula
+from fvdid.estimators.random_effects import clearly_full_rank
 from fvdid.stages import attempt
 from fvdid.stages.prepare import Prepared
 
@@ -116,59 +117,94 @@ def _fit_all(notes: list[str], label: str, sets: list[pd.DataFrame],
     return fits
 
 
-def _clearly_full_rank(X: np.ndarray) -> bool:
-    """Whether ``X`` has full column rank with a margin that ``design_matrix``'s QR check passes.
-
-    The smallest eigenvalue of the Gram matrix of the unit-norm columns is the squared smallest
-    singular value of the scaled design. Above ``max(1e-8, 10 k n eps, (1e3 tol)^2)``, with
-    ``tol = max(n, k) eps 1e3`` the QR check's relative tolerance, that singular value exceeds
-    the tolerance by more than three orders of magnitude even after the Gram matrix's worst-case
-    rounding (``k n eps``), so every pivot of the QR check clears it. False means "not shown
-    here", never "rank deficient": the caller then runs the exact check.
-    """
-    n, k = X.shape
-    if k == 0:
-        return True
-    if n < k:
-        return False
-    scale = np.sqrt(np.einsum("ij,ij->j", X, X))
-    if not (np.all(np.isfinite(scale)) and np.all(scale > 0)):
-        return False
-    G = (X.T @ X) / np.outer(scale, scale)
-    eps = np.finfo(float).eps
-    tol = max(n, k) * eps * 1e3
-    floor = max(1e-8, 10.0 * k * n * eps, (1e3 * tol) ** 2)
-    return bool(np.linalg.eigvalsh(G)[0] > floor)
-
-
-def _design(formula: str, d: pd.DataFrame, extra: Sequence[str]) -> Design:
-    """``design_matrix(formula, d, extra=extra)``, with a cheaper proof of full column rank.
+class _Designs:
+    """``design_matrix(formula, d, extra=extra)`` of every completed data set, built cheaply.
 
     ``design_matrix`` proves full rank by a pivoted QR of the whole ``n x k`` design, which cost
     a third of the robustness models' time (a design per model and completed data set). Here the
     same frame and columns are built (:func:`~fvdid.estimators._formula.build_columns`) and full
-    rank is shown by :func:`_clearly_full_rank`; whatever that does not show, and any input that
-    ``design_matrix`` would reject (a missing column, no complete row, a response that is not
-    numeric), goes to ``design_matrix`` itself, which decides and raises exactly as before.
+    rank is shown by :func:`~fvdid.estimators.random_effects.clearly_full_rank` (the Gram
+    matrix of the columns). A later data set with the same rows as the first, differing only in
+    covariates without missing values (the imputed ones), takes the first's design with the
+    columns of the terms of those covariates rebuilt, and its Gram matrix updated in those rows
+    and columns. Whatever is not shown, and any input that ``design_matrix`` would reject (a
+    missing column, no complete row, a response that is not numeric), goes to ``design_matrix``
+    itself, which decides and raises exactly as before.
     """
-    parsed = parse_formula(formula)
-    cols = parsed.columns + [c for c in extra if c not in parsed.columns]
-    if parsed.fe or any(c not in d.columns for c in cols):
-        return design_matrix(parsed, d, extra=extra)
-    frame = d[cols]
-    complete = frame.notna().all(axis=1).to_numpy()
-    n_dropped = int((~complete).sum())
-    ys = frame[parsed.response]
-    if n_dropped == len(frame) or not (ys.dtype == bool or pd.api.types.is_numeric_dtype(ys)):
-        return design_matrix(parsed, d, extra=extra)
-    if n_dropped:
-        frame = frame.loc[complete]
+
+    def __init__(self, formula: str, extra: Sequence[str]) -> None:
+        self.parsed = parse_formula(formula)
+        self.extra = list(extra)
+        self.cols = self.parsed.columns + [c for c in extra if c not in self.parsed.columns]
+        self.first: tuple[pd.DataFrame, Design, np.ndarray] | None = None
+
+    def __call__(self, d: pd.DataFrame) -> Design:
+        """The design of data set ``d``."""
+        if self.first is not None:
+            des = self._replaced(d, *self.first)
+            if des is not None:
+                return des
+        des, gram = self._built(d)
+        if self.first is None and gram is not None:
+            self.first = (d, des, gram)
+        return des
+
+    def _built(self, d: pd.DataFrame) -> tuple[Design, np.ndarray | None]:
+        parsed = self.parsed
+        if parsed.fe or any(c not in d.columns for c in self.cols):
+            return design_matrix(parsed, d, extra=self.extra), None
+        frame = d[self.cols]
+        complete = frame.notna().all(axis=1).to_numpy()
+        n_dropped = int((~complete).sum())
         ys = frame[parsed.response]
-    X, names, notes = build_columns(parsed, frame)
-    if not _clearly_full_rank(X):
-        return design_matrix(parsed, d, extra=extra)
-    return Design(ys.to_numpy(dtype=float), X, tuple(names), frame.index, np.flatnonzero(complete),
-                  n_dropped, frame, tuple(notes))
+        if n_dropped == len(frame) or not (ys.dtype == bool or pd.api.types.is_numeric_dtype(ys)):
+            return design_matrix(parsed, d, extra=self.extra), None
+        if n_dropped:
+            frame = frame.loc[complete]
+            ys = frame[parsed.response]
+        X, names, notes = build_columns(parsed, frame)
+        gram = X.T @ X
+        if not clearly_full_rank(X, gram):
+            return design_matrix(parsed, d, extra=self.extra), None
+        return Design(ys.to_numpy(dtype=float), X, tuple(names), frame.index,
+                      np.flatnonzero(complete), n_dropped, frame, tuple(notes)), gram
+
+    def _replaced(self, d: pd.DataFrame, d0: pd.DataFrame, des0: Design,
+                  gram0: np.ndarray) -> Design | None:
+        """The first design with the columns of ``d``'s changed covariates (None: build it)."""
+        if d is d0:
+            return des0
+        parsed = self.parsed
+        if (des0.n_dropped or not parsed.intercept or not d.index.equals(d0.index)
+                or any(c not in d.columns for c in self.cols)):
+            return None
+        changed = [c for c in self.cols if not d[c].equals(d0[c])]
+        if (parsed.response in changed or any(c in self.extra for c in changed)
+                or any(d[c].dtype != d0[c].dtype for c in changed)
+                or bool(d[changed].isna().to_numpy().any())):
+            return None
+        frame = d[self.cols]
+        if not changed:
+            return dataclasses.replace(des0, frame=frame)
+        # the terms of the changed columns, treatment coded as in the full design (intercept)
+        sub = dataclasses.replace(parsed, terms=tuple(
+            t for t in parsed.terms if set(t.columns) & set(changed)))
+        X1, names1, notes1 = build_columns(sub, frame)
+        _, names0, notes0 = build_columns(sub, d0[self.cols])
+        at = {name: j for j, name in enumerate(des0.names)}
+        if (names1 != names0 or notes1 != notes0 or len(at) != len(des0.names)
+                or names1[:1] != ["(Intercept)"]):
+            return None
+        pos = np.array([at[name] for name in names1[1:]], dtype=np.int64)
+        X = des0.X.copy()
+        X[:, pos] = X1[:, 1:]
+        gram = gram0.copy()
+        cross = X[:, pos].T @ X
+        gram[pos, :] = cross
+        gram[:, pos] = cross.T
+        if not clearly_full_rank(X, gram):
+            return None
+        return Design(des0.y, X, des0.names, frame.index, des0.positions, 0, frame, des0.notes)
 
 
 class _TermRows:
@@ -357,10 +393,11 @@ def _robustness_rows(outcome: str, stacked: Prepared, cfg: RunConfig,
         formula = f"{outcome} ~ {rhs}"
         # one design per completed data set for both models (the same formula, rows and weights)
         designs: dict[int, Design] = {}
+        build = _Designs(formula, ["weight"])
 
         def shared(i: int, d: pd.DataFrame) -> Design:
             if i not in designs:
-                designs[i] = _design(formula, d, ["weight"])
+                designs[i] = build(d)
             return designs[i]
 
         t = _fit_all(notes, "tobit check", sets, lambda d, i: tobit(
@@ -393,11 +430,12 @@ def _robustness_rows(outcome: str, stacked: Prepared, cfg: RunConfig,
 
         formula = f"rate ~ {rhs} + C(term) + months_since_referral"
         terms = _TermRows(sets[0], keep, at)
+        build = _Designs(formula, ["pair_child"])
 
         def lmm(d: pd.DataFrame, i: int) -> Any:
             a = terms.merged(d)
             return lmer(formula, a, group="pair_child", vcov="CR1", cluster="la_code",
-                        design=_design(formula, a, ["pair_child"]))
+                        design=build(a))
 
         m = _fit_all(notes, "individual random-effects model", sets, lmm)
         if m is not None:
