@@ -165,7 +165,8 @@ def _truncated_count(
         return ll, grad, hess_bb
     g_a = float(np.sum(w * (A_a + r * q_a)))
     h_aa = float(np.sum(w * (A_aa + r * q_aa + r * (1 + r) * q_a**2)))
-    h_ae = X.T @ (w * (A_ae + r * q_ae + r * (1 + r) * q_a * q_e))
+    v_ae = w * (A_ae + r * q_ae + r * (1 + r) * q_a * q_e)
+    h_ae = X.T @ v_ae if gram is None else gram.xtv(v_ae)
     grad = np.append(grad, g_a)
     hess = np.zeros((k + 1, k + 1))
     hess[:k, :k] = hess_bb

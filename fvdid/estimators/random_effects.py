@@ -107,6 +107,40 @@ def group_indicator(codes: np.ndarray, n_groups: int) -> sp.csr_matrix:
     return sp.csr_matrix((np.ones(len(codes)), order, indptr), shape=(n_groups, len(codes)))
 
 
+# TSQR row blocks: small enough for the cache, several times faster than one LAPACK QR of the
+# whole tall matrix (used while the block has at least 4 times as many rows as columns)
+_TSQR_ROWS = 1024
+
+
+def _r_factor(M: np.ndarray) -> np.ndarray:
+    """The R factor of a QR of ``M`` (n x p), by TSQR: the R factors of row blocks, stacked and
+    factorised again (``M = Q R`` with an orthogonal ``Q``, as backward stable as one Householder
+    QR; rows of R may differ in sign)."""
+    n, p = M.shape
+    m = n // _TSQR_ROWS
+    if p == 0 or 4 * p > _TSQR_ROWS or m < 2:
+        return np.linalg.qr(M, mode="r")
+    M = np.ascontiguousarray(M, dtype=float)
+    head = M[: m * _TSQR_ROWS].reshape(m, _TSQR_ROWS, p)
+    parts = [np.linalg.qr(head, mode="r").reshape(m * p, p), M[m * _TSQR_ROWS:]]
+    return np.linalg.qr(np.vstack(parts), mode="r")
+
+
+def _lstsq_ssr(X: np.ndarray, y: np.ndarray) -> float:
+    """The residual sum of squares of ``lstsq(X, y)`` (minimum norm, lstsq's default cutoff
+    ``eps * max(n, k)``), from the R factor of ``[X, y]``: with ``[X, y] = Q [[R, r], [0, rho]]``
+    it is ``rho^2 + min |r - R b|^2`` (``Q`` orthogonal), the small problem solved by lstsq
+    with the same singular values and cutoff."""
+    n, k = X.shape
+    if k == 0 or n <= k:  # nothing to factorise, or no rho: lstsq itself
+        e = _ols(X, y)[1]
+        return float(e @ e)
+    Rf = _r_factor(np.column_stack([X, y]))
+    R, r, rho = Rf[:k, :k], Rf[:k, k], float(Rf[k, k])
+    b = np.linalg.lstsq(R, r, rcond=np.finfo(float).eps * max(n, k))[0]
+    return rho * rho + float(np.sum((r - R @ b) ** 2))
+
+
 def _unit_means(M: np.ndarray, codes: np.ndarray, counts: np.ndarray) -> np.ndarray:
     sums = np.asarray(group_indicator(codes, len(counts)) @ M)  # = bincount column by column
     return sums / counts[:, None]
@@ -227,8 +261,7 @@ def random_effects(
         if np.linalg.norm(Xw[:, j]) > _CONST_TOL * max(np.linalg.norm(X[:, j]), 1.0)
     ]
     Kw = len(varying)
-    _, e_w = _ols(Xw[:, varying], yw)
-    quad_w = float(e_w @ e_w)
+    quad_w = _lstsq_ssr(Xw[:, varying], yw)
 
     # "Between" model: unit means expanded to every observation (OLS weights T_i per unit).
     # Its residual df come from the RANK of the between design, as in plm: in a balanced panel
@@ -273,7 +306,7 @@ def random_effects(
     ys = y - th * means[codes, 0]
     Xs = X - th[:, None] * means[codes, 1:]
     # R and Q'ys from one QR of [Xs, ys], without forming Q
-    Rf = np.linalg.qr(np.column_stack([Xs, ys]), mode="r")
+    Rf = _r_factor(np.column_stack([Xs, ys]))
     R = Rf[:k, :k]
     beta = np.linalg.solve(R, Rf[:k, k])
     Rinv = np.linalg.solve(R, np.eye(k))

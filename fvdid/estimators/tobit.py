@@ -86,6 +86,15 @@ class WeightedGram:
             self.S = sp.csc_matrix((data, indices, indptr), shape=(n, len(rows)))
             self.ST = self.S.T  # CSR, no copy
 
+    def xtv(self, v: np.ndarray) -> np.ndarray:
+        """``X' v`` (k), by the same split (for Hessian terms: other sums, the same up to rounding)."""
+        if not self.split:
+            return self.X.T @ v
+        out = np.empty(self.X.shape[1])
+        out[self.dense] = self.Xd.T @ v
+        out[self.thin] = self.ST @ v
+        return out
+
     def __call__(self, v: np.ndarray) -> np.ndarray:
         """``X' diag(v) X`` (k x k)."""
         if not self.split:
@@ -191,7 +200,8 @@ def _pieces(
     s_t = w * (-d1 * z - unc)
     v_bb = w * d2 / sigma**2
     h_bb = (X * v_bb[:, None]).T @ X if gram is None else gram(v_bb)
-    h_bt = X.T @ (w * (d2 * z + d1) / sigma)
+    v_bt = w * (d2 * z + d1) / sigma
+    h_bt = X.T @ v_bt if gram is None else gram.xtv(v_bt)
     h_tt = float(np.sum(w * (d2 * z**2 + d1 * z)))
     if scores:
         grad = np.empty((len(z), k + 1), order="F")

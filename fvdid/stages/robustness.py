@@ -246,19 +246,22 @@ class _TermRows:
         return a
 
 
-def _centred_column(d: pd.DataFrame, c: str, categorical: bool, unit: str,
-                    per_pair: bool) -> pd.DataFrame:
-    """The columns of ``c`` (dummies if categorical) that vary, as deviations from unit means."""
-    if per_pair:
-        # period within pair: one reference period per pair (the pair's dummies sum to the
-        # pair indicator, whose deviation from the LA-within-pair mean is zero)
-        D = pd.get_dummies(d[c].astype(str), prefix=c, dtype=float)
-        pair = pd.Series([n.split("_", 1)[1].split(":", 1)[0] for n in D.columns])
-        X = D.loc[:, pair.duplicated().to_numpy()]
-    elif categorical:
-        X = pd.get_dummies(d[c].astype(str), prefix=c, drop_first=True, dtype=float)
-    else:
-        X = d[[c]].astype(float)
+def _centred_columns(d: pd.DataFrame, cols: Sequence[str], categorical: set[str], unit: str,
+                     per_pair: bool) -> pd.DataFrame:
+    """The columns of ``cols`` (dummies if categorical) that vary, as deviations from unit means."""
+    parts = []
+    for c in cols:
+        if per_pair:
+            # period within pair: one reference period per pair (the pair's dummies sum to the
+            # pair indicator, whose deviation from the LA-within-pair mean is zero)
+            D = pd.get_dummies(d[c].astype(str), prefix=c, dtype=float)
+            pair = pd.Series([n.split("_", 1)[1].split(":", 1)[0] for n in D.columns])
+            parts.append(D.loc[:, pair.duplicated().to_numpy()])
+        elif c in categorical:
+            parts.append(pd.get_dummies(d[c].astype(str), prefix=c, drop_first=True, dtype=float))
+        else:
+            parts.append(d[[c]].astype(float))
+    X = pd.concat(parts, axis=1) if parts else pd.DataFrame(index=d.index)
     X = X.loc[:, X.std() > 0]
     if X.shape[1] == 0:
         return X
@@ -272,21 +275,31 @@ def _centred(d: pd.DataFrame, cols: Sequence[str], categorical: Sequence[str], u
              ) -> tuple[pd.DataFrame, list[str]]:
     """Numeric columns of ``cols`` (dummies for categorical ones) as deviations from unit means.
 
-    Every column is centred on its own (the column-wise steps of one frame, column by column).
-    ``cache`` keeps the centred ``extra_dummies`` of a data set: a later data set with the same
-    rows, column and units (the imputations change covariates, not the periods) reuses them.
+    Each step is column by column (a column's result does not depend on the others), so the
+    columns are centred in runs: the covariates between two ``extra_dummies`` together, each
+    ``extra_dummies`` column on its own. ``cache`` keeps the centred ``extra_dummies`` of a data
+    set: a later data set with the same rows, column and units (the imputations change
+    covariates, not the periods) reuses them.
     """
     cat = set(categorical)
     blocks = []
-    for c in cols:
-        per_pair = c in extra_dummies
-        hit = cache.get(c) if cache is not None and per_pair else None
+    run: list[str] = []
+    for c in [*cols, None]:
+        if c is not None and c not in extra_dummies:
+            run.append(c)
+            continue
+        if run:
+            blocks.append(_centred_columns(d, run, cat, unit, per_pair=False))
+            run = []
+        if c is None:
+            break
+        hit = cache.get(c) if cache is not None else None
         if hit is not None and (hit[0] is d or (hit[0].index.equals(d.index) and all(
                 hit[0][k].equals(d[k]) for k in (c, unit)))):
             blocks.append(hit[1])
             continue
-        X = _centred_column(d, c, c in cat, unit, per_pair)
-        if cache is not None and per_pair:
+        X = _centred_columns(d, [c], cat, unit, per_pair=True)
+        if cache is not None:
             cache[c] = (d, X)
         blocks.append(X)
     X = pd.concat(blocks, axis=1) if blocks else pd.DataFrame(index=d.index)
