@@ -255,11 +255,9 @@ def random_effects(
     means = _unit_means(YX, codes, Ti)
     within = YX - means[codes]
     yw, Xw = within[:, 0], within[:, 1:]
-    varying = [
-        j
-        for j in range(k)
-        if np.linalg.norm(Xw[:, j]) > _CONST_TOL * max(np.linalg.norm(X[:, j]), 1.0)
-    ]
+    norm_w = np.sqrt(np.einsum("ij,ij->j", Xw, Xw))  # column norms, in one pass
+    norm_x = np.sqrt(np.einsum("ij,ij->j", X, X))
+    varying = [j for j in range(k) if norm_w[j] > _CONST_TOL * max(norm_x[j], 1.0)]
     Kw = len(varying)
     quad_w = _lstsq_ssr(Xw[:, varying], yw)
 
@@ -320,7 +318,7 @@ def random_effects(
         assert cluster is not None
         g = cluster_codes(d, cluster)
         n_clusters = int(g.max()) + 1
-        meat = cluster_meat(e_s[:, None] * Xs, g)
+        meat = cluster_meat((Xs.T * e_s).T, g)  # column-major scores: contiguous cluster sums
         V = XtX_inv @ meat @ XtX_inv * small_sample_factor("CR1", n, k, n_clusters)
     se = np.sqrt(np.diag(V))
     t = beta / se

@@ -86,6 +86,12 @@ class WeightedGram:
             self.S = sp.csc_matrix((data, indices, indptr), shape=(n, len(rows)))
             self.ST = self.S.T  # CSR, no copy
 
+    def xb(self, b: np.ndarray) -> np.ndarray:
+        """``X b`` (n), by the same split."""
+        if not self.split:
+            return self.X @ b
+        return self.Xd @ b[self.dense] + self.S @ b[self.thin]
+
     def xtv(self, v: np.ndarray) -> np.ndarray:
         """``X' v`` (k), by the same split (for Hessian terms: other sums, the same up to rounding)."""
         if not self.split:
@@ -104,7 +110,9 @@ class WeightedGram:
         H = np.empty((k, k))
         dd = XdV.T @ self.Xd
         sd = np.asarray(self.ST @ XdV)
-        ss = (self.ST @ sp.diags(v) @ self.S).toarray()
+        STv = sp.csr_matrix((self.ST.data * v[self.ST.indices], self.ST.indices, self.ST.indptr),
+                            shape=self.ST.shape)  # = ST @ diag(v), the same products
+        ss = (STv @ self.S).toarray()
         H[np.ix_(self.dense, self.dense)] = dd
         H[np.ix_(self.thin, self.dense)] = sd
         H[np.ix_(self.dense, self.thin)] = sd.T
@@ -172,7 +180,7 @@ def _pieces(
     k = X.shape[1]
     beta, tau = theta[:k], theta[k]
     sigma = math.exp(tau)
-    xb = X @ beta
+    xb = X @ beta if gram is None else gram.xb(beta)
     unc = ~(left | right)
     z = (y - xb) / sigma
     ll_i = np.empty_like(z)
@@ -208,7 +216,7 @@ def _pieces(
         np.multiply(X, s_b[:, None], out=grad[:, :k])
         grad[:, k] = s_t
     else:
-        grad = np.append(X.T @ s_b, float(np.sum(s_t)))
+        grad = np.append(X.T @ s_b if gram is None else gram.xtv(s_b), float(np.sum(s_t)))
     hess = np.zeros((k + 1, k + 1))
     hess[:k, :k] = h_bb
     hess[:k, k] = hess[k, :k] = h_bt
