@@ -321,7 +321,7 @@ def hurdle(
         scores = np.zeros((len(y), kx + kz), order="F")  # columns summed by cluster
         scores[pos, :kx] = _truncated_count(par, Xp, yp, wp, dist, scores=True, gram=gram)[1]
         # zero part: d/d gamma of w [pos log p + (1 - pos) log(1 - p)] = w (pos - p) z
-        scores[:, kx:] = Z * (w * (pos - pz))[:, None]
+        scores[:, kx:] = (Z.T * (w * (pos - pz))).T  # the same products, column-major
         used = data[[cluster] if cluster else []].iloc[dc.positions]  # not every column
         V, n_clusters = robust_vcov(V, scores, vcov, used, cluster)
     est = np.concatenate([par[:kx], gamma])

@@ -78,13 +78,12 @@ class WeightedGram:
             self.thin = np.flatnonzero(thin)
             self.Xd = np.ascontiguousarray(X[:, self.dense])
             XT = np.ascontiguousarray(X[:, self.thin].T)  # the thin columns as rows
-            rows = [np.flatnonzero(col) for col in XT]
-            indptr = np.zeros(len(rows) + 1, dtype=np.int64)
-            np.cumsum([len(r) for r in rows], out=indptr[1:])
-            indices = np.concatenate(rows) if rows else np.zeros(0, dtype=np.int64)
-            data = np.concatenate([col[r] for col, r in zip(XT, rows, strict=True)])
-            self.S = sp.csc_matrix((data, indices, indptr), shape=(n, len(rows)))
+            col, row = np.nonzero(XT)  # column by column, rows ascending: CSC order
+            indptr = np.zeros(XT.shape[0] + 1, dtype=np.int64)
+            np.cumsum(np.bincount(col, minlength=XT.shape[0]), out=indptr[1:])
+            self.S = sp.csc_matrix((XT[col, row], row, indptr), shape=(n, XT.shape[0]))
             self.ST = self.S.T  # CSR, no copy
+            self.S_csr = self.S.tocsr()  # for the sparse-sparse product
 
     def xb(self, b: np.ndarray) -> np.ndarray:
         """``X b`` (n), by the same split."""
@@ -112,7 +111,7 @@ class WeightedGram:
         sd = np.asarray(self.ST @ XdV)
         STv = sp.csr_matrix((self.ST.data * v[self.ST.indices], self.ST.indices, self.ST.indptr),
                             shape=self.ST.shape)  # = ST @ diag(v), the same products
-        ss = (STv @ self.S).toarray()
+        ss = (STv @ self.S_csr).toarray()
         H[np.ix_(self.dense, self.dense)] = dd
         H[np.ix_(self.thin, self.dense)] = sd
         H[np.ix_(self.dense, self.thin)] = sd.T
@@ -183,26 +182,26 @@ def _pieces(
     xb = X @ beta if gram is None else gram.xb(beta)
     unc = ~(left | right)
     z = (y - xb) / sigma
-    ll_i = np.empty_like(z)
-    d1 = np.empty_like(z)  # d l / d z
-    d2 = np.empty_like(z)  # d2 l / d z2
-    ll_i[unc] = -tau - _LOG_SQRT_2PI - 0.5 * z[unc] ** 2
-    d1[unc] = -z[unc]
-    d2[unc] = -1.0
-    if left.any():
-        zl = z[left]  # l = log Phi(z)
+    # the uncensored rows' values on every row, then the censored rows overwritten
+    ll_i = -tau - _LOG_SQRT_2PI - 0.5 * z**2
+    d1 = -z  # d l / d z
+    d2 = np.full_like(z, -1.0)  # d2 l / d z2
+    li = np.flatnonzero(left)
+    if len(li):
+        zl = z[li]  # l = log Phi(z)
         lnd = log_ndtr(zl)
         lam = np.exp((-(zl**2) / 2.0 - _NORM_LOGPDF_C) - lnd)  # stats.norm.logpdf, inlined
-        ll_i[left] = lnd
-        d1[left] = lam
-        d2[left] = -lam * (zl + lam)
-    if right.any():
-        zr = -z[right]  # l = log Phi(-z)
+        ll_i[li] = lnd
+        d1[li] = lam
+        d2[li] = -lam * (zl + lam)
+    ri = np.flatnonzero(right)
+    if len(ri):
+        zr = -z[ri]  # l = log Phi(-z)
         lnd = log_ndtr(zr)
         lam = np.exp((-(zr**2) / 2.0 - _NORM_LOGPDF_C) - lnd)
-        ll_i[right] = lnd
-        d1[right] = -lam
-        d2[right] = -lam * (zr + lam)
+        ll_i[ri] = lnd
+        d1[ri] = -lam
+        d2[ri] = -lam * (zr + lam)
     # z = (y - x'b) exp(-tau): dz/db = -x / sigma, dz/dtau = -z
     s_b = w * (-d1 / sigma)
     s_t = w * (-d1 * z - unc)
