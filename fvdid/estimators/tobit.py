@@ -64,7 +64,9 @@ class WeightedGram:
     the columns with few non-zero entries are held as a sparse matrix, so each product costs
     ``O(n (k_dense^2 + nnz per row * k))`` instead of ``O(n k^2)``. The sums are those of the
     dense product, summed in another order: the same numbers up to rounding (~1e-15 relative).
-    The gradients stay dense products, so the optimum reached is unchanged.
+    ``xb`` / ``xtv`` split ``X b`` and ``X' v`` the same way. Only the Newton iterations use
+    them: the covariance and the scores are computed from the dense products at the optimum,
+    which moves by rounding only (the robustness rows of the default run change by < 1e-11).
     """
 
     def __init__(self, X: np.ndarray) -> None:
