@@ -35,7 +35,7 @@ from scipy.special import digamma, expit, gammaln, polygamma
 
 from fvdid._results import ResultMixin, wald_table
 from fvdid.errors import FvdidInputError, describe_rows, require_columns
-from fvdid.estimators._formula import ParsedFormula, design_matrix, parse_formula
+from fvdid.estimators._formula import Design, ParsedFormula, design_matrix, parse_formula
 from fvdid.estimators._mle import (
     SANDWICH_VCOVS,
     SandwichVcov,
@@ -47,6 +47,7 @@ from fvdid.estimators._mle import (
     wald_fields,
 )
 from fvdid.estimators.logit import fit_binary_logit
+from fvdid.estimators.tobit import WeightedGram
 
 __all__ = ["HurdleResult", "hurdle"]
 
@@ -109,11 +110,13 @@ def _truncated_count(
     w: np.ndarray,
     dist: str,
     scores: bool = False,
+    gram: WeightedGram | None = None,
 ) -> tuple[float, np.ndarray, np.ndarray]:
     """Log-likelihood, gradient, Hessian of the zero-truncated count part (positive ``y``).
 
     With ``scores=True`` the second element is the matrix of weighted per-row scores of the
-    coefficients ``beta`` (not of ``log theta``) instead of the gradient.
+    coefficients ``beta`` (not of ``log theta``) instead of the gradient. ``gram``: the
+    :class:`~fvdid.estimators.tobit.WeightedGram` of ``X`` (the Hessian's ``X' diag(.) X``).
 
     Per row, ``l = A - log(1 - p0)`` with ``A`` the log pmf and ``q = log p0`` the log
     probability of zero. Parameters: ``beta`` (and ``a = log theta`` for negbin).
@@ -157,12 +160,13 @@ def _truncated_count(
     g_e = w * (A_e + r * q_e)
     h_ee = w * (A_ee + r * q_ee + r * (1 + r) * q_e**2)
     grad = X * g_e[:, None] if scores else X.T @ g_e
-    hess_bb = (X * h_ee[:, None]).T @ X
+    hess_bb = (X * h_ee[:, None]).T @ X if gram is None else gram(h_ee)
     if dist == "poisson" or scores:
         return ll, grad, hess_bb
     g_a = float(np.sum(w * (A_a + r * q_a)))
     h_aa = float(np.sum(w * (A_aa + r * q_aa + r * (1 + r) * q_a**2)))
-    h_ae = X.T @ (w * (A_ae + r * q_ae + r * (1 + r) * q_a * q_e))
+    v_ae = w * (A_ae + r * q_ae + r * (1 + r) * q_a * q_e)
+    h_ae = X.T @ v_ae if gram is None else gram.xtv(v_ae)
     grad = np.append(grad, g_a)
     hess = np.zeros((k + 1, k + 1))
     hess[:k, :k] = hess_bb
@@ -195,6 +199,7 @@ def hurdle(
     cluster: str | None = None,
     tol: float = 1e-12,
     maxit: int = 200,
+    design: Design | None = None,
 ) -> HurdleResult:
     """Fit a hurdle model for counts.
 
@@ -226,6 +231,11 @@ def hurdle(
     tol, maxit
         Newton-Raphson stops when a full step changes the log-likelihood by less than ``tol``
         (relative) or moves the parameters by less than ``tol``.
+    design
+        With a formula without ``|``: the model frame and design of ``formula`` on ``data``
+        when the caller already holds it (``design_matrix(formula, data, extra=[weights])``, or
+        one with the same rows, columns and checks), used instead of being built again. No R
+        argument corresponds.
 
     Raises
     ------
@@ -242,7 +252,9 @@ def hurdle(
     extra = [t.column for t in zero_f.terms] + ([weights] if weights else [])
     require_columns(data, count_f.columns + extra + ([cluster] if cluster else []), what="data")
     # one model frame for both parts: a row missing in either part is dropped from both (as R)
-    dc = design_matrix(count_f, data, extra=extra)
+    if design is not None and zero_f != count_f:
+        raise FvdidInputError("design= is only taken with the same regressors in both parts (no '|')")
+    dc = design_matrix(count_f, data, extra=extra) if design is None else design
     # the same formula for both parts (no '|'): the same columns on the same rows, built once
     dz = dc if zero_f == count_f else design_matrix(
         zero_f, data, extra=[t.column for t in count_f.terms] + ([weights] if weights else [])
@@ -268,7 +280,7 @@ def hurdle(
     kx = X.shape[1]
 
     # zero hurdle: binomial logit of y > 0
-    gamma, conv_z, it_z = fit_binary_logit(Z, pos.astype(float), w, tol=tol)
+    gamma, conv_z, it_z = fit_binary_logit(Z, pos.astype(float), w, tol=tol, gram=WeightedGram(Z))
     eta_z = Z @ gamma
     pz = expit(eta_z)
     ll_zero = float(np.sum(w * np.where(pos, -np.logaddexp(0, -eta_z), -np.logaddexp(0, eta_z))))
@@ -278,15 +290,18 @@ def hurdle(
     # count part: zero-truncated on the positive rows; start from a Poisson fit of those rows
     Xp, yp, wp = X[pos], y[pos], w[pos]
     start = linalg.lstsq(Xp, np.log(yp))[0]
+    gram = WeightedGram(Xp)
     b0 = newton_maximise(
-        lambda p: _truncated_count(p, Xp, yp, wp, "poisson"), start, tol, maxit
+        lambda p: _truncated_count(p, Xp, yp, wp, "poisson", gram=gram), start, tol, maxit
     ).x
     if dist == "negbin":
         b0 = np.append(b0, 0.0)
-    par, ll_count, hess, conv_c, it_c, _ = newton_maximise(
-        lambda p: _truncated_count(p, Xp, yp, wp, dist), b0, tol, maxit
+    par, ll_count, _, conv_c, it_c, _ = newton_maximise(
+        lambda p: _truncated_count(p, Xp, yp, wp, dist, gram=gram), b0, tol, maxit
     )
-    V_count = linalg.inv(-hess)
+    # the covariance from the dense Hessian at the optimum (the iterations' sparse products
+    # differ from it in rounding only, and the inverse magnifies that)
+    V_count = linalg.inv(-_truncated_count(par, Xp, yp, wp, dist)[2])
     V_count = (V_count + V_count.T) / 2
     theta = log_theta_se = None
     if dist == "negbin":
@@ -303,11 +318,12 @@ def hurdle(
     V[kx:, kx:] = (V_zero + V_zero.T) / 2
     n_clusters = None
     if vcov != "model":
-        scores = np.zeros((len(y), kx + kz))
-        scores[pos, :kx] = _truncated_count(par, Xp, yp, wp, dist, scores=True)[1]
+        scores = np.zeros((len(y), kx + kz), order="F")  # columns summed by cluster
+        scores[pos, :kx] = _truncated_count(par, Xp, yp, wp, dist, scores=True, gram=gram)[1]
         # zero part: d/d gamma of w [pos log p + (1 - pos) log(1 - p)] = w (pos - p) z
-        scores[:, kx:] = Z * (w * (pos - pz))[:, None]
-        V, n_clusters = robust_vcov(V, scores, vcov, data.iloc[dc.positions], cluster)
+        scores[:, kx:] = (Z.T * (w * (pos - pz))).T  # the same products, column-major
+        used = data[[cluster] if cluster else []].iloc[dc.positions]  # not every column
+        V, n_clusters = robust_vcov(V, scores, vcov, used, cluster)
     est = np.concatenate([par[:kx], gamma])
     se = np.sqrt(np.diag(V))
     converged = conv_z and conv_c

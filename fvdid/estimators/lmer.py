@@ -40,9 +40,10 @@ from scipy import linalg, optimize
 
 from fvdid._results import ResultMixin, wald_table
 from fvdid.errors import FvdidInputError, describe_rows, require_columns
-from fvdid.estimators._formula import design_matrix, parse_formula
+from fvdid.estimators._formula import Design, design_matrix, parse_formula
 from fvdid.estimators._mle import wald_fields
 from fvdid.estimators._sandwich import cluster_codes, cluster_meat
+from fvdid.estimators.random_effects import group_indicator
 
 __all__ = ["LmerResult", "lmer"]
 
@@ -118,10 +119,11 @@ class _Profile:
         G = int(codes.max()) + 1
         self.nj = np.bincount(codes, minlength=G).astype(float)
         # per-group sums: s_j = X_j' 1, t_j = y_j' 1
-        self.sX = np.vstack(
-            [np.bincount(codes, weights=X[:, k], minlength=G) for k in range(self.p)]
-        ).T
-        self.sy = np.bincount(codes, weights=y, minlength=G)
+        # group sums (bincount's floats, in one pass: group_indicator), in the column-major
+        # layout of the per-column bincounts they replace
+        self.ind = group_indicator(codes, G)
+        self.sX = np.asfortranarray(self.ind @ X)
+        self.sy = self.ind @ y
         self.XtX = X.T @ X
         self.Xty = X.T @ y
         self.yty = float(y @ y)
@@ -202,6 +204,7 @@ def lmer(
     vcov: Literal["model", "CR0", "CR1"] = "model",
     cluster: str | None = None,
     tol: float = 1e-12,
+    design: Design | None = None,
 ) -> LmerResult:
     """Fit a linear mixed model with a random intercept per ``group``.
 
@@ -228,6 +231,10 @@ def lmer(
     tol
         Tolerance on ``theta`` of the final root-finding step. No R argument corresponds
         (lme4's optimiser tolerances, ``lmerControl(optCtrl = )``, act on its own optimiser).
+    design
+        The model frame and design of ``formula`` on ``data`` when the caller already holds it
+        (``design_matrix(formula, data, extra=[group])``, or one with the same rows, columns and
+        checks), used instead of being built again. No R argument corresponds.
 
     Raises
     ------
@@ -242,7 +249,8 @@ def lmer(
         raise FvdidInputError(f"cluster={cluster!r} is only used with vcov='CR0' or 'CR1'")
     parsed = parse_formula(formula)
     require_columns(data, [*parsed.columns, group, *([cluster] if cluster else [])], what="data")
-    design = design_matrix(parsed, data, extra=[group])
+    if design is None:
+        design = design_matrix(parsed, data, extra=[group])
     X, y = design.X, design.y
     codes, _ = pd.factorize(design.frame[group], sort=True)
     G = int(codes.max()) + 1
@@ -303,7 +311,7 @@ def lmer(
     n_clusters = None
     if vcov != "model":
         clus = group if cluster is None else cluster
-        ccodes = cluster_codes(data.iloc[design.positions], clus)
+        ccodes = cluster_codes(data[[clus]].iloc[design.positions], clus)  # not every column
         n_clusters = int(ccodes.max()) + 1
         # cluster of each group; a group spread over several clusters is not nested
         per_group = pd.Series(ccodes).groupby(codes).nunique()
@@ -318,8 +326,8 @@ def lmer(
         gclus[codes] = ccodes
         # GLS score of group j: X_j' V_j^{-1} e_j = X_j' e_j - c_j s_j (1' e_j)
         e = y - X @ beta
-        Xe = np.vstack([np.bincount(codes, weights=X[:, k] * e, minlength=G) for k in range(p)]).T
-        se_sum = np.bincount(codes, weights=e, minlength=G)
+        Xe = np.asfortranarray(prof.ind @ (X * e[:, None]))  # group sums, as bincount
+        se_sum = prof.ind @ e
         U = Xe - prof.sX * (np.asarray(s["c"]) * se_sum)[:, None]
         B = linalg.cho_solve(s["cf"], np.eye(p))
         V = B @ cluster_meat(U, gclus) @ B

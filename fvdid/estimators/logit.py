@@ -7,6 +7,7 @@ Reference: ``stats::glm(y ~ x, family = binomial, weights = w)`` with
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal
 
@@ -72,13 +73,15 @@ def fit_binary_logit(
     *,
     tol: float = 1e-12,
     maxit: int = 100,
+    gram: Callable[[np.ndarray], np.ndarray] | None = None,
 ) -> tuple[np.ndarray, bool, int]:
     """Maximise the weighted binary logit likelihood by Newton-Raphson with step halving.
 
     Convergence: relative change of the deviance ``|dev - dev_old| / (|dev| + 0.1) < tol``
     (R's ``glm.control`` rule, with ``tol = 1e-12`` instead of R's ``1e-8``) after a full
     Newton step below ``1e-6`` (relative), or a step below ``tol`` relative to the coefficients.
-    Returns ``(beta, converged, iterations)``.
+    Returns ``(beta, converged, iterations)``. ``gram(v)``, when given, computes the information
+    ``X' diag(v) X`` of the Newton steps (e.g. a sparse-aware product; the same sums up to rounding).
     """
 
     def loglik(beta: np.ndarray) -> float:
@@ -91,7 +94,7 @@ def fit_binary_logit(
         eta = X @ beta
         p = 0.5 * (1.0 + np.tanh(0.5 * eta))
         grad = X.T @ (w * (y - p))
-        info = (X * (w * p * (1 - p))[:, None]).T @ X
+        info = (X * (w * p * (1 - p))[:, None]).T @ X if gram is None else gram(w * p * (1 - p))
         try:
             with warnings.catch_warnings():  # ill-conditioned along a separating direction
                 warnings.simplefilter("ignore", linalg.LinAlgWarning)

@@ -15,6 +15,7 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 from scipy import stats
 
 from fvdid._results import ResultMixin, coef_table, t_intervals
@@ -63,9 +64,85 @@ class RandomEffectsResult(ResultMixin):
         return coef_table(self.params, self.std_errors, self.tstats, self.pvalues, self.conf_int())
 
 
+def clearly_full_rank(X: np.ndarray, gram: np.ndarray | None = None) -> bool:
+    """Whether ``X`` has full column rank by a margin that the QR rank checks pass.
+
+    The smallest eigenvalue of the Gram matrix of the unit-norm columns is the squared smallest
+    singular value ``s`` of the column-scaled design, and every column's residual on the others
+    is at least ``s`` times its norm. True when that eigenvalue exceeds
+    ``max(1e-8, 10 k n eps, (1e3 tol)^2)``, ``tol = 1e3 max(n, k) eps`` (the relative pivot
+    tolerance of ``design_matrix``'s check): then ``s`` exceeds ~1e-4 even after the Gram
+    matrix's worst-case rounding (``k n eps``), three orders of magnitude above both that
+    tolerance and :data:`fvdid.estimators._design.COLLINEAR_TOL` (1e-7), so a pivoted QR keeps
+    every column and ``independent_columns`` drops none. False means "not shown here", not "rank
+    deficient": the caller then runs its exact check. Costs one ``X'X`` instead of a QR;
+    ``gram`` is that product when the caller has it (any summation order).
+    """
+    n, k = X.shape
+    if k == 0:
+        return True
+    if n < k:
+        return False
+    G = X.T @ X if gram is None else gram
+    scale = np.sqrt(np.diag(G))
+    if not (np.all(np.isfinite(G)) and np.all(scale > 0)):
+        return False
+    G = G / np.outer(scale, scale)
+    eps = np.finfo(float).eps
+    tol = max(n, k) * eps * 1e3
+    floor = max(1e-8, 10.0 * k * n * eps, (1e3 * tol) ** 2)
+    return bool(np.linalg.eigvalsh(G)[0] > floor)
+
+
+def group_indicator(codes: np.ndarray, n_groups: int) -> sp.csr_matrix:
+    """The ``n_groups x n`` indicator matrix of integer ``codes`` (0..n_groups-1).
+
+    Row ``g`` holds a 1 at every row of group ``g``, in row order, so ``A @ M`` sums each
+    group's rows of ``M`` in row order, one addition after another: the same floats as
+    ``np.bincount(codes, weights=M[:, j])`` column by column, in one pass over ``M``'s rows.
+    """
+    order = np.argsort(codes, kind="stable")
+    indptr = np.zeros(n_groups + 1, dtype=np.int64)
+    np.cumsum(np.bincount(codes, minlength=n_groups), out=indptr[1:])
+    return sp.csr_matrix((np.ones(len(codes)), order, indptr), shape=(n_groups, len(codes)))
+
+
+# TSQR row blocks: small enough for the cache, several times faster than one LAPACK QR of the
+# whole tall matrix (used while the block has at least 4 times as many rows as columns)
+_TSQR_ROWS = 1024
+
+
+def _r_factor(M: np.ndarray) -> np.ndarray:
+    """The R factor of a QR of ``M`` (n x p), by TSQR: the R factors of row blocks, stacked and
+    factorised again (``M = Q R`` with an orthogonal ``Q``, as backward stable as one Householder
+    QR; rows of R may differ in sign)."""
+    n, p = M.shape
+    m = n // _TSQR_ROWS
+    if p == 0 or 4 * p > _TSQR_ROWS or m < 2:
+        return np.linalg.qr(M, mode="r")
+    M = np.ascontiguousarray(M, dtype=float)
+    head = M[: m * _TSQR_ROWS].reshape(m, _TSQR_ROWS, p)
+    parts = [np.linalg.qr(head, mode="r").reshape(m * p, p), M[m * _TSQR_ROWS:]]
+    return np.linalg.qr(np.vstack(parts), mode="r")
+
+
+def _lstsq_ssr(X: np.ndarray, y: np.ndarray) -> float:
+    """The residual sum of squares of ``lstsq(X, y)`` (minimum norm, lstsq's default cutoff
+    ``eps * max(n, k)``), from the R factor of ``[X, y]``: with ``[X, y] = Q [[R, r], [0, rho]]``
+    it is ``rho^2 + min |r - R b|^2`` (``Q`` orthogonal), the small problem solved by lstsq
+    with the same singular values and cutoff."""
+    n, k = X.shape
+    if k == 0 or n <= k:  # nothing to factorise, or no rho: lstsq itself
+        e = _ols(X, y)[1]
+        return float(e @ e)
+    Rf = _r_factor(np.column_stack([X, y]))
+    R, r, rho = Rf[:k, :k], Rf[:k, k], float(Rf[k, k])
+    b = np.linalg.lstsq(R, r, rcond=np.finfo(float).eps * max(n, k))[0]
+    return rho * rho + float(np.sum((r - R @ b) ** 2))
+
+
 def _unit_means(M: np.ndarray, codes: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    G = len(counts)
-    sums = np.column_stack([np.bincount(codes, weights=M[:, j], minlength=G) for j in range(M.shape[1])])
+    sums = np.asarray(group_indicator(codes, len(counts)) @ M)  # = bincount column by column
     return sums / counts[:, None]
 
 
@@ -157,7 +234,7 @@ def random_effects(
     notes.extend(bnotes)
     # terms that are exact combinations of earlier ones are dropped and named (lm / plm report
     # them NA); the fit is then the one without them
-    keep = independent_columns(X, X)
+    keep = list(range(X.shape[1])) if clearly_full_rank(X) else independent_columns(X, X)
     if len(keep) < X.shape[1]:
         gone = [labels[j] for j in range(X.shape[1]) if j not in keep]
         notes.append(f"term(s) {gone} are collinear with earlier terms; dropped")
@@ -178,14 +255,11 @@ def random_effects(
     means = _unit_means(YX, codes, Ti)
     within = YX - means[codes]
     yw, Xw = within[:, 0], within[:, 1:]
-    varying = [
-        j
-        for j in range(k)
-        if np.linalg.norm(Xw[:, j]) > _CONST_TOL * max(np.linalg.norm(X[:, j]), 1.0)
-    ]
+    norm_w = np.sqrt(np.einsum("ij,ij->j", Xw, Xw))  # column norms, in one pass
+    norm_x = np.sqrt(np.einsum("ij,ij->j", X, X))
+    varying = [j for j in range(k) if norm_w[j] > _CONST_TOL * max(norm_x[j], 1.0)]
     Kw = len(varying)
-    _, e_w = _ols(Xw[:, varying], yw)
-    quad_w = float(e_w @ e_w)
+    quad_w = _lstsq_ssr(Xw[:, varying], yw)
 
     # "Between" model: unit means expanded to every observation (OLS weights T_i per unit).
     # Its residual df come from the RANK of the between design, as in plm: in a balanced panel
@@ -198,9 +272,13 @@ def random_effects(
             f"{N} units but {rank_b} estimable between-regression coefficients (incl. "
             "intercept): the between regression of the Swamy–Arora estimator is not estimable"
         )
-    Zb = means[codes, 1:]
-    yb = means[codes, 0]
-    beta_b, _ = _ols(Zb, yb)  # minimum-norm solution; the residuals are unique
+    # The between regression of the unit means expanded to every row, solved on the N unit rows
+    # weighted by sqrt(T_i): the expanded design is P (sqrt(T) xb) with P's columns orthonormal,
+    # so both have the same singular values and the same minimum-norm solution (lstsq's cutoff
+    # kept at eps * max(n, k), as on the expanded rows); the residuals are unique.
+    sw = np.sqrt(Ti)
+    beta_b = np.linalg.lstsq(sw[:, None] * xb, sw * means[:, 0],
+                             rcond=np.finfo(float).eps * max(n, k))[0]
     u_b = means[:, 0] - xb @ beta_b  # per unit: ybar_i - xbar_i' beta_B
     quad_b = float(np.sum(Ti * u_b**2))
     m_w = n - N - Kw
@@ -225,8 +303,10 @@ def random_effects(
     th = theta_u[codes]
     ys = y - th * means[codes, 0]
     Xs = X - th[:, None] * means[codes, 1:]
-    Q, R = np.linalg.qr(Xs)
-    beta = np.linalg.solve(R, Q.T @ ys)
+    # R and Q'ys from one QR of [Xs, ys], without forming Q
+    Rf = _r_factor(np.column_stack([Xs, ys]))
+    R = Rf[:k, :k]
+    beta = np.linalg.solve(R, Rf[:k, k])
     Rinv = np.linalg.solve(R, np.eye(k))
     XtX_inv = Rinv @ Rinv.T
     e_s = ys - Xs @ beta
@@ -238,7 +318,7 @@ def random_effects(
         assert cluster is not None
         g = cluster_codes(d, cluster)
         n_clusters = int(g.max()) + 1
-        meat = cluster_meat(e_s[:, None] * Xs, g)
+        meat = cluster_meat((Xs.T * e_s).T, g)  # column-major scores: contiguous cluster sums
         V = XtX_inv @ meat @ XtX_inv * small_sample_factor("CR1", n, k, n_clusters)
     se = np.sqrt(np.diag(V))
     t = beta / se

@@ -25,12 +25,13 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from scipy import linalg, stats
+import scipy.sparse as sp
+from scipy import linalg
 from scipy.special import log_ndtr
 
 from fvdid._results import ResultMixin, wald_table
 from fvdid.errors import FvdidInputError, require_columns
-from fvdid.estimators._formula import design_matrix, parse_formula
+from fvdid.estimators._formula import Design, design_matrix, parse_formula
 from fvdid.estimators._mle import (
     SANDWICH_VCOVS,
     SandwichVcov,
@@ -47,6 +48,77 @@ __all__ = ["TobitResult", "VcovType", "tobit"]
 VcovType = SandwichVcov
 
 _LOG_SQRT_2PI = 0.5 * math.log(2 * math.pi)
+# scipy.stats.norm.logpdf's constant, so that the inlined log density is the same float
+_NORM_LOGPDF_C = float(np.log(np.sqrt(2 * np.pi)))
+# a column with at most this share of non-zero entries is held sparse by WeightedGram
+_SPARSE_SHARE = 0.3
+# fewer sparse columns than this: the plain dense product (nothing worth splitting)
+_MIN_SPARSE_COLS = 8
+
+
+class WeightedGram:
+    """``X' diag(v) X`` of a fixed design ``X`` for many weight vectors ``v``.
+
+    The Hessians of the Newton fits (tobit, the hurdle's count part) are such products, and
+    most columns of the robustness designs are dummies (period-within-pair, factor levels):
+    the columns with few non-zero entries are held as a sparse matrix, so each product costs
+    ``O(n (k_dense^2 + nnz per row * k))`` instead of ``O(n k^2)``. The sums are those of the
+    dense product, summed in another order: the same numbers up to rounding (~1e-15 relative).
+    ``xb`` / ``xtv`` split ``X b`` and ``X' v`` the same way. Only the Newton iterations use
+    them: the covariance and the scores are computed from the dense products at the optimum,
+    which moves by rounding only (the robustness rows of the default run change by < 1e-11).
+    """
+
+    def __init__(self, X: np.ndarray) -> None:
+        self.X = X
+        n = X.shape[0]
+        share = np.count_nonzero(X, axis=0) / max(n, 1)
+        thin = share <= _SPARSE_SHARE
+        self.split = int(thin.sum()) >= _MIN_SPARSE_COLS
+        if self.split:
+            self.dense = np.flatnonzero(~thin)
+            self.thin = np.flatnonzero(thin)
+            self.Xd = np.ascontiguousarray(X[:, self.dense])
+            XT = np.ascontiguousarray(X[:, self.thin].T)  # the thin columns as rows
+            col, row = np.nonzero(XT)  # column by column, rows ascending: CSC order
+            indptr = np.zeros(XT.shape[0] + 1, dtype=np.int64)
+            np.cumsum(np.bincount(col, minlength=XT.shape[0]), out=indptr[1:])
+            self.S = sp.csc_matrix((XT[col, row], row, indptr), shape=(n, XT.shape[0]))
+            self.ST = self.S.T  # CSR, no copy
+            self.S_csr = self.S.tocsr()  # for the sparse-sparse product
+
+    def xb(self, b: np.ndarray) -> np.ndarray:
+        """``X b`` (n), by the same split."""
+        if not self.split:
+            return self.X @ b
+        return self.Xd @ b[self.dense] + self.S @ b[self.thin]
+
+    def xtv(self, v: np.ndarray) -> np.ndarray:
+        """``X' v`` (k), by the same split (for Hessian terms: other sums, the same up to rounding)."""
+        if not self.split:
+            return self.X.T @ v
+        out = np.empty(self.X.shape[1])
+        out[self.dense] = self.Xd.T @ v
+        out[self.thin] = self.ST @ v
+        return out
+
+    def __call__(self, v: np.ndarray) -> np.ndarray:
+        """``X' diag(v) X`` (k x k)."""
+        if not self.split:
+            return (self.X * v[:, None]).T @ self.X
+        k = self.X.shape[1]
+        XdV = self.Xd * v[:, None]
+        H = np.empty((k, k))
+        dd = XdV.T @ self.Xd
+        sd = np.asarray(self.ST @ XdV)
+        STv = sp.csr_matrix((self.ST.data * v[self.ST.indices], self.ST.indices, self.ST.indptr),
+                            shape=self.ST.shape)  # = ST @ diag(v), the same products
+        ss = (STv @ self.S_csr).toarray()
+        H[np.ix_(self.dense, self.dense)] = dd
+        H[np.ix_(self.thin, self.dense)] = sd
+        H[np.ix_(self.dense, self.thin)] = sd.T
+        H[np.ix_(self.thin, self.thin)] = ss
+        return H
 
 
 @dataclass(frozen=True)
@@ -98,46 +170,54 @@ def _pieces(
     right: np.ndarray,
     w: np.ndarray,
     scores: bool = False,
+    gram: WeightedGram | None = None,
 ) -> tuple[float, np.ndarray, np.ndarray]:
     """Weighted log-likelihood, gradient and Hessian in ``(beta, log sigma)``.
 
     With ``scores=True`` the second element is the ``n x (k+1)`` matrix of weighted per-row
-    scores (whose column sums are the gradient) instead of the gradient.
+    scores (whose column sums are the gradient; Fortran order, column sums by cluster are
+    contiguous) instead of the gradient. ``gram``: the :class:`WeightedGram` of ``X``.
     """
     k = X.shape[1]
     beta, tau = theta[:k], theta[k]
     sigma = math.exp(tau)
-    xb = X @ beta
+    xb = X @ beta if gram is None else gram.xb(beta)
     unc = ~(left | right)
     z = (y - xb) / sigma
-    ll_i = np.empty_like(z)
-    d1 = np.empty_like(z)  # d l / d z
-    d2 = np.empty_like(z)  # d2 l / d z2
-    ll_i[unc] = -tau - _LOG_SQRT_2PI - 0.5 * z[unc] ** 2
-    d1[unc] = -z[unc]
-    d2[unc] = -1.0
-    if left.any():
-        zl = z[left]  # l = log Phi(z)
-        lam = np.exp(stats.norm.logpdf(zl) - log_ndtr(zl))
-        ll_i[left] = log_ndtr(zl)
-        d1[left] = lam
-        d2[left] = -lam * (zl + lam)
-    if right.any():
-        zr = -z[right]  # l = log Phi(-z)
-        lam = np.exp(stats.norm.logpdf(zr) - log_ndtr(zr))
-        ll_i[right] = log_ndtr(zr)
-        d1[right] = -lam
-        d2[right] = -lam * (zr + lam)
+    # the uncensored rows' values on every row, then the censored rows overwritten
+    ll_i = -tau - _LOG_SQRT_2PI - 0.5 * z**2
+    d1 = -z  # d l / d z
+    d2 = np.full_like(z, -1.0)  # d2 l / d z2
+    li = np.flatnonzero(left)
+    if len(li):
+        zl = z[li]  # l = log Phi(z)
+        lnd = log_ndtr(zl)
+        lam = np.exp((-(zl**2) / 2.0 - _NORM_LOGPDF_C) - lnd)  # stats.norm.logpdf, inlined
+        ll_i[li] = lnd
+        d1[li] = lam
+        d2[li] = -lam * (zl + lam)
+    ri = np.flatnonzero(right)
+    if len(ri):
+        zr = -z[ri]  # l = log Phi(-z)
+        lnd = log_ndtr(zr)
+        lam = np.exp((-(zr**2) / 2.0 - _NORM_LOGPDF_C) - lnd)
+        ll_i[ri] = lnd
+        d1[ri] = -lam
+        d2[ri] = -lam * (zr + lam)
     # z = (y - x'b) exp(-tau): dz/db = -x / sigma, dz/dtau = -z
     s_b = w * (-d1 / sigma)
     s_t = w * (-d1 * z - unc)
-    h_bb = (X * (w * d2 / sigma**2)[:, None]).T @ X
-    h_bt = X.T @ (w * (d2 * z + d1) / sigma)
+    v_bb = w * d2 / sigma**2
+    h_bb = (X * v_bb[:, None]).T @ X if gram is None else gram(v_bb)
+    v_bt = w * (d2 * z + d1) / sigma
+    h_bt = X.T @ v_bt if gram is None else gram.xtv(v_bt)
     h_tt = float(np.sum(w * (d2 * z**2 + d1 * z)))
     if scores:
-        grad = np.column_stack([X * s_b[:, None], s_t])
+        grad = np.empty((len(z), k + 1), order="F")
+        np.multiply(X, s_b[:, None], out=grad[:, :k])
+        grad[:, k] = s_t
     else:
-        grad = np.append(X.T @ s_b, float(np.sum(s_t)))
+        grad = np.append(X.T @ s_b if gram is None else gram.xtv(s_b), float(np.sum(s_t)))
     hess = np.zeros((k + 1, k + 1))
     hess[:k, :k] = h_bb
     hess[:k, k] = hess[k, :k] = h_bt
@@ -156,6 +236,7 @@ def tobit(
     cluster: str | None = None,
     tol: float = 1e-12,
     maxit: int = 200,
+    design: Design | None = None,
 ) -> TobitResult:
     """Fit a tobit model: a normal linear model for ``y`` censored at ``left`` and/or ``right``.
 
@@ -188,6 +269,10 @@ def tobit(
     tol, maxit
         Newton-Raphson stops when a full step changes the log-likelihood by less than ``tol``
         (relative) or moves the parameters by less than ``tol``.
+    design
+        The model frame and design of ``formula`` on ``data`` when the caller already holds it
+        (``design_matrix(formula, data, extra=[weights])``, or one with the same rows, columns
+        and checks): it is used instead of being built again. No R argument corresponds.
 
     Raises
     ------
@@ -204,7 +289,8 @@ def tobit(
         warnings.warn("tobit with no censoring point is a normal linear model", stacklevel=2)
     parsed = parse_formula(formula)
     require_columns(data, parsed.columns + [c for c in (weights, cluster) if c], what="data")
-    design = design_matrix(parsed, data, extra=[weights] if weights else [])
+    if design is None:
+        design = design_matrix(parsed, data, extra=[weights] if weights else [])
     X, y = design.X, design.y.copy()
     w = case_weights(design.frame, weights, design.index)
     names = list(design.names)
@@ -226,19 +312,23 @@ def tobit(
     resid = y[rows] - X[rows] @ b0
     s0 = max(float(np.sqrt(np.mean(resid**2))), 1e-3 * (float(np.std(y)) + 1e-12))
     theta = np.append(b0, math.log(s0))
+    gram = WeightedGram(X)
     fit = newton_maximise(
-        lambda t: _pieces(t, X, y, is_left, is_right, w), theta, tol, maxit
+        lambda t: _pieces(t, X, y, is_left, is_right, w, gram=gram), theta, tol, maxit
     )
     theta, ll, converged = fit.x, fit.loglik, fit.converged
     notes = fit_notes(
         design.n_dropped, converged, f"tobit did not converge in {maxit} iterations"
     )
-    V = linalg.inv(-fit.hess)
+    # the covariance from the dense Hessian at the optimum (the iterations' sparse products
+    # differ from it in rounding only, and the inverse of an ill-conditioned one magnifies that)
+    _, scores, hess = _pieces(theta, X, y, is_left, is_right, w, scores=vcov != "model")
+    V = linalg.inv(-hess)
     V = (V + V.T) / 2
     n_clusters = None
     if vcov != "model":
-        scores = _pieces(theta, X, y, is_left, is_right, w, scores=True)[1]
-        V, n_clusters = robust_vcov(V, scores, vcov, data.iloc[design.positions], cluster)
+        used = data[[cluster] if cluster else []].iloc[design.positions]  # not every column
+        V, n_clusters = robust_vcov(V, scores, vcov, used, cluster)
     all_names = [*names, "Log(scale)"]
     se_all = np.sqrt(np.diag(V))
     beta = theta[:k]
