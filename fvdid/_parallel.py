@@ -36,7 +36,7 @@ from typing import Any, TypeVar
 
 from fvdid._blas import single_threaded_blas
 
-__all__ = ["Background", "default_workers", "share_work"]
+__all__ = ["Background", "available_memory", "default_workers", "memory_capped", "share_work"]
 
 R = TypeVar("R")
 
@@ -63,6 +63,33 @@ def default_workers() -> int:
     except (AttributeError, OSError):  # pragma: no cover - not Linux
         cores = os.cpu_count() or 1
     return max(1, min(2, cores))
+
+
+def available_memory() -> int | None:
+    """Bytes the kernel can give without swapping (``MemAvailable``), None where unknown."""
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def memory_capped(workers: int, bytes_per_worker: float) -> int:
+    """``workers``, fewer when that many concurrent tasks of ``bytes_per_worker`` would not fit.
+
+    Each worker's task holds its own transient copies (completed data sets, stacked designs), so
+    memory grows with the number of processes working at once. The cap keeps
+    ``workers × bytes_per_worker`` within the memory available now; at least 1 (a task that
+    does not fit alone fails as it would sequentially). Where the available memory is unknown,
+    ``workers`` is returned unchanged.
+    """
+    avail = available_memory()
+    if avail is None or bytes_per_worker <= 0:
+        return workers
+    return max(1, min(workers, int(avail // bytes_per_worker)))
 
 
 def _can_fork() -> bool:

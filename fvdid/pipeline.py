@@ -19,7 +19,7 @@ from typing import Any
 import pandas as pd
 
 from fvdid._memory import tune_malloc
-from fvdid._parallel import Background, share_work
+from fvdid._parallel import Background, default_workers, memory_capped, share_work
 from fvdid._results import to_plain
 from fvdid.config import RunConfig
 from fvdid.errors import FvdidInputError
@@ -208,6 +208,13 @@ def simulated_extract(config: RunConfig, sim: Any = None) -> tuple[Extract, Any]
     return validate_extract(ex), sim
 
 
+# Transient memory of one outcome's analysis per child of the extract: measured on the default
+# simulation with 1M children (fvdid run, one process), the outcomes' peaks were 11.6-12.5 GB
+# over the 3.7 GB the run holds between them, i.e. ~9 KB per child. Two workers are used only
+# when two such analyses fit in the memory available (fvdid._parallel.memory_capped).
+TASK_BYTES_PER_CHILD = 9_000
+
+
 def _analysed_outcomes(ex: Extract, cfg: RunConfig) -> list[str]:
     outcomes = [cfg.primary_outcome, *[o for o in cfg.secondary_outcomes if o != cfg.primary_outcome]]
     return [o for o in outcomes if o in ex.children.columns and o in ex.la_quarter.columns]
@@ -249,7 +256,8 @@ def analyse(
         usable cores, at most 2, or ``FVDID_WORKERS``). The placebo pairs, the secondary
         outcomes and the sensitivity analyses are computed in forked workers while this process
         analyses the primary outcome (:func:`fvdid._parallel.share_work`); the numbers do not
-        depend on it.
+        depend on it. Fewer when the memory available would not hold that many outcome
+        analyses at once (:data:`TASK_BYTES_PER_CHILD`).
     keep_imputations
         Keep every outcome's completed data sets in ``outcomes[o].prepared.imputed`` (the
         default). ``fvdid run`` needs none of them once the estimates are made and leaves them
@@ -312,7 +320,9 @@ def analyse(
     tasks.update({("outcome", o): secondary_task(o) for o in outcomes[1:]})
     if cfg.ri_pool_max > 0:
         tasks[("placebo",)] = placebo_task
-    first, done_list = share_work(analyse_primary, list(tasks.values()), workers=workers)
+    n_workers = memory_capped(default_workers() if workers is None else int(workers),
+                              TASK_BYTES_PER_CHILD * len(ex.children))
+    first, done_list = share_work(analyse_primary, list(tasks.values()), workers=n_workers)
     done = dict(zip(tasks, done_list))
     placebo, said = done.get(("placebo",), (None, []))
     if placebo is not None:

@@ -123,3 +123,14 @@ def test_malloc_tuning_is_idempotent_and_can_be_switched_off() -> None:
     off = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                          env=env)
     assert off.stdout.split() == ["False", "False"]
+
+
+def test_workers_are_capped_by_the_memory_available(monkeypatch: pytest.MonkeyPatch) -> None:
+    import fvdid._parallel as par
+
+    monkeypatch.setattr(par, "available_memory", lambda: 20 * 2**30)
+    assert par.memory_capped(2, 9 * 2**30) == 2  # two 9 GiB analyses fit in 20 GiB
+    assert par.memory_capped(2, 12 * 2**30) == 1  # two 12 GiB ones do not
+    assert par.memory_capped(2, 40 * 2**30) == 1  # never below one: the task fails as it would alone
+    monkeypatch.setattr(par, "available_memory", lambda: None)
+    assert par.memory_capped(2, 40 * 2**30) == 2  # unknown: unchanged
