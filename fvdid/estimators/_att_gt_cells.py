@@ -10,6 +10,7 @@ runs the 2x2 estimator of :mod:`fvdid.estimators._drdid` on each (:func:`_cell_p
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -128,15 +129,28 @@ def _cell_panel(
     method: str,
     never: bool,
     weighted: bool,
+    cache: dict[tuple[Any, ...], Any] | None = None,
 ) -> tuple[float, np.ndarray | None, np.ndarray | None, str | None]:
-    """One 2x2 on the balanced panel: (att, selected units, their IF, or the problem)."""
+    """One 2x2 on the balanced panel: (att, selected units, their IF, or the problem).
+
+    ``cache`` (one dict per call of :func:`_estimate_cells`) keeps what cells of one cohort
+    share: the selected units (the same for every period with never-treated controls) and the
+    screening logit, which depends only on them and on the covariates of the earlier period (the
+    same for all post-treatment cells of a cohort). A hit returns the very arrays computed for
+    the first such cell, so the numbers are those of computing them again.
+    """
     assert arr.Yw is not None and arr.Ww is not None and arr.Xw is not None
+    cache = {} if cache is None else cache
     coh_u = arr.unit_coh
     k = arr.Xw.shape[2]
     early = min(c, b)
-    G = coh_u == g
-    C = (coh_u == 0) if never else ((coh_u == 0) | ((coh_u > thresh) & (coh_u != g)))
-    sel = G | C
+    skey = ("sel", g) if never else ("sel", g, thresh)
+    hit = cache.get(skey)
+    if hit is None:
+        G = coh_u == g
+        C = (coh_u == 0) if never else ((coh_u == 0) | ((coh_u > thresh) & (coh_u != g)))
+        hit = cache[skey] = (G, G | C)
+    G, sel = hit
     n1 = int(sel.sum())
     dy = arr.Yw[sel, c] - arr.Yw[sel, b]
     D = G[sel].astype(float)
@@ -151,7 +165,12 @@ def _cell_panel(
             if not weighted:
                 ps_fit = np.full(n1, pmax)
         else:
-            _, ps0, _ = _drdid.logit_irls(X, D, np.ones(n1))
+            lkey = (*skey, "logit", early)
+            if lkey not in cache:
+                fitted = _drdid.logit_irls(X, D, np.ones(n1))[1]
+                fitted.flags.writeable = False  # shared by the cohort's cells: never written
+                cache[lkey] = fitted
+            ps0 = cache[lkey]
             pmax = ps0.max()
             if not weighted:
                 ps_fit = ps0
@@ -239,6 +258,7 @@ def _estimate_cells(
     post_flag = np.zeros(n_gt, dtype=bool)
     never = control == "never_treated"
     skipped: list[str] = []
+    shared: dict[tuple[Any, ...], Any] = {}  # what the cells of a cohort share (_cell_panel)
     for j, (g, tt, c, b) in enumerate(cells):
         post_flag[j] = g <= tt
         if universal and b == c:
@@ -248,7 +268,8 @@ def _estimate_cells(
         thresh = tlist[max(c, b)] + anticipation
         if prep.panel:
             est, sel, phi, problem = _cell_panel(
-                arr, g, tt, c, b, thresh, n=n, method=method, never=never, weighted=weighted
+                arr, g, tt, c, b, thresh, n=n, method=method, never=never, weighted=weighted,
+                cache=shared,
             )
         else:
             assert prep.unit_codes is not None
