@@ -36,7 +36,8 @@ from typing import Any, TypeVar
 
 from fvdid._blas import single_threaded_blas
 
-__all__ = ["Background", "available_memory", "default_workers", "memory_capped", "share_work"]
+__all__ = ["Background", "available_memory", "default_workers", "flush_streams", "memory_capped",
+           "share_work"]
 
 R = TypeVar("R")
 
@@ -105,12 +106,25 @@ def _portable(exc: BaseException) -> BaseException:
         return RuntimeError(f"{type(exc).__name__}: {exc}")
 
 
+def _next(counter: Any) -> int:
+    """The next task's index from the shared counter (every process pulls from it)."""
+    with counter.get_lock():
+        i = int(counter.value)
+        counter.value += 1
+    return i
+
+
+def flush_streams() -> None:
+    """Flush stdout and stderr before a fork, so no buffered text is written twice."""
+    for stream in (sys.stdout, sys.stderr):
+        if stream is not None:
+            stream.flush()
+
+
 def _worker(tasks: Sequence[Callable[[], Any]], counter: Any, out: Any) -> None:
     with single_threaded_blas():
         while True:
-            with counter.get_lock():
-                i = counter.value
-                counter.value += 1
+            i = _next(counter)
             if i >= len(tasks):
                 break
             try:
@@ -161,16 +175,12 @@ def share_work(
     errors: dict[int, tuple[BaseException, str]] = {}
     try:
         with single_threaded_blas():
-            for stream in (sys.stdout, sys.stderr):  # no buffered text duplicated by the fork
-                if stream is not None:
-                    stream.flush()
+            flush_streams()
             for p in procs:
                 p.start()
             first = main()
             while True:  # the tasks no worker has started
-                with counter.get_lock():
-                    i = counter.value
-                    counter.value += 1
+                i = _next(counter)
                 if i >= len(tasks):
                     break
                 try:
@@ -236,9 +246,7 @@ class Background:
             return
         ctx = mp.get_context("fork")
         self._out = ctx.Queue()
-        for stream in (sys.stdout, sys.stderr):
-            if stream is not None:
-                stream.flush()
+        flush_streams()
         self._proc = ctx.Process(target=self._run, args=(fn, self._out), daemon=True)
         self._proc.start()
 

@@ -493,21 +493,18 @@ def _render_figures(figs: Sequence[Any]) -> list[tuple[bytes, int, int]]:
     """
     import gc
     import multiprocessing as mp
-    import sys
 
     from fvdid.reporting.figures import legible
 
     for fig in figs:
         legible(fig)
-    from fvdid._parallel import default_workers
+    from fvdid._parallel import default_workers, flush_streams
 
     workers = min(2, default_workers())
     if workers >= 2 and len(figs) >= 2 and "fork" in mp.get_all_start_methods() \
             and not mp.current_process().daemon:
         _PENDING[:] = figs
-        for stream in (sys.stdout, sys.stderr):
-            if stream is not None:
-                stream.flush()
+        flush_streams()
         gc.freeze()  # the workers' garbage collector leaves the inherited objects (and pages) alone
         try:
             with mp.get_context("fork").Pool(workers) as pool:
