@@ -101,17 +101,30 @@ def newton_maximise(
     A step is halved until the value does not fall (by more than ``1e-12`` relative). Stops
     after a full step that changes the value by less than ``tol`` relative to
     ``|value| + rel_offset`` or moves the parameters by less than ``tol`` (relative).
+
+    Trial points are evaluated without numpy's overflow / invalid-value warnings: a trial far
+    out (a huge scale, an exponent beyond range) gives a non-finite value, which the halving
+    rejects by design. A point that is accepted with a non-finite gradient or Hessian is
+    warned about (RuntimeWarning), as numpy would have.
     """
     x = start.astype(float)
     ll, grad, hess = fun(x)
     ll_start = ll
+
+    def trial(at: np.ndarray) -> tuple[float, np.ndarray, np.ndarray]:
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return fun(at)
+
     for it in range(1, maxit + 1):
         s = step(hess, grad)
         t = 1.0
-        new = fun(x + s)
+        new = trial(x + s)
         while not (np.isfinite(new[0]) and new[0] >= ll - 1e-12 * abs(ll)) and t > 1e-10:
             t *= 0.5
-            new = fun(x + t * s)
+            new = trial(x + t * s)
+        if not (np.all(np.isfinite(new[1])) and np.all(np.isfinite(new[2]))):
+            warnings.warn("Newton-Raphson: non-finite gradient or Hessian at the accepted point",
+                          RuntimeWarning, stacklevel=2)
         x = x + t * s
         rel = abs(new[0] - ll) / (abs(new[0]) + rel_offset)
         small = np.max(np.abs(t * s)) <= tol * (1 + np.max(np.abs(x)))
