@@ -23,7 +23,7 @@ from fvdid.estimators._design import Absorber, _independent, coded_counts
 from fvdid.estimators._formula import column_list, numeric_column, parse_formula
 from fvdid.estimators.ols import _COLLINEAR_TOL  # the rank tolerance of fvdid.ols (lm's)
 
-__all__ = ["LeanFit", "wls_coefficients"]
+__all__ = ["LeanFit", "solve_weighted", "wls_coefficients"]
 
 
 class LeanFit:
@@ -81,20 +81,37 @@ def wls_coefficients(formula: str, data: pd.DataFrame, *, weights: str,
         XY[:, j] = col
     for j, c in enumerate(ys):
         XY[:, p_x + j] = numeric_column(d, c)
-    X = XY[:, :p_x]
+    absorber = None
     if pf.fe:
         codes, levels = [], []
         for f in pf.fe:
             c, counts = coded_counts(d[f])
             codes.append(c)
             levels.append(len(counts))
-        XYt = Absorber(codes, w, levels).project(XY)
-    else:
-        XYt = XY
+        absorber = Absorber(codes, w, levels)
+    return solve_weighted(XY, p_x, w, labels, absorber)
+
+
+def solve_weighted(XY: np.ndarray, p_x: int, w: np.ndarray, labels: Sequence[str],
+                   absorber: Absorber | None = None) -> LeanFit:
+    """The coefficients of ``XY``'s last columns (outcomes) on its first ``p_x`` (regressors).
+
+    ``XY`` (n × (p_x + m), no missing value, weights ``w`` > 0) is absorbed by ``absorber``
+    when given, then fitted by :func:`fvdid.ols`'s steps: lm's collinearity rule on the
+    Householder QR of the weighted columns and one triangular solve for the ``m`` outcomes.
+    ``labels`` name the regressors. Shared by :func:`wls_coefficients` and the placebo pairs'
+    array path (:mod:`fvdid.stages._placebo_fit`), which builds ``XY`` itself.
+    """
+    m = XY.shape[1] - p_x
+    X = XY[:, :p_x]
+    XYt = XY if absorber is None else absorber.project(XY)
     sw = np.sqrt(w)
     scale = np.linalg.norm(sw[:, None] * X, axis=0)
-    keep, R_aug = _independent(sw[:, None] * XYt[:, :p_x], scale, _COLLINEAR_TOL,
-                               extra=sw[:, None] * XYt[:, p_x:])
+    Z = sw[:, None] * XYt
+    if m == 1:  # the one outcome as Z's last column: the same matrix, no copy
+        keep, R_aug = _independent(Z, scale, _COLLINEAR_TOL, last_is_extra=True)
+    else:
+        keep, R_aug = _independent(Z[:, :p_x], scale, _COLLINEAR_TOL, extra=Z[:, p_x:])
     k = len(keep)
     beta = (sla.solve_triangular(R_aug[:k, :k], R_aug[:k, k:k + m]) if k
             else np.zeros((0, m)))

@@ -491,11 +491,7 @@ class _SlotFits:
     @staticmethod
     def _fit(cols: _SetColumns, des: dict[str, Any], delta: bool) -> Any:
         """wls_coefficients of the cell formula on one set's rows of the pair (no row dropped)."""
-        import scipy.linalg as sla
-
-        from fvdid.estimators._design import _independent
-        from fvdid.estimators._ols_lean import LeanFit
-        from fvdid.estimators.ols import _COLLINEAR_TOL
+        from fvdid.estimators._ols_lean import solve_weighted
 
         rows, w = des["rows"], des["w"]
         if cols.na[rows].any() or not (w > 0).all():
@@ -532,18 +528,5 @@ class _SlotFits:
         for y in ys:
             XY[:, j] = y
             j += 1
-        X = XY[:, :p_x]
-        XYt = des["absorber"].project(XY)
-        sw = np.sqrt(w)
-        scale = np.linalg.norm(sw[:, None] * X, axis=0)
-        Z = sw[:, None] * XYt  # elementwise: the values of wls_coefficients' two products
-        if len(ys) == 1:  # the one outcome as Z's last column: the same matrix, no copy
-            keep, R_aug = _independent(Z, scale, _COLLINEAR_TOL, last_is_extra=True)
-        else:
-            keep, R_aug = _independent(Z[:, :p_x], scale, _COLLINEAR_TOL, extra=Z[:, p_x:])
-        kk, m = len(keep), len(ys)
-        beta = (sla.solve_triangular(R_aug[:kk, :kk], R_aug[:kk, kk:kk + m]) if kk
-                else np.zeros((0, m)))
         labels = [*des["terms"], *(f"_x{i}" for i in range(p_x - nt))]
-        return LeanFit([labels[i] for i in keep], beta.reshape(kk, m),
-                       [labels[i] for i in range(p_x) if i not in keep])
+        return solve_weighted(XY, p_x, w, labels, des["absorber"])
