@@ -13,8 +13,10 @@ import scipy.sparse as sp
 __all__ = [
     "COLLINEAR_TOL",
     "Absorber",
+    "clearly_full_rank",
     "coded_counts",
     "dummy_matrix",
+    "group_indicator",
     "independent_columns",
     "pinv_psd",
     "qr_r",
@@ -50,28 +52,74 @@ _TSQR_MIN_BLOCKS = 8
 _TSQR_MAX_COLS = 32
 
 
-def qr_r(M: np.ndarray) -> np.ndarray:
+def qr_r(M: np.ndarray, *, block_rows: int = _TSQR_ROWS, max_cols: int = _TSQR_MAX_COLS,
+         min_blocks: int = _TSQR_MIN_BLOCKS) -> np.ndarray:
     """The R factor of a Householder QR of ``M`` (n x p), without forming Q.
 
     Tall and skinny matrices are factorised by TSQR (the R factors of row blocks, stacked and
     factorised again): ``M = Q R`` with the same ``|diag(R)|`` (each column's residual norm on the
     columns before it) and the same backward stability as one Householder QR, but each block fits
     in cache, several times faster than LAPACK on the whole n x p matrix when p is small. Rows of
-    R may differ in sign from ``np.linalg.qr(M, mode="r")``.
+    R may differ in sign from ``np.linalg.qr(M, mode="r")``. ``block_rows``, ``max_cols`` and
+    ``min_blocks`` set the blocks and when TSQR is used (the defaults are the OLS design's;
+    FGLS random effects uses blocks of 1,024 rows).
     """
     from fvdid._blas import single_threaded_blas
 
     n, p = M.shape
-    m = n // _TSQR_ROWS
+    m = n // block_rows
     # one thread: the Householder steps are level-2 calls on a few columns, which OpenBLAS
     # splits over its threads at a cost (and far worse on a loaded machine: fvdid._blas)
     with single_threaded_blas():
-        if p == 0 or p > _TSQR_MAX_COLS or m < _TSQR_MIN_BLOCKS:
+        if p == 0 or p > max_cols or m < min_blocks:
             return np.linalg.qr(M, mode="r")
         M = np.ascontiguousarray(M, dtype=float)
-        head = M[: m * _TSQR_ROWS].reshape(m, _TSQR_ROWS, p)
-        parts = [np.linalg.qr(head, mode="r").reshape(m * p, p), M[m * _TSQR_ROWS :]]
+        head = M[: m * block_rows].reshape(m, block_rows, p)
+        parts = [np.linalg.qr(head, mode="r").reshape(m * p, p), M[m * block_rows :]]
         return np.linalg.qr(np.vstack(parts), mode="r")
+
+
+def clearly_full_rank(X: np.ndarray, gram: np.ndarray | None = None) -> bool:
+    """Whether ``X`` has full column rank by a margin that the QR rank checks pass.
+
+    The smallest eigenvalue of the Gram matrix of the unit-norm columns is the squared smallest
+    singular value ``s`` of the column-scaled design, and every column's residual on the others
+    is at least ``s`` times its norm. True when that eigenvalue exceeds
+    ``max(1e-8, 10 k n eps, (1e3 tol)^2)``, ``tol = 1e3 max(n, k) eps`` (the relative pivot
+    tolerance of ``design_matrix``'s check): then ``s`` exceeds ~1e-4 even after the Gram
+    matrix's worst-case rounding (``k n eps``), three orders of magnitude above both that
+    tolerance and :data:`fvdid.estimators._design.COLLINEAR_TOL` (1e-7), so a pivoted QR keeps
+    every column and ``independent_columns`` drops none. False means "not shown here", not "rank
+    deficient": the caller then runs its exact check. Costs one ``X'X`` instead of a QR;
+    ``gram`` is that product when the caller has it (any summation order).
+    """
+    n, k = X.shape
+    if k == 0:
+        return True
+    if n < k:
+        return False
+    G = X.T @ X if gram is None else gram
+    scale = np.sqrt(np.diag(G))
+    if not (np.all(np.isfinite(G)) and np.all(scale > 0)):
+        return False
+    G = G / np.outer(scale, scale)
+    eps = np.finfo(float).eps
+    tol = max(n, k) * eps * 1e3
+    floor = max(1e-8, 10.0 * k * n * eps, (1e3 * tol) ** 2)
+    return bool(np.linalg.eigvalsh(G)[0] > floor)
+
+
+def group_indicator(codes: np.ndarray, n_groups: int) -> sp.csr_matrix:
+    """The ``n_groups x n`` indicator matrix of integer ``codes`` (0..n_groups-1).
+
+    Row ``g`` holds a 1 at every row of group ``g``, in row order, so ``A @ M`` sums each
+    group's rows of ``M`` in row order, one addition after another: the same floats as
+    ``np.bincount(codes, weights=M[:, j])`` column by column, in one pass over ``M``'s rows.
+    """
+    order = np.argsort(codes, kind="stable")
+    indptr = np.zeros(n_groups + 1, dtype=np.int64)
+    np.cumsum(np.bincount(codes, minlength=n_groups), out=indptr[1:])
+    return sp.csr_matrix((np.ones(len(codes)), order, indptr), shape=(n_groups, len(codes)))
 
 
 def _independent(Z: np.ndarray, scale: np.ndarray, tol: float, extra: np.ndarray | None = None,

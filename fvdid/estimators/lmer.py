@@ -40,10 +40,10 @@ from scipy import linalg, optimize
 
 from fvdid._results import ResultMixin, wald_table
 from fvdid.errors import FvdidInputError, describe_rows, require_columns
+from fvdid.estimators._design import group_indicator
 from fvdid.estimators._formula import Design, design_matrix, parse_formula
 from fvdid.estimators._mle import wald_fields
 from fvdid.estimators._sandwich import cluster_codes, cluster_meat
-from fvdid.estimators.random_effects import group_indicator
 
 __all__ = ["LmerResult", "lmer"]
 

@@ -15,12 +15,16 @@ from typing import Literal
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 from scipy import stats
 
 from fvdid._results import ResultMixin, coef_table, t_intervals
 from fvdid.errors import FvdidInputError, describe_rows
-from fvdid.estimators._design import independent_columns
+from fvdid.estimators._design import (
+    clearly_full_rank,
+    group_indicator,
+    independent_columns,
+    qr_r,
+)
 from fvdid.estimators._formula import build_columns, numeric_column, parse_formula
 from fvdid.estimators._sandwich import cluster_codes, cluster_meat, small_sample_factor
 
@@ -64,66 +68,10 @@ class RandomEffectsResult(ResultMixin):
         return coef_table(self.params, self.std_errors, self.tstats, self.pvalues, self.conf_int())
 
 
-def clearly_full_rank(X: np.ndarray, gram: np.ndarray | None = None) -> bool:
-    """Whether ``X`` has full column rank by a margin that the QR rank checks pass.
-
-    The smallest eigenvalue of the Gram matrix of the unit-norm columns is the squared smallest
-    singular value ``s`` of the column-scaled design, and every column's residual on the others
-    is at least ``s`` times its norm. True when that eigenvalue exceeds
-    ``max(1e-8, 10 k n eps, (1e3 tol)^2)``, ``tol = 1e3 max(n, k) eps`` (the relative pivot
-    tolerance of ``design_matrix``'s check): then ``s`` exceeds ~1e-4 even after the Gram
-    matrix's worst-case rounding (``k n eps``), three orders of magnitude above both that
-    tolerance and :data:`fvdid.estimators._design.COLLINEAR_TOL` (1e-7), so a pivoted QR keeps
-    every column and ``independent_columns`` drops none. False means "not shown here", not "rank
-    deficient": the caller then runs its exact check. Costs one ``X'X`` instead of a QR;
-    ``gram`` is that product when the caller has it (any summation order).
-    """
-    n, k = X.shape
-    if k == 0:
-        return True
-    if n < k:
-        return False
-    G = X.T @ X if gram is None else gram
-    scale = np.sqrt(np.diag(G))
-    if not (np.all(np.isfinite(G)) and np.all(scale > 0)):
-        return False
-    G = G / np.outer(scale, scale)
-    eps = np.finfo(float).eps
-    tol = max(n, k) * eps * 1e3
-    floor = max(1e-8, 10.0 * k * n * eps, (1e3 * tol) ** 2)
-    return bool(np.linalg.eigvalsh(G)[0] > floor)
-
-
-def group_indicator(codes: np.ndarray, n_groups: int) -> sp.csr_matrix:
-    """The ``n_groups x n`` indicator matrix of integer ``codes`` (0..n_groups-1).
-
-    Row ``g`` holds a 1 at every row of group ``g``, in row order, so ``A @ M`` sums each
-    group's rows of ``M`` in row order, one addition after another: the same floats as
-    ``np.bincount(codes, weights=M[:, j])`` column by column, in one pass over ``M``'s rows.
-    """
-    order = np.argsort(codes, kind="stable")
-    indptr = np.zeros(n_groups + 1, dtype=np.int64)
-    np.cumsum(np.bincount(codes, minlength=n_groups), out=indptr[1:])
-    return sp.csr_matrix((np.ones(len(codes)), order, indptr), shape=(n_groups, len(codes)))
-
-
-# TSQR row blocks: small enough for the cache, several times faster than one LAPACK QR of the
-# whole tall matrix (used while the block has at least 4 times as many rows as columns)
-_TSQR_ROWS = 1024
-
-
 def _r_factor(M: np.ndarray) -> np.ndarray:
-    """The R factor of a QR of ``M`` (n x p), by TSQR: the R factors of row blocks, stacked and
-    factorised again (``M = Q R`` with an orthogonal ``Q``, as backward stable as one Householder
-    QR; rows of R may differ in sign)."""
-    n, p = M.shape
-    m = n // _TSQR_ROWS
-    if p == 0 or 4 * p > _TSQR_ROWS or m < 2:
-        return np.linalg.qr(M, mode="r")
-    M = np.ascontiguousarray(M, dtype=float)
-    head = M[: m * _TSQR_ROWS].reshape(m, _TSQR_ROWS, p)
-    parts = [np.linalg.qr(head, mode="r").reshape(m * p, p), M[m * _TSQR_ROWS:]]
-    return np.linalg.qr(np.vstack(parts), mode="r")
+    """The R factor of a QR of ``M`` by TSQR over row blocks of 1,024 rows (:func:`qr_r`; used
+    while a block has at least 4 times as many rows as columns)."""
+    return qr_r(M, block_rows=1024, max_cols=256, min_blocks=2)
 
 
 def _lstsq_ssr(X: np.ndarray, y: np.ndarray) -> float:

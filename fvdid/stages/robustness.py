@@ -24,8 +24,8 @@ import numpy as np
 import pandas as pd
 
 from fvdid.config import RunConfig
+from fvdid.estimators._design import clearly_full_rank
 from fvdid.estimators._formula import Design, build_columns, design_matrix, parse_formula
-from fvdid.estimators.random_effects import clearly_full_rank
 from fvdid.stages import attempt
 from fvdid.stages.prepare import Prepared
 
@@ -123,7 +123,7 @@ class _Designs:
     ``design_matrix`` proves full rank by a pivoted QR of the whole ``n x k`` design, which cost
     a third of the robustness models' time (a design per model and completed data set). Here the
     same frame and columns are built (:func:`~fvdid.estimators._formula.build_columns`) and full
-    rank is shown by :func:`~fvdid.estimators.random_effects.clearly_full_rank` (the Gram
+    rank is shown by :func:`~fvdid.estimators._design.clearly_full_rank` (the Gram
     matrix of the columns). A later data set with the same rows as the first, differing only in
     covariates without missing values (the imputed ones), takes the first's design with the
     columns of the terms of those covariates rebuilt, and its Gram matrix updated in those rows
