@@ -39,6 +39,7 @@ from fvdid.estimators._formula import Design, ParsedFormula, design_matrix, pars
 from fvdid.estimators._mle import (
     SANDWICH_VCOVS,
     SandwichVcov,
+    WeightedGram,
     case_weights,
     check_vcov_args,
     fit_notes,
@@ -47,7 +48,6 @@ from fvdid.estimators._mle import (
     wald_fields,
 )
 from fvdid.estimators.logit import fit_binary_logit
-from fvdid.estimators.tobit import WeightedGram
 
 __all__ = ["HurdleResult", "hurdle"]
 
@@ -116,7 +116,7 @@ def _truncated_count(
 
     With ``scores=True`` the second element is the matrix of weighted per-row scores of the
     coefficients ``beta`` (not of ``log theta``) instead of the gradient. ``gram``: the
-    :class:`~fvdid.estimators.tobit.WeightedGram` of ``X`` (the Hessian's ``X' diag(.) X``).
+    :class:`~fvdid.estimators._mle.WeightedGram` of ``X`` (the Hessian's ``X' diag(.) X``).
 
     Per row, ``l = A - log(1 - p0)`` with ``A`` the log pmf and ``q = log p0`` the log
     probability of zero. Parameters: ``beta`` (and ``a = log theta`` for negbin).
