@@ -19,6 +19,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+import numpy as np
 import pandas as pd
 
 from fvdid._results import ResultMixin
@@ -285,7 +286,6 @@ def match_las(
     )
 
 
-
 class _NearestPretrend:
     """:func:`match_las` with ``n_comparators=1`` for many (treatment LA, go-live) on one panel.
 
@@ -305,8 +305,6 @@ class _NearestPretrend:
     def __init__(self, la_quarter: pd.DataFrame, outcome: str, *, window: int = 8, k: int = 10,
                  entry_lag: int = 6, metric: Metric = "rmse", min_pre_quarters: int = 8,
                  max_distance: float | None = None, unit: str = "la", time: str = "quarter"):
-        import numpy as np
-
         from fvdid.errors import FvdidInputError
         from fvdid.estimators._match_las_data import _standardise, _wide
         from fvdid.estimators._match_las_steps import _TIE_DECIMALS
@@ -336,14 +334,12 @@ class _NearestPretrend:
         self.col = {q: j for j, q in enumerate(self.quarters)}
         self.dz = z.diff(axis=1)
         self.notna = wide.notna().to_numpy()
-        self._np = np
 
     def nearest(self, la: str, go_live: QuarterLike, pool: Iterable[str]) -> str | None:
         """The comparator :func:`match_las` chooses for ``la`` going live at ``go_live`` within ``pool``."""
         from fvdid.errors import FvdidInputError
         from fvdid.estimators._match_las_data import _to_quarter
 
-        np = self._np
         if not self.ok:
             return None
         la = str(la)
