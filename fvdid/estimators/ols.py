@@ -384,7 +384,9 @@ def ols(
         if j not in keep:
             notes.append(f"term {labels[j]!r} is collinear with earlier terms or the fixed effects; dropped")
     if len(keep) < p_x:
-        Xt = Xt[:, keep]
+        # a copy of the kept columns; y copied too, so that the design does not hold [Xt, yt]
+        # (a view of it) beside the copy: twice the n x k memory of every such fit otherwise
+        Xt, yt = Xt[:, keep], yt.copy()
     labels = [labels[j] for j in keep]
     k = Xt.shape[1]
 

@@ -612,6 +612,10 @@ def estimate_outcome(
         if designs[0].n_fv_unidentified > 0:
             notes.append(f"{designs[0].n_fv_unidentified:.0f} FV rows in periods without comparison "
                          "children identify no effect and are left out of the estimand")
+        # from here on only the first imputation's fit and design are read (CR2, the bootstraps,
+        # the logit): the other imputations' n x k designs are released before the logit's
+        del iw[1:], designs[1:]
+    del fits[1:]
     kw.update({f"linear_{k}": getattr(linear, k)
                for k in ("estimate", "std_error", "df", "p_value", "conf_low", "conf_high")})
     if cr2:

@@ -30,7 +30,6 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from fvdid._results import ResultMixin
 from fvdid.errors import FvdidInputError
 
 __all__ = ["CELL", "CELL_QUARTERS", "THETA", "CellDesign", "Pooled", "cell_design", "common_effect_cr1", "event_cells", "event_year_cells",
@@ -40,9 +39,15 @@ THETA = "fv_att"
 """Name of the regressor whose coefficient is the FV-child-weighted average of the cell effects."""
 
 
-@dataclass(frozen=True)
-class CellDesign(ResultMixin):
+@dataclass(frozen=True, eq=False)
+class CellDesign:
     """The reparametrised cell regressors of one stacked sample.
+
+    An intermediate design, not an estimate: like :class:`fvdid.estimators.ols.OLSDesign` it
+    holds its frame as built, without the read-only copy a result object makes, because the frame
+    is the whole stacked sample (with extension dtypes, which :class:`fvdid._results.ResultMixin`
+    deep-copies on construction and on every read: at 1M children each imputation's regression
+    then held its own deep copy). Nothing writes it: the regressions read it.
 
     Attributes
     ----------
