@@ -40,7 +40,7 @@ from typing import Any
 
 FAST_S = 10.0
 FAST_REPEATS = 3
-CLI_PEAKS: list[tuple[float, float]] = []  # (own VmHWM, process tree) per fvdid run, MB
+CLI_PEAKS: list[tuple[float, float, float]] = []  # (own VmHWM, tree RSS, tree PSS) per fvdid run, MB
 
 
 class Absent(Exception):
@@ -81,18 +81,20 @@ def _current_rss_mb() -> float:
     return _status_mb("VmRSS")
 
 
-# `fvdid run` under a wrapper that writes the command's own VmHWM (MB) to a file at exit.
-# The command's peak memory: its own VmHWM, and the peak of the summed RSS of it and its forked
-# workers (fvdid._parallel), sampled every 0.2 s. The sum counts pages a fork still shares with
-# its parent twice: an upper bound of the footprint. The file gets "own tree" in MB.
+# `fvdid run` under a wrapper that writes the command's peak memory (MB) to a file at exit: its
+# own VmHWM; the peak of the summed RSS of it and its forked workers (fvdid._parallel), which
+# counts pages a fork still shares with its parent once per process (an upper bound); and the
+# peak of their summed PSS (smaps_rollup: each shared page split among the processes sharing
+# it), the physical memory the process tree holds. Sampled every 0.25 s. The file gets
+# "own rss_tree pss_tree" in MB.
 _CLI_WRAPPER = (
     "import atexit, os, runpy, sys, threading, time\n"
     "hwm_file, out = sys.argv[1], sys.argv[2]\n"
-    "me, tree = os.getpid(), [0.0]\n"
-    "def _rss(pid):\n"
+    "me, tree, pss = os.getpid(), [0.0], [0.0]\n"
+    "def _field(path, key):\n"
     "    try:\n"
-    "        for l in open(f'/proc/{pid}/status'):\n"
-    "            if l.startswith('VmRSS:'):\n"
+    "        for l in open(path):\n"
+    "            if l.startswith(key):\n"
     "                return int(l.split()[1]) / 1024.0\n"
     "    except OSError:\n"
     "        pass\n"
@@ -107,14 +109,14 @@ _CLI_WRAPPER = (
     "                pass\n"
     "def _watch():\n"
     "    while True:\n"
-    "        tree[0] = max(tree[0], _rss(me) + sum(_rss(k) for k in _kids()))\n"
-    "        time.sleep(0.2)\n"
+    "        procs = [me, *_kids()]\n"
+    "        tree[0] = max(tree[0], sum(_field(f'/proc/{q}/status', 'VmRSS:') for q in procs))\n"
+    "        pss[0] = max(pss[0], sum(_field(f'/proc/{q}/smaps_rollup', 'Pss:') for q in procs))\n"
+    "        time.sleep(0.25)\n"
     "threading.Thread(target=_watch, daemon=True).start()\n"
     "def _hwm():\n"
-    "    for l in open('/proc/self/status'):\n"
-    "        if l.startswith('VmHWM:'):\n"
-    "            own = int(l.split()[1]) / 1024.0\n"
-    "            open(hwm_file, 'w').write(f'{own} {max(own, tree[0])}')\n"
+    "    own = _field('/proc/self/status', 'VmHWM:')\n"
+    "    open(hwm_file, 'w').write(f'{own} {max(own, tree[0])} {max(own, pss[0])}')\n"
     "atexit.register(_hwm)\n"
     "sys.argv = ['fvdid', 'run', '--out', out, '--quiet', *sys.argv[3:]]\n"
     "runpy.run_module('fvdid', run_name='__main__', alter_sys=True)\n"
@@ -272,13 +274,14 @@ def _fvdid_cli_run() -> Runner:
         # = `python -m fvdid run --out OUT --quiet`, plus a report of the command's peak memory
         hwm = Path(out) / ".peak_rss_mb"
         extra = [str(a) for a in p.get("cli_args", [])]
+        env = {**os.environ, **{str(k): str(v) for k, v in dict(p.get("env", {})).items()}}
         proc = subprocess.run([sys.executable, "-c", _CLI_WRAPPER, str(hwm), out, *extra],
-                              capture_output=True, text=True)
+                              capture_output=True, text=True, env=env)
         if proc.returncode != 0:
             raise RuntimeError(f"fvdid run exited {proc.returncode}: {proc.stderr.strip()[-800:]}")
         if hwm.exists():
-            own, tree = (float(v) for v in hwm.read_text().split())
-            CLI_PEAKS.append((own, tree))
+            own, tree, pss = (float(v) for v in hwm.read_text().split())
+            CLI_PEAKS.append((own, tree, pss))
         return out
 
     def extract(out: Any, state: Any, p: dict) -> dict:
@@ -673,12 +676,16 @@ def execute(runner: str, data: str, params: dict) -> dict[str, Any]:
             state.close()
     out["peak_rss_mb"] = round(_peak_rss_mb(), 1)
     if runner == "fvdid_cli_run":
-        out["peak_rss_mb"] = round(max(t for _, t in CLI_PEAKS), 1) if CLI_PEAKS else float("nan")
-        out["peak_rss_own_mb"] = round(max(o for o, _ in CLI_PEAKS), 1) if CLI_PEAKS else float("nan")
-        out["peak_rss_note"] = ("peak of the summed RSS of the `fvdid run` process and its forked "
-                                "workers (sampled every 0.2 s; pages a fork shares with its parent "
-                                "counted twice: an upper bound); the process's own VmHWM is "
-                                "peak_rss_own_mb")
+        def peak(i: int) -> float:
+            return round(max(c[i] for c in CLI_PEAKS), 1) if CLI_PEAKS else float("nan")
+
+        out["peak_rss_mb"], out["peak_rss_own_mb"], out["peak_rss_tree_sum_mb"] = peak(2), peak(0), peak(1)
+        out["peak_rss_note"] = ("peak_rss_mb: peak of the summed PSS of the `fvdid run` process and "
+                                "its forked workers (each shared page split among its sharers: the "
+                                "physical memory the tree holds; sampled every 0.25 s, at least the "
+                                "process's own VmHWM, peak_rss_own_mb); peak_rss_tree_sum_mb: the "
+                                "summed RSS, which counts a page a fork shares with its parent in "
+                                "both (an upper bound)")
     return out
 
 

@@ -36,7 +36,7 @@ from typing import Any, TypeVar
 
 from fvdid._blas import single_threaded_blas
 
-__all__ = ["Background", "available_memory", "default_workers", "flush_streams", "memory_capped",
+__all__ = ["Background", "available_memory", "default_workers", "flush_streams", "memory_capped", "memory_limit",
            "share_work"]
 
 R = TypeVar("R")
@@ -66,8 +66,45 @@ def default_workers() -> int:
     return max(1, min(2, cores))
 
 
-def available_memory() -> int | None:
-    """Bytes the kernel can give without swapping (``MemAvailable``), None where unknown."""
+_LIMIT_ENV = "FVDID_MEMORY_LIMIT"
+_UNITS = {"": 1, "K": 2**10, "M": 2**20, "G": 2**30, "T": 2**40}
+
+
+def memory_limit() -> int | None:
+    """The memory budget of the run in bytes from ``FVDID_MEMORY_LIMIT`` (``8G``, ``7500M``,
+    ``8589934592``; K/M/G/T are powers of 1024), None where it is not set.
+
+    For a machine shared with other work (a secure research environment's virtual machine): the
+    run then plans its workers as if the machine had that much memory.
+    """
+    env = os.environ.get(_LIMIT_ENV, "").strip()
+    if not env:
+        return None
+    unit = env[-1].upper() if env[-1].isalpha() else ""
+    try:
+        value = float(env[:-1] if unit else env) * _UNITS[unit]
+    except (KeyError, ValueError) as exc:
+        raise ValueError(f"{_LIMIT_ENV}={env!r}: expected bytes, optionally with K, M, G or T "
+                         "(e.g. 8G)") from exc
+    if not value > 0:
+        raise ValueError(f"{_LIMIT_ENV}={env!r}: expected a positive size")
+    return int(value)
+
+
+def _resident() -> int:
+    """This process's resident set in bytes (0 where unknown)."""
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+def _mem_available() -> int | None:
+    """The kernel's ``MemAvailable`` in bytes, None where unknown."""
     try:
         with open("/proc/meminfo") as fh:
             for line in fh:
@@ -76,6 +113,18 @@ def available_memory() -> int | None:
     except (OSError, ValueError, IndexError):
         pass
     return None
+
+
+def available_memory() -> int | None:
+    """Bytes the run can still use: the kernel's ``MemAvailable`` (what it can give without
+    swapping), or, when ``FVDID_MEMORY_LIMIT`` is set, at most that budget minus what this
+    process holds already; None where neither is known."""
+    avail = _mem_available()
+    limit = memory_limit()
+    if limit is not None:
+        left = max(0, limit - _resident())
+        avail = left if avail is None else min(avail, left)
+    return avail
 
 
 def memory_capped(workers: int, bytes_per_worker: float) -> int:

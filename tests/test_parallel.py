@@ -134,3 +134,30 @@ def test_workers_are_capped_by_the_memory_available(monkeypatch: pytest.MonkeyPa
     assert par.memory_capped(2, 40 * 2**30) == 1  # never below one: the task fails as it would alone
     monkeypatch.setattr(par, "available_memory", lambda: None)
     assert par.memory_capped(2, 40 * 2**30) == 2  # unknown: unchanged
+
+
+def test_memory_limit_caps_the_memory_available(monkeypatch: pytest.MonkeyPatch) -> None:
+    """FVDID_MEMORY_LIMIT: the budget minus what the process holds, never more than MemAvailable."""
+    import fvdid._parallel as par
+
+    monkeypatch.delenv("FVDID_MEMORY_LIMIT", raising=False)
+    assert par.memory_limit() is None
+    for text, expected in (("8G", 8 * 2**30), ("7500m", 7500 * 2**20), ("1.5T", int(1.5 * 2**40)),
+                           ("123456789", 123456789)):
+        monkeypatch.setenv("FVDID_MEMORY_LIMIT", text)
+        assert par.memory_limit() == expected
+    monkeypatch.setattr(par, "_resident", lambda: 3 * 2**30)
+    monkeypatch.setattr(par, "_mem_available", lambda: 20 * 2**30)
+    monkeypatch.setenv("FVDID_MEMORY_LIMIT", "8G")
+    assert par.available_memory() == 5 * 2**30  # 8 GiB budget, 3 GiB held
+    assert par.memory_capped(2, 4.5 * 2**30) == 1  # one 4.5 GiB analysis in the 5 GiB left
+    monkeypatch.setenv("FVDID_MEMORY_LIMIT", "64G")  # above MemAvailable: the kernel's figure wins
+    assert par.available_memory() == 20 * 2**30
+    monkeypatch.setattr(par, "_mem_available", lambda: None)  # no /proc/meminfo: the budget alone
+    assert par.available_memory() == 61 * 2**30
+    monkeypatch.setenv("FVDID_MEMORY_LIMIT", "2G")  # less than held: nothing left, one worker
+    assert par.available_memory() == 0 and par.memory_capped(2, 1.0) == 1
+    for bad in ("eight", "8Q", "-1G", "0"):
+        monkeypatch.setenv("FVDID_MEMORY_LIMIT", bad)
+        with pytest.raises(ValueError, match="FVDID_MEMORY_LIMIT"):
+            par.memory_limit()

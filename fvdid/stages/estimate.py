@@ -426,6 +426,29 @@ def _pair_seasons(d0: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
     return d0.assign(**cols), names
 
 
+@dataclass(frozen=True)
+class _Coefficients:
+    """What :func:`fvdid.stages.headline.pool_term` reads of a fit: its coefficients and SEs."""
+
+    params: pd.Series
+    std_errors: pd.Series
+
+
+def _outcome_of(fn: Any) -> tuple[bool, Any]:
+    """``(True, fn())``, or ``(False, the exception)`` to be raised by :func:`_value` later."""
+    try:
+        return True, fn()
+    except Exception as exc:  # re-raised where the value is used
+        return False, exc
+
+
+def _value(outcome: tuple[bool, Any]) -> Any:
+    ok, value = outcome
+    if not ok:
+        raise value
+    return value
+
+
 def _logit_rhs(d0: pd.DataFrame, first: Any, covariates: Sequence[str], categorical: Sequence[str],
                treatment: str, fixed_effects: Sequence[str], period: str = "pair_fy"
                ) -> tuple[pd.DataFrame, list[str], list[str]]:
@@ -582,24 +605,36 @@ def estimate_outcome(
     lin_pairs = lg_pairs = None
     linear = pooled
     if tuple(fixed_effects) == STACKED_FE:
-        designs = [cell_design(event_cells(d, treatment=treatment), cell=CELL,
-                               treatment=treatment, weights=weights) for d in sets]
+        # One imputation at a time: its cell design, fit, common-effect CR1 and pair table; only
+        # the first imputation's fit and design are kept whole (CR2, the bootstraps and the logit
+        # read them), the others' coefficients alone (each design is the whole stacked sample
+        # with its cell regressors: at 1M children holding every imputation's at once was most
+        # of the analysis's memory). A failure is raised where the all-at-once code raised it.
         cats = [c for c in categorical if c in prep.covariates]
-        iw_formulas = [regression_formula(prep.outcome, prep.covariates, cats,
-                                          treatment=" + ".join(cd.terms), fixed_effects=fixed_effects)
-                       for cd in designs]
-        lin_formula = iw_formulas[0]
-        iw = [ols(f, cd.data, weights=weights, vcov="CR1", cluster=cluster, alpha=alpha)
-              for f, cd in zip(iw_formulas, designs, strict=True)]
+        iw: list[Any] = []
+        ses: list[Any] = []
+        tables: list[Any] = []
+        for i, (d, pf) in enumerate(zip(sets, fits, strict=True)):
+            cd = cell_design(event_cells(d, treatment=treatment), cell=CELL,
+                             treatment=treatment, weights=weights)
+            f_iw = regression_formula(prep.outcome, prep.covariates, cats,
+                                      treatment=" + ".join(cd.terms), fixed_effects=fixed_effects)
+            fit = ols(f_iw, cd.data, weights=weights, vcov="CR1", cluster=cluster, alpha=alpha)
+            ses.append(_outcome_of(lambda fit=fit, pf=pf, cd=cd: common_effect_cr1(fit, pf, cd.data, cluster)))
+            tables.append(_outcome_of(lambda fit=fit, cd=cd: pair_estimates(fit, cd)))
+            if i == 0:
+                lin_formula, lin_fit, first_design = f_iw, fit, cd
+                iw.append(fit)
+            else:
+                iw.append(_Coefficients(fit.params, fit.std_errors))
+            del cd, fit
         cell = pool_term(iw, THETA, G, alpha)
         kw.update({f"linear_cell_{k}": getattr(cell, k)
                    for k in ("std_error", "df", "p_value", "conf_low", "conf_high")})
-        linear = pool_term(iw, THETA, G, alpha, std_errors=[
-            common_effect_cr1(f, pf, cd.data, cluster) for f, pf, cd in zip(iw, fits, designs, strict=True)])
-        lin_fit, lin_data, term = iw[0], designs[0].data, THETA
+        linear = pool_term(iw, THETA, G, alpha, std_errors=[_value(v) for v in ses])
+        lin_data, term = first_design.data, THETA
         lin_label = "pair-level t test of the linear model"
-        lin_tables = attempt(notes, lin_label, lambda: [pair_estimates(f, cd) for f, cd in
-                                                    zip(iw, designs, strict=True)])
+        lin_tables = attempt(notes, lin_label, lambda: [_value(t) for t in tables])
         lin_pairs = None if lin_tables is None else attempt(notes, lin_label, lambda: pairs_test(
             lin_tables, d0, alpha=alpha))
         if lin_pairs is not None:
@@ -607,14 +642,13 @@ def estimate_outcome(
                        for k in ("std_error", "df", "p_value", "conf_low", "conf_high")})
             kw.update(_equal_pairs("linear_pairs_", notes, lambda: pairs_test(
                 lin_tables, d0, alpha=alpha, weighting="equal")))
-        kw.update(n_fv_estimand=float(designs[0].cells["n_fv"].sum()),
-                  n_fv_unidentified=designs[0].n_fv_unidentified)
-        if designs[0].n_fv_unidentified > 0:
-            notes.append(f"{designs[0].n_fv_unidentified:.0f} FV rows in periods without comparison "
+        kw.update(n_fv_estimand=float(first_design.cells["n_fv"].sum()),
+                  n_fv_unidentified=first_design.n_fv_unidentified)
+        if first_design.n_fv_unidentified > 0:
+            notes.append(f"{first_design.n_fv_unidentified:.0f} FV rows in periods without comparison "
                          "children identify no effect and are left out of the estimand")
-        # from here on only the first imputation's fit and design are read (CR2, the bootstraps,
-        # the logit): the other imputations' n x k designs are released before the logit's
-        del iw[1:], designs[1:]
+    # from here on only the first imputation's pooled fit is read: the others' n x k designs
+    # are released before the logit builds its own
     del fits[1:]
     kw.update({f"linear_{k}": getattr(linear, k)
                for k in ("estimate", "std_error", "df", "p_value", "conf_low", "conf_high")})

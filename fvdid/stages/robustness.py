@@ -66,8 +66,13 @@ def _sets(stacked: Prepared) -> list[pd.DataFrame]:
 
 
 def _with_pair_tla(d: pd.DataFrame) -> pd.DataFrame:
+    """``d`` with the treatment-LA-within-pair column, sharing ``d``'s columns (a shallow copy:
+    the robustness models only read their sets; ``assign`` copied every column of every
+    completed set)."""
     pid = d["pair_id"].astype(str)
-    return d.assign(**{PAIR_TLA: np.where(d["treated_la"].astype(bool), pid, "0")})
+    out = d.copy(deep=False)
+    out[PAIR_TLA] = np.where(d["treated_la"].astype(bool), pid, "0")
+    return out
 
 
 def _estimable(d: pd.DataFrame, covariates: Sequence[str], notes: list[str], outcome: str) -> list[str]:
