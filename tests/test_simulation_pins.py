@@ -3,7 +3,7 @@
 The first pins were byte hashes, taken before the simulator was split into a package
 (``fvdid/simulation/``), so the split provably changed no byte of the data every recovery test
 rests on. Byte hashes of the floating-point columns do not survive a change of machine: OpenBLAS
-picks its matrix kernels by CPU (AVX-512 on one machine, AVX2 on another), and the simulator's
+picks its matrix kernels by CPU (AVX-512 on one machine, AVX2 only on this one), and the simulator's
 matrix products then differ in their last bits (measured here by forcing other OpenBLAS kernels
 on one machine: at most 2.4e-14 relative, no discrete value changed). So the pins are now two:
 
@@ -16,10 +16,11 @@ on one machine: at most 2.4e-14 relative, no discrete value changed). So the pin
   generating process, which moves a value by more than rounding. A permutation of the rows
   moves the weighted sums.
 
-The float pins were taken on an AVX2 machine from the code whose byte pins had been taken on an
-AVX-512 one (commit a8babc1: the discrete hashes of ``children``, ``truth`` and
-``absence_terms`` were the same bytes on both). A deliberate change of the data-generating
-process updates these pins in its own commit and says why in the message.
+The float pins were taken on this project's AVX2 machine from the code whose byte pins had been
+taken on another (commit a8babc1; the byte pins of ``children``, ``truth`` and
+``absence_terms``, floats included, held on both machines; those of ``child_effects``,
+``la_quarter`` and ``las`` did not). A deliberate change of the data-generating process
+updates these pins in its own commit and says why in the message.
 """
 
 from __future__ import annotations
