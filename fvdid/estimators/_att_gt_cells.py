@@ -134,10 +134,12 @@ def _cell_panel(
     """One 2x2 on the balanced panel: (att, selected units, their IF, or the problem).
 
     ``cache`` (one dict per call of :func:`_estimate_cells`) keeps what cells of one cohort
-    share: the selected units (the same for every period with never-treated controls) and the
-    screening logit, which depends only on them and on the covariates of the earlier period (the
-    same for all post-treatment cells of a cohort). A hit returns the very arrays computed for
-    the first such cell, so the numbers are those of computing them again.
+    share: the selected units (the same for every period with never-treated controls, held as
+    their positions) and, per earlier period, their covariates, weights and control-rank check
+    and the screening logit, which depend only on the units and that period (the same for all
+    post-treatment cells of a cohort). A hit returns the very arrays computed for the first
+    such cell, so the numbers are those of computing them again. The selected units are
+    returned as their positions.
     """
     assert arr.Yw is not None and arr.Ww is not None and arr.Xw is not None
     cache = {} if cache is None else cache
@@ -149,13 +151,22 @@ def _cell_panel(
     if hit is None:
         G = coh_u == g
         C = (coh_u == 0) if never else ((coh_u == 0) | ((coh_u > thresh) & (coh_u != g)))
-        hit = cache[skey] = (G, G | C)
-    G, sel = hit
-    n1 = int(sel.sum())
-    dy = arr.Yw[sel, c] - arr.Yw[sel, b]
-    D = G[sel].astype(float)
-    X = arr.Xw[sel, early, :]
-    wc = arr.Ww[sel, early]
+        idx = np.flatnonzero(G | C)  # the selected units, in order: the boolean mask's elements
+        D = G[idx].astype(float)
+        for a in (idx, D):
+            a.flags.writeable = False  # shared by the cohort's cells: never written
+        hit = cache[skey] = (idx, D)
+    idx, D = hit
+    n1 = len(idx)
+    dy = arr.Yw[idx, c] - arr.Yw[idx, b]
+    pkey = (*skey, "period", early)
+    per = cache.get(pkey)
+    if per is None:
+        X, wc = arr.Xw[idx, early, :], arr.Ww[idx, early]
+        for a in (X, wc):
+            a.flags.writeable = False
+        per = cache[pkey] = (X, wc, {})
+    X, wc, checked = per
     ps_fit = None
     problem = None
     if method in ("dr", "ipw"):
@@ -177,8 +188,10 @@ def _cell_panel(
         if pmax >= 0.999:
             problem = f"overlap condition violated for group {_fmt(g)} in period {_fmt(tt)}"
     if problem is None and method in ("dr", "reg"):
-        Xc = X[D == 0]
-        if Xc.shape[0] == 0 or _drdid._rcond(Xc.T @ Xc) < _EPS:
+        if "controls_ok" not in checked:  # depends on the units and the period only
+            Xc = X[D == 0]
+            checked["controls_ok"] = not (Xc.shape[0] == 0 or _drdid._rcond(Xc.T @ Xc) < _EPS)
+        if not checked["controls_ok"]:
             problem = (
                 f"not enough control units for group {_fmt(g)} in period {_fmt(tt)} to "
                 "run the outcome regression"
@@ -190,7 +203,7 @@ def _cell_panel(
         est, phi = estimator(dy, D, X, wc, ps_fitted=ps_fit)
     else:
         est, phi = estimator(dy, D, X, wc)
-    return est, sel, phi * (n / n1), None
+    return est, idx, phi * (n / n1), None
 
 
 def _cell_rc(
