@@ -609,7 +609,8 @@ def estimate_outcome(
         # the first imputation's fit and design are kept whole (CR2, the bootstraps and the logit
         # read them), the others' coefficients alone (each design is the whole stacked sample
         # with its cell regressors: at 1M children holding every imputation's at once was most
-        # of the analysis's memory). A failure is raised where the all-at-once code raised it.
+        # of the analysis's memory). A failure of the common-effect CR1 or of a pair table is
+        # raised where it was when every imputation was fitted first.
         cats = [c for c in categorical if c in prep.covariates]
         iw: list[Any] = []
         ses: list[Any] = []
