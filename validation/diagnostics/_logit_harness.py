@@ -44,20 +44,18 @@ def _fractional(data: pd.DataFrame, column: str, what: str = "data") -> np.ndarr
     return data[column].to_numpy(float)
 
 
-def run(out: str, reps: Sequence[int], variants: Variants, kinds: Sequence[str] = ("y", "ync", "p")) -> None:
-    """Refit the logit's ``variants`` on each replication; one row per replication to ``out``."""
-    chm.child_effects_frame = _capture_p0
+def study_analysis(rep: int) -> tuple[Any, Any, Any, Any]:
+    """Replication ``rep`` of the study's design scenario analysed as in the study.
+
+    Returns ``(extract, run options, primary estimate, the stacked Prepared of the primary)``.
+    """
     from fvdid import pipeline
     from fvdid.config import RunConfig
-    from fvdid.estimators.ols import ols
     from fvdid.montecarlo.design import Design, EffectScenario
     from fvdid.montecarlo.engine import replication_seed
     from fvdid.simulation import simulate
-    from fvdid.stages import estimate as est
     from fvdid.stages import outcome as om
-    from fvdid.stages.estimate import STACKED_FE, _complete_sets, _logit_rhs
-    from fvdid.stages.headline import fv_estimand
-    from fvdid.stages.logit_ame import logit_imputation_ame
+    from fvdid.stages.estimate import STACKED_FE
 
     captured: dict[str, Any] = {}
     orig = om.estimate_outcome
@@ -68,10 +66,8 @@ def run(out: str, reps: Sequence[int], variants: Variants, kinds: Sequence[str] 
         return orig(prep, **kw)
 
     om.estimate_outcome = spy
-    real_check = ferr.check_binary
-    design = Design.from_mapping({"n_children": 100000})
-    rows = []
-    for rep in reps:
+    try:
+        design = Design.from_mapping({"n_children": 100000})
         seed = replication_seed(0, "design", rep)
         sim = simulate(seed=seed, n_children=100000,
                        config=EffectScenario("design", "design").config(design))
@@ -81,7 +77,24 @@ def run(out: str, reps: Sequence[int], variants: Variants, kinds: Sequence[str] 
             "extras": {"la_placebo": False, "la_figures": False}})
         ex, _ = pipeline.simulated_extract(cfg, sim=sim)
         p = pipeline.analyse(ex, cfg, secondary=False, sensitivity=False, robustness=False).primary
-        prep = captured["prep"]
+    finally:
+        om.estimate_outcome = orig
+    return ex, cfg, p, captured["prep"]
+
+
+def run(out: str, reps: Sequence[int], variants: Variants, kinds: Sequence[str] = ("y", "ync", "p")) -> None:
+    """Refit the logit's ``variants`` on each replication; one row per replication to ``out``."""
+    chm.child_effects_frame = _capture_p0
+    from fvdid.estimators.ols import ols
+    from fvdid.stages import estimate as est
+    from fvdid.stages.estimate import STACKED_FE, _complete_sets, _logit_rhs
+    from fvdid.stages.headline import fv_estimand
+    from fvdid.stages.logit_ame import logit_imputation_ame
+
+    real_check = ferr.check_binary
+    rows = []
+    for rep in reps:
+        ex, cfg, p, prep = study_analysis(rep)
         d0 = _complete_sets(prep)[0]
         cats = [c for c in cfg.categorical_covariates if c in prep.covariates]
         f0 = ols(est.regression_formula(Y, prep.covariates, cats, treatment="fv",
