@@ -91,28 +91,26 @@ def memory_limit() -> int | None:
     return int(value)
 
 
-def _resident() -> int:
-    """This process's resident set in bytes (0 where unknown)."""
+def _proc_bytes(path: str, key: str) -> int | None:
+    """The ``key:`` line of a /proc file in bytes (its value is in kB), None where unknown."""
     try:
-        with open("/proc/self/status") as fh:
+        with open(path) as fh:
             for line in fh:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1]) * 1024
-    except (OSError, ValueError, IndexError):
-        pass
-    return 0
-
-
-def _mem_available() -> int | None:
-    """The kernel's ``MemAvailable`` in bytes, None where unknown."""
-    try:
-        with open("/proc/meminfo") as fh:
-            for line in fh:
-                if line.startswith("MemAvailable:"):
+                if line.startswith(key):
                     return int(line.split()[1]) * 1024
     except (OSError, ValueError, IndexError):
         pass
     return None
+
+
+def _resident() -> int:
+    """This process's resident set in bytes (0 where unknown)."""
+    return _proc_bytes("/proc/self/status", "VmRSS:") or 0
+
+
+def _mem_available() -> int | None:
+    """The kernel's ``MemAvailable`` in bytes, None where unknown."""
+    return _proc_bytes("/proc/meminfo", "MemAvailable:")
 
 
 def available_memory() -> int | None:
