@@ -484,7 +484,8 @@ WORKLOADS: tuple[Workload, ...] = (
         quantities=(Quantity("primary_att", 0.0, "fvdid only"),),
         targets=(Target("fvdid run default <= 20 s", "max_seconds", 20.0),),
         notes=("Timed from outside the command (wall clock, interpreter start-up included); peak "
-               "RSS of the command's process.",),
+               "memory: the summed PSS of the command's process and its forked workers "
+               "(peak_rss_own_mb: the process's own VmHWM).",),
     ),
     Workload(
         name="lean_analysis_100k",
