@@ -115,6 +115,12 @@ kernels' last-bit differences (<= 2.4e-14 relative per value) summed over every 
 it by four orders of magnitude."""
 
 
+def _tolerances(x: np.ndarray) -> np.ndarray:
+    """The allowed difference of each of a column's four sums (:data:`FLOAT_RTOL` of its scale)."""
+    scale = np.nansum(np.abs(x))
+    return FLOAT_RTOL * np.array([scale, np.nansum(x * x), scale, scale])
+
+
 def _floats(f: pd.DataFrame) -> list[str]:
     return [c for c in f.columns if pd.api.types.is_float_dtype(f[c])]
 
@@ -185,10 +191,7 @@ def test_frame_pinned(sim: SimulatedData, name: str) -> None:
     for col, (n_missing, sums) in FLOATS.get(name, {}).items():
         g_missing, g = got[col]
         assert g_missing == n_missing, f"{name}.{col}: missing count"
-        x = frame[col].to_numpy(dtype=float)
-        scale = np.nansum(np.abs(x))
-        scales = np.array([scale, np.nansum(x * x), scale, scale])
-        assert np.all(np.abs(g - np.array(sums)) <= FLOAT_RTOL * scales + 1e-300), (
+        assert np.all(np.abs(g - np.array(sums)) <= _tolerances(frame[col].to_numpy(dtype=float))), (
             f"{name}.{col}: sums {g.tolist()} != pinned {list(sums)}")
 
 
@@ -205,11 +208,10 @@ def test_float_fingerprint_sees_a_small_change(sim: SimulatedData) -> None:
     col = "looked_after_18m"
     pinned = np.array(FLOATS["child_effects"][col][1])
     x = f[col].to_numpy(dtype=float)
-    scale = np.nansum(np.abs(x))
-    scales = np.array([scale, np.nansum(x * x), scale, scale])
+    tol = _tolerances(x)
     moved = f.copy()
     i = int(np.flatnonzero(~np.isnan(x))[17])
-    moved.iloc[i, moved.columns.get_loc(col)] += 1e-6 * scale
+    moved.iloc[i, moved.columns.get_loc(col)] += 1e-6 * np.nansum(np.abs(x))
     swapped = f.copy()
     j, k = np.flatnonzero(np.abs(x) > 0)[[3, 4]]
     vals = swapped[col].to_numpy(copy=True)
@@ -217,7 +219,7 @@ def test_float_fingerprint_sees_a_small_change(sim: SimulatedData) -> None:
     swapped[col] = vals
     for changed in (moved, swapped):
         g = float_fingerprints(changed)[col][1]
-        assert np.any(np.abs(g - pinned) > FLOAT_RTOL * scales)
+        assert np.any(np.abs(g - pinned) > tol)
 
 
 def test_the_data_do_not_depend_on_blas_threads() -> None:

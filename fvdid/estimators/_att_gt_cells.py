@@ -165,8 +165,8 @@ def _cell_panel(
         X, wc = arr.Xw[idx, early, :], arr.Ww[idx, early]
         for a in (X, wc):
             a.flags.writeable = False
-        per = cache[pkey] = (X, wc, {})
-    X, wc, checked = per
+        per = cache[pkey] = (X, wc)
+    X, wc = per
     ps_fit = None
     problem = None
     if method in ("dr", "ipw"):
@@ -188,10 +188,11 @@ def _cell_panel(
         if pmax >= 0.999:
             problem = f"overlap condition violated for group {_fmt(g)} in period {_fmt(tt)}"
     if problem is None and method in ("dr", "reg"):
-        if "controls_ok" not in checked:  # depends on the units and the period only
+        ckey = (*pkey, "controls")  # depends on the units and the period only
+        if ckey not in cache:
             Xc = X[D == 0]
-            checked["controls_ok"] = not (Xc.shape[0] == 0 or _drdid._rcond(Xc.T @ Xc) < _EPS)
-        if not checked["controls_ok"]:
+            cache[ckey] = not (Xc.shape[0] == 0 or _drdid._rcond(Xc.T @ Xc) < _EPS)
+        if not cache[ckey]:
             problem = (
                 f"not enough control units for group {_fmt(g)} in period {_fmt(tt)} to "
                 "run the outcome regression"
