@@ -191,8 +191,13 @@ def _frame_hash(frames: Sequence[pd.DataFrame]) -> str:
     return h.hexdigest()
 
 
-def simulated_extract(config: RunConfig, sim: Any = None) -> tuple[Extract, Any]:
-    """The embedded default extract (or ``sim``, a simulator result) as an :class:`Extract`."""
+def simulated_extract(config: RunConfig, sim: Any = None, *,
+                      input_hash: bool = True) -> tuple[Extract, Any]:
+    """The embedded default extract (or ``sim``, a simulator result) as an :class:`Extract`.
+
+    ``input_hash`` False leaves the extract's sha256 empty (a Monte Carlo replication, whose
+    extract is never published: its provenance is the replication's seed).
+    """
     from fvdid.simulation import simulate
 
     if sim is None:
@@ -200,7 +205,7 @@ def simulated_extract(config: RunConfig, sim: Any = None) -> tuple[Extract, Any]
     source = f"fvdid.simulate(seed={config.seed}, n_children={config.n_children})"
     ex = Extract(children=sim.children, las=sim.las, la_quarter=sim.la_quarter,
                  absence_terms=getattr(sim, "absence_terms", None), source=source,
-                 input_hash=_frame_hash([sim.children, sim.las]), truth=sim.truth,
+                 input_hash=_frame_hash([sim.children, sim.las]) if input_hash else "", truth=sim.truth,
                  child_effects=sim.child_effects,
                  # the shocks' dates only: the simulator's true responses include the treated LAs'
                  # differential, which the common-shock test must detect, not condition on

@@ -132,7 +132,10 @@ class AnalysisReplication:
         cfg = RunConfig.from_mapping({"seed": int(seed), "n_children": int(design.n_children),
                                       "progress": False, "parity_in_appendix": False,
                                       **dict(self.run_options)})
-        if "sim" in inspect.signature(pipeline.simulated_extract).parameters:
+        params = inspect.signature(pipeline.simulated_extract).parameters
+        if "input_hash" in params:  # no sha256 of an extract that is never published
+            ex = pipeline.simulated_extract(cfg, sim=sim, input_hash=False)[0]
+        elif "sim" in params:
             ex = pipeline.simulated_extract(cfg, sim=sim)[0]
         else:  # the extract exactly as simulated_extract builds it, from this scenario's sim
             ex = Extract(children=sim.children, las=sim.las, la_quarter=sim.la_quarter,

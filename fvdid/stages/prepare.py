@@ -108,15 +108,19 @@ def group_labels(df: pd.DataFrame) -> pd.Series:
 
 def flow_row(step: str, before: pd.DataFrame, after: pd.DataFrame) -> dict[str, object]:
     """One row of the flow table: what ``step`` excluded, in total and by group."""
-    gb, ga = group_labels(before), group_labels(after)
+    # counted on the treatment-LA flag itself (group_labels' rule), not on string labels
+    tb = int(before["treated_la"].astype(bool).to_numpy().sum())
+    ta = int(after["treated_la"].astype(bool).to_numpy().sum())
+    counts = {"treatment": (tb, ta), "comparison": (len(before) - tb, len(after) - ta)}
     row: dict[str, object] = {
         "step": step,
         "excluded": len(before) - len(after),
         "remaining": len(after),
     }
     for g in GROUPS:
-        row[f"excluded_{g}"] = int((gb == g).sum() - (ga == g).sum())
-        row[f"remaining_{g}"] = int((ga == g).sum())
+        b, a = counts[g]
+        row[f"excluded_{g}"] = b - a
+        row[f"remaining_{g}"] = a
     return row
 
 
