@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 R_DEBS=(r-base-core r-base-dev r-cran-jsonlite r-cran-data.table r-cran-sandwich r-cran-clubsandwich
-        r-cran-plm r-cran-lme4 r-cran-aer r-cran-pscl r-cran-survival r-cran-mice)
+        r-cran-plm r-cran-lme4 r-cran-aer r-cran-pscl r-cran-survival r-cran-mice r-cran-brglm2)
 # For the appendix tests: headless Chromium (tests/test_browser.py) and pdflatex with booktabs
 # (tests/test_latex.py; booktabs is in texlive-latex-recommended, no texlive-latex-extra needed).
 TEST_DEBS=(chromium texlive-latex-recommended)

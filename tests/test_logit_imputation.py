@@ -7,6 +7,7 @@ import pandas as pd
 import pytest
 from scipy.special import expit, logit
 
+from fvdid.errors import FvdidInputError
 from fvdid.stages import DataCondition
 from fvdid.stages.logit_ame import logit_imputation_ame
 
@@ -171,3 +172,37 @@ def test_logit_time_terms_options_and_the_within_pair_trends() -> None:
                                           ((d0["pair_id"] == pair) & (qoy == q)).astype(float))
     with pytest.raises(FvdidInputError, match="pair_fy_trend"):
         _logit_rhs(d0, first, ["x"], [], "fv", STACKED_FE, period="pair_quarter")
+
+
+def test_firth_option_in_closed_form_and_without_separation_losses() -> None:
+    """``bias_correction="firth"``: in the saturated 2 × 2 the counterfactual is the odds-ratio
+    DiD of the half-count cell means (s + ½)/(n + 1) minus the curvature term; a comparison cell
+    without events is kept (finite estimate) where the MLE leaves its FV children out."""
+    d = _design(np.random.default_rng(0), n_la=2, n=2000, pre=1, post=1)
+    rhs = ["C(pair_time)", "C(pair_tla)"]
+    res = logit_imputation_ame(d, "y", rhs, cluster="la_code", n_clusters=2, fixed_effects=rhs,
+                               bias_correction="firth")
+    g = d.groupby(["la_code", "pair_time"])["y"].agg(["sum", "count"])
+    h = (g["sum"] + 0.5) / (g["count"] + 1)
+    eta0 = logit(h[("C0", "0:1")]) + logit(h[("T0", "0:0")]) - logit(h[("C0", "0:0")])
+    p0 = expit(eta0)
+    # curvature: ½ Λ''(η) Var(η̂), Var of the sum of three independent cell log-odds (unit weights)
+    var = sum(1 / (g.loc[c, "count"] * h[c] * (1 - h[c])) for c in [("C0", "0:1"), ("T0", "0:0"), ("C0", "0:0")])
+    p0c = p0 - 0.5 * p0 * (1 - p0) * (1 - 2 * p0) * var
+    fv = d["fv"] == 1
+    # closed form against the penalised Newton solution (steps below 1e-10 relative): rounding
+    assert res.ame == pytest.approx(d.loc[fv, "y"].mean() - p0c, abs=1e-9)
+
+    e = _design(np.random.default_rng(2), n_la=4, n=200, pre=2, post=2, base=-4.0)
+    cell = (e["la_code"] == "C1") & (e["pair_time"] == "1:3")
+    e.loc[cell, "y"] = 0.0  # a comparison cell without events: no MLE for its period term
+    mle = logit_imputation_ame(e, "y", ["x", *rhs], cluster="la_code", n_clusters=4,
+                               fixed_effects=rhs)
+    firth = logit_imputation_ame(e, "y", ["x", *rhs], cluster="la_code", n_clusters=4,
+                                 fixed_effects=rhs, bias_correction="firth")
+    assert mle.n_fv_unidentified == 200 and firth.n_fv_unidentified == 0
+    assert any("quasi-separation" in n for n in mle.notes)
+    assert not any("quasi-separation" in n for n in firth.notes)
+    with pytest.raises(FvdidInputError, match="bias_correction"):
+        logit_imputation_ame(e, "y", rhs, cluster="la_code", n_clusters=4, fixed_effects=rhs,
+                             bias_correction="jackknife")

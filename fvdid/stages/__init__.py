@@ -23,6 +23,7 @@ T = TypeVar("T")
 DATA_CONDITIONS: dict[str, str] = {
     "no_acceptable_match": "a treatment LA has no acceptable comparator LA",
     "no_common_support": "no CEM stratum holds both FV and comparison children",
+    "no_convergence": "an iterative fit did not converge on these data within its iterations",
     "separation": "the logit is (quasi-)separated: a term predicts the outcome perfectly",
     "singular_design": "the design matrix is singular on these data (a term without variation)",
     "too_few_clusters": "too few LAs (clusters or units) for the model",

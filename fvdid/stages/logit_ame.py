@@ -176,7 +176,7 @@ def logit_imputation_ame(
     alpha: float = 0.05,
     group: str | None = "pair_id",
     fixed_effects: Sequence[str] = (),
-    bias_correction: bool = True,
+    bias_correction: bool | str = True,
     max_separation_rounds: int = 3,
 ) -> LogitAME:
     """The logit's AME among FV children with an effect for every FV child (imputation).
@@ -226,8 +226,13 @@ def logit_imputation_ame(
         unidentified (left out of the AME and counted), and fixed effects that are otherwise
         collinear are a data condition.
     bias_correction
-        Subtract the second-order bias of each predicted counterfactual (see
-        :func:`_second_order_bias`); the influence functions are first-order and unchanged.
+        ``True`` or ``"cox_snell"``: subtract the second-order bias of each predicted
+        counterfactual (see :func:`_second_order_bias`). ``"firth"``: fit the counterfactual
+        model by Firth's penalised likelihood (:mod:`fvdid.estimators.logit_firth`: the
+        coefficients' O(1/n) bias removed, finite when a term has no comparison events, so no
+        row is left out for separation) and subtract the curvature term ``½ Λ''(η) x' V x`` of
+        each predicted counterfactual. ``False``: neither. The influence functions are
+        first-order and the same in every case.
     max_separation_rounds
         Rounds of leaving out untreated rows that the counterfactual model predicts perfectly.
 
@@ -237,11 +242,15 @@ def logit_imputation_ame(
         The counterfactual model is rank deficient or separated beyond repair, or no FV child's
         counterfactual can be predicted.
     """
-    from fvdid.errors import check_binary, require_columns
+    from fvdid.errors import FvdidInputError, check_binary, require_columns
     from fvdid.estimators._formula import build_columns, parse_formula
     from fvdid.estimators._sandwich import cluster_codes, small_sample_factor
     from fvdid.estimators.logit import fit_binary_logit, separation_direction
+    from fvdid.estimators.logit_firth import fit_firth_logit
 
+    if bias_correction not in (True, False, "cox_snell", "firth"):
+        raise FvdidInputError(f"bias_correction must be True, False, 'cox_snell' or 'firth', got {bias_correction!r}")
+    firth = bias_correction == "firth"
     formula = f"{outcome} ~ {' + '.join(t for t in rhs if t != treatment)}"
     notes: list[str] = []
     # the columns without design_matrix's rank check of the full design: what must be of full
@@ -269,6 +278,11 @@ def logit_imputation_ame(
     for _ in range(max_separation_rounds + 1):
         active &= (X[untreated] != 0).any(axis=0)
         sep = _separating_columns(X[untreated], y[untreated], active)
+        if firth:
+            # the penalised likelihood is finite under separation: only a covariate's level that
+            # separates is left out as without it (a row alone in its column would sit at the
+            # prior's p = 1/(2 + 2w), h = 1, where Firth's scoring steps converge very slowly)
+            sep &= ~protected
         if sep.any():
             rows = untreated & (X[:, sep] != 0).any(axis=1)
             notes.append(f"logit: {int(rows.sum())} untreated rows predicted perfectly by "
@@ -286,6 +300,11 @@ def logit_imputation_ame(
                          "of the other terms on the rows not under FV (they vary only where FV does) "
                          "and are left out of its counterfactual model")
         XU = X[untreated][:, active & ~dropped]
+        if firth:
+            beta, converged, n_iter = fit_firth_logit(XU, y[untreated], w[untreated])
+            if not converged:
+                raise DataCondition("no_convergence", f"the Firth logit did not converge in {n_iter} iterations")
+            break
         beta, converged, n_iter = fit_binary_logit(XU, y[untreated], w[untreated])
         eta = XU @ beta
         if converged and np.max(np.abs(eta)) <= 20:
@@ -319,7 +338,7 @@ def logit_imputation_ame(
     W = wF.sum()
     H = (XU * (wU * pU * (1 - pU))[:, None]).T @ XU
     if bias_correction:
-        p0 = p0 - _second_order_bias(XU, wU, pU, XF, p0, H)
+        p0 = p0 - _second_order_bias(XU, wU, pU, XF, p0, H, mle_bias=not firth)
     ybar, p0bar = float(wF @ yF / W), float(wF @ p0 / W)
     ame = ybar - p0bar
     g = (wF * p0 * (1 - p0)) @ XF / W
@@ -354,7 +373,7 @@ def logit_imputation_ame(
 
 
 def _second_order_bias(XU: np.ndarray, wU: np.ndarray, pU: np.ndarray, XF: np.ndarray,
-                       p0: np.ndarray, H: np.ndarray) -> np.ndarray:
+                       p0: np.ndarray, H: np.ndarray, *, mle_bias: bool = True) -> np.ndarray:
     """The O(1/n) bias of each predicted counterfactual ``Λ(x_F' β̂)`` (Cox & Snell 1968).
 
     Two terms: the MLE's own bias ``b = −½ H⁻¹ Σ_j w_j p_j(1−p_j)(1−2p_j) (x_j' V x_j) x_j``
@@ -363,16 +382,20 @@ def _second_order_bias(XU: np.ndarray, wU: np.ndarray, pU: np.ndarray, XF: np.nd
     variance under the Bernoulli model (CEM weights are not frequency weights). With a rare
     outcome and few comparison events in a period both push the counterfactual up: the
     treatment-LA odds ratio ``exp(δ̂)`` from a short pre-period with ``m`` comparison events is
-    biased upwards by about ``1/m``, and the AME with it.
+    biased upwards by about ``1/m``, and the AME with it. ``mle_bias`` False leaves out the
+    first term (coefficients from Firth's penalised likelihood, whose O(1/n) bias is removed).
     """
     Hi = np.linalg.inv(H)
     J = (XU * (wU**2 * pU * (1 - pU))[:, None]).T @ XU
     V = Hi @ J @ Hi
-    qU = ((XU @ V) * XU).sum(axis=1)
-    b = -0.5 * Hi @ ((wU * pU * (1 - pU) * (1 - 2 * pU) * qU) @ XU)
     qF = ((XF @ V) * XF).sum(axis=1)
     d1 = p0 * (1 - p0)
-    return d1 * (XF @ b) + 0.5 * d1 * (1 - 2 * p0) * qF
+    curvature = 0.5 * d1 * (1 - 2 * p0) * qF
+    if not mle_bias:
+        return curvature
+    qU = ((XU @ V) * XU).sum(axis=1)
+    b = -0.5 * Hi @ ((wU * pU * (1 - pU) * (1 - 2 * pU) * qU) @ XU)
+    return d1 * (XF @ b) + curvature
 
 
 def _dependent_columns(X: np.ndarray, candidates: np.ndarray, first: np.ndarray) -> np.ndarray:

@@ -132,6 +132,26 @@ def lmer_unbalanced() -> pd.DataFrame:
     return d
 
 
+def firth_sparse() -> pd.DataFrame:
+    """400 rows, a rare outcome (about 6 %) and sparse cells, positive non-integer weights ``w``.
+
+    ``cell`` has 8 levels; level 8 (15 rows) has no event, so the maximum likelihood estimate
+    does not exist there while Firth's penalised estimate does (the headline logit's case: a
+    comparison cell without events). ``x1`` is continuous, ``x2`` binary.
+    """
+    rng = np.random.default_rng(20261202)
+    sizes = [80, 70, 60, 55, 50, 40, 30, 15]
+    cell = np.repeat(np.arange(1, 9), sizes)
+    n = len(cell)
+    x1 = rng.normal(size=n)
+    x2 = rng.binomial(1, 0.35, n)
+    eta = -3.2 + 0.6 * x1 + 0.5 * x2 + 0.4 * rng.normal(size=8)[cell - 1]
+    y = (rng.uniform(size=n) < _expit(eta)).astype(int)
+    y[cell == 8] = 0
+    w = np.round(rng.uniform(0.3, 2.5, n), 6)
+    return pd.DataFrame({"y": y, "x1": np.round(x1, 6), "x2": x2, "cell": cell, "w": w})
+
+
 DATASETS: dict[str, Callable[[], pd.DataFrame]] = {
     "logit_panel": logit_panel,
     "clogit_strata": clogit_strata,
@@ -139,4 +159,5 @@ DATASETS: dict[str, Callable[[], pd.DataFrame]] = {
     "hurdle_counts": hurdle_counts,
     "lmer_balanced": lmer_balanced,
     "lmer_unbalanced": lmer_unbalanced,
+    "firth_sparse": firth_sparse,
 }

@@ -7,6 +7,8 @@ the first imputation with each variant of its time terms and each kind of outcom
 
 * ``y``: the observed outcome, with the second-order correction (the study's estimate);
 * ``ync``: the observed outcome without it;
+* ``yf``: the observed outcome, Firth's penalised likelihood plus the curvature correction
+  (``bias_correction="firth"``);
 * ``p``: the simulator's noise-free probabilities (each child's counterfactual probability plus,
   for FV children, the true effect; no correction, as there is no sampling noise), whose error
   is the model's misspecification alone.
@@ -29,6 +31,9 @@ Y = "looked_after_18m"
 Variants = Callable[[pd.DataFrame, list[str]], tuple[pd.DataFrame, dict[str, list[str]]]]
 """``(dl, fe) -> (dl with extra columns, {name: time terms})``; ``fe`` are ``_logit_rhs``'s
 fixed-effect terms for ``"pair_fy_trend"`` (pair × FY, the within-pair trends, treatment LA)."""
+
+BIAS_CORRECTION: dict[str, bool | str] = {"y": True, "yf": "firth"}
+"""The logit's bias correction by kind of fit (``ync`` and ``p``: none)."""
 
 _P0: dict[str, pd.Series] = {}
 _orig_effects = chm.child_effects_frame
@@ -118,10 +123,10 @@ def run(out: str, reps: Sequence[int], variants: Variants, kinds: Sequence[str] 
                 try:
                     lg = logit_imputation_ame(d, Y, terms, n_clusters=p.n_clusters,
                                               fixed_effects=[*per, "C(pair_tla)"],
-                                              bias_correction=(yk == "y"))
+                                              bias_correction=BIAS_CORRECTION.get(yk, False))
                     r[f"{name}|{yk}"] = lg.ame
-                    if yk == "y":
-                        r[f"{name}|unid"] = lg.n_fv_unidentified
+                    if yk in ("y", "yf"):
+                        r[f"{name}|unid{yk[1:]}"] = lg.n_fv_unidentified
                 except Exception as exc:  # a failed variant is recorded, not fatal
                     r[f"{name}|{yk}"] = np.nan
                     r[f"{name}|{yk}|err"] = str(exc)[:80]
@@ -136,7 +141,7 @@ def summary(files: Sequence[str], reference: str = "fy|y") -> None:
     """Error against the matched truth (mean, MCSE, SD) of every variant, and paired differences."""
     d = pd.concat([pd.read_csv(f) for f in files]).drop_duplicates("rep")
     print(f"{len(d)} replications ({(d['model'] == 'logit').sum()} where the rule selected the logit)")
-    fits = [c for c in d.columns if c.endswith(("|y", "|ync", "|p"))]
+    fits = [c for c in d.columns if c.endswith(("|y", "|ync", "|yf", "|p"))]
     for c in [*fits, "lin"]:
         x = (d[c] - d["truth"]).dropna()
         print(f"{c:8s} error {x.mean():+.5f} (MCSE {x.std() / np.sqrt(len(x)):.5f}) "
