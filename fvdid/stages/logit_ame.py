@@ -229,8 +229,9 @@ def logit_imputation_ame(
         ``True`` or ``"cox_snell"``: subtract the second-order bias of each predicted
         counterfactual (see :func:`_second_order_bias`). ``"firth"``: fit the counterfactual
         model by Firth's penalised likelihood (:mod:`fvdid.estimators.logit_firth`: the
-        coefficients' O(1/n) bias removed, finite when a term has no comparison events, so no
-        row is left out for separation) and subtract the curvature term ``½ Λ''(η) x' V x`` of
+        coefficients' O(1/n) bias removed, finite when a fixed-effect cell has no comparison
+        events, so its FV children keep a counterfactual; a covariate's level that separates is
+        left out as without Firth) and subtract the curvature term ``½ Λ''(η) x' V x`` of
         each predicted counterfactual. ``False``: neither. The influence functions are
         first-order and the same in every case.
     max_separation_rounds
