@@ -14,8 +14,6 @@ uses it as its bias reduction when asked (``bias_correction="firth"``).
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
 from scipy import linalg
 
@@ -51,8 +49,9 @@ def fit_firth_logit(
     Each step solves ``I(β) δ = U*(β)`` (the modified score over the information, as
     ``logistf``'s default Newton–Raphson), scaled so that no coefficient moves by more than
     ``maxstep`` (``logistf.control(maxstep = 5)``) and halved until the penalised
-    log-likelihood does not decrease. Converged when a full step's largest element is below ``tol`` relative to the
-    coefficients (the step is ``I⁻¹ U*``: the modified score is then zero to that precision).
+    log-likelihood does not decrease. Converged when a full step's largest element is below
+    ``tol`` relative to the coefficients (the step is ``I⁻¹ U*``: the modified score is then zero
+    to that precision).
     Returns ``(beta, converged, iterations)``.
 
     Parameters
@@ -77,9 +76,7 @@ def fit_firth_logit(
         v = w * p * (1 - p)
         h = v * np.einsum("ij,ij->j", z, z)
         score = X.T @ (w * (y - p) + h * (0.5 - p))
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", linalg.LinAlgWarning)
-            step = linalg.cho_solve((c, True), score, check_finite=False)
+        step = linalg.cho_solve((c, True), score, check_finite=False)
         big = np.max(np.abs(step))
         if big > maxstep:  # logistf's maxstep: no coefficient moves by more than 5 a step
             step = step * (maxstep / big)

@@ -101,16 +101,19 @@ class Prepared(ResultMixin):
 GROUPS: tuple[str, str] = ("treatment", "comparison")
 
 
+def _treated(df: pd.DataFrame) -> np.ndarray:
+    """True for the children of a treatment LA (the rule of :func:`group_labels`)."""
+    return df["treated_la"].astype(bool).to_numpy()
+
+
 def group_labels(df: pd.DataFrame) -> pd.Series:
     """"treatment" for children of a treatment LA, else "comparison" (aligned to ``df``)."""
-    return pd.Series(np.where(df["treated_la"].astype(bool), *GROUPS), index=df.index)
+    return pd.Series(np.where(_treated(df), *GROUPS), index=df.index)
 
 
 def flow_row(step: str, before: pd.DataFrame, after: pd.DataFrame) -> dict[str, object]:
     """One row of the flow table: what ``step`` excluded, in total and by group."""
-    # counted on the treatment-LA flag itself (group_labels' rule), not on string labels
-    tb = int(before["treated_la"].astype(bool).to_numpy().sum())
-    ta = int(after["treated_la"].astype(bool).to_numpy().sum())
+    tb, ta = int(_treated(before).sum()), int(_treated(after).sum())  # not on string labels
     counts = {"treatment": (tb, ta), "comparison": (len(before) - tb, len(after) - ta)}
     row: dict[str, object] = {
         "step": step,

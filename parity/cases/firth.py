@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy.special import expit
 
 from fvdid.estimators._formula import build_columns, parse_formula
 from fvdid.estimators.logit_firth import fit_firth_logit
@@ -24,7 +25,7 @@ def _fvdid_firth(data: pd.DataFrame, args: Mapping[str, Any]) -> dict[str, Quant
     beta, converged, n_iter = fit_firth_logit(X, y, w)
     if not converged:
         raise RuntimeError(f"fit_firth_logit did not converge in {n_iter} iterations")
-    p = 1.0 / (1.0 + np.exp(-(X @ beta)))
+    p = expit(X @ beta)
     return {
         "coef": pd.Series(beta, index=names),
         "fitted_mean": float(np.average(p, weights=w)),
@@ -34,12 +35,13 @@ def _fvdid_firth(data: pd.DataFrame, args: Mapping[str, Any]) -> dict[str, Quant
 
 _TOL = {
     "coef": Tol(
-        1e-8,
+        1e-9,
         "both sides iterate the same adjusted score to a root (brglm2 epsilon 1e-12 on the "
-        "scores, fvdid steps below 1e-10 relative); the cell without events is the flattest "
-        "direction",
+        "scores, fvdid steps below 1e-10 relative); measured 1.7e-11 at most, in the flattest "
+        "direction (the cell without events)",
     ),
-    "fitted_mean": Tol(1e-10, "weighted mean of the fitted probabilities at the same estimate"),
+    "fitted_mean": Tol(1e-11, "weighted mean of the fitted probabilities at the same estimate "
+                       "(measured 1.7e-13)"),
     "nobs": Tol.exact("row counts: the whole data set on both sides"),
 }
 
