@@ -385,3 +385,60 @@ def test_two_way_clustering_is_inclusion_exclusion(weights: str | None) -> None:
     assert one.n_clusters == df["ut"].nunique()
     with pytest.raises(FvdidInputError, match="multi-way"):
         ols(f, df, vcov="CR2", cluster=("region", "time"))
+
+
+@pytest.mark.parametrize("cluster", ["region", "unit"])
+@pytest.mark.parametrize("weights", [None, "w", "w_const"])
+def test_cr2_of_equals_a_cr2_refit(cluster: str, weights: str | None) -> None:
+    # cr2_of forms CR2 from a CR1 fit's design: it must give the refit's numbers, on a frame with
+    # rows dropped for a missing value, with the cluster nested in a fixed effect or not, and
+    # with weights constant within some clusters (the exact shortcut of cr2's constant-weight
+    # branch) but not others
+    from fvdid.estimators.ols import cr2_of
+
+    df = _panel(seed=6, n_units=15, n_t=6)
+    df.loc[df.index[[3, 17]], "x1"] = np.nan
+    const = df["region"].isin([0, 2])
+    df["w_const"] = np.where(const, 1.0 + df["region"], df["w"])
+    fit1 = ols(TWFE, df, weights=weights, vcov="CR1", cluster=cluster)
+    fit2 = ols(TWFE, df, weights=weights, vcov="CR2", cluster=cluster)
+    se, dof = cr2_of(fit1, ["x2", "treat"])
+    assert list(se.index) == ["x2", "treat"] and list(dof.index) == ["x2", "treat"]
+    # 1e-12 relative: the same matrices; the refit only repeats the absorption and the QR
+    np.testing.assert_allclose(se.to_numpy(), fit2.std_errors[["x2", "treat"]], rtol=1e-12)
+    np.testing.assert_allclose(dof.to_numpy(), fit2.df[["x2", "treat"]], rtol=1e-12)
+
+
+def test_cr2_constant_weight_clusters_match_dense_reference() -> None:
+    # the low-rank branch of clusters whose weights are one constant (Z = U_j) against the
+    # explicit-design reference: 4 clusters of about 150 rows, two of them with constant weights
+    rng = np.random.default_rng(8)
+    n = 600
+    df = pd.DataFrame(
+        dict(g=rng.integers(0, 4, n), t=rng.integers(0, 3, n), x=rng.normal(size=n),
+             w=rng.uniform(0.5, 2, n))
+    )
+    df["w"] = np.where(df["g"] < 2, 0.7 + df["g"], df["w"])
+    df["y"] = df["x"] + 0.2 * df["t"] + rng.normal(size=n) * (1 + df["g"])
+    X = _dummies(df, ["g", "t"], ["x"])
+    _b, vc, dfs = _cr2_dense(df["y"].to_numpy(), X.to_numpy(), df["w"].to_numpy(),
+                             df["g"].to_numpy())
+    fit = ols("y ~ x | g + t", df, weights="w", vcov="CR2", cluster="g")
+    # 1e-9 / 1e-7: as in the dense comparison above (eigen-solver rounding)
+    np.testing.assert_allclose(fit.std_errors["x"], np.sqrt(vc[0, 0]), atol=1e-9)
+    np.testing.assert_allclose(fit.df["x"], dfs[0], rtol=1e-7)
+    # and cr2_of on a CR1 fit of the same model gives the same (same matrices: 1e-12)
+    from fvdid.estimators.ols import cr2_of
+
+    se, dof = cr2_of(ols("y ~ x | g + t", df, weights="w", vcov="CR1", cluster="g"), ["x"])
+    np.testing.assert_allclose([se["x"], dof["x"]], [fit.std_errors["x"], fit.df["x"]], rtol=1e-12)
+
+
+def test_cr2_of_errors_name_what_is_wrong() -> None:
+    from fvdid.estimators.ols import cr2_of
+
+    df = _panel()
+    with pytest.raises(FvdidInputError, match="clustered by one column"):
+        cr2_of(ols(TWFE, df, vcov="HC1"), ["treat"])
+    with pytest.raises(FvdidInputError, match=r"\['nope'\]"):
+        cr2_of(ols(TWFE, df, vcov="CR1", cluster="unit"), ["treat", "nope"])

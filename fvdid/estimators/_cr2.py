@@ -28,15 +28,26 @@ def cr2(
     Minv: np.ndarray,
     gcodes: np.ndarray,
     fe_codes: list[np.ndarray],
+    terms: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """clubSandwich CR2 vcov and Satterthwaite df for the coefficients of ``Xt``.
+
+    ``terms`` (column positions) limits the Satterthwaite df to those coefficients, the others'
+    df are NaN: each coefficient's df is computed on its own, so those asked for are the same
+    numbers either way. The vcov is always the full ``k x k`` matrix.
 
     ``Xt`` holds the within-transformed regressors; ``Minv = (Xt' W Xt)^{-1}``. The full model is
     ``U = [X, D]``; with ``F = Xt Minv Xt' + D (D'WD)^+ D'`` the hat matrix is ``H = F W`` and
     clubSandwich's adjustment for cluster j is ``A_j = [(I-H)(I-H)']_{jj}^{-1/2}`` (which reduces
     to ``(I - H_jj)^{-1/2}`` without weights, the ``inverse_var`` branch).
+
+    ``G_j = I + Z K Z'`` with ``Z = [U_j, W_j U_j]``; in a cluster whose weights are one constant
+    ``c`` (every cluster of an unweighted fit, a treated LA's CEM weights) ``W_j U_j = c U_j``, so
+    ``G_j = I + U_j (N - 2c M) U_j'`` exactly, and the decomposition works on ``U_j`` alone (half
+    the columns, a quarter of the QR's work).
     """
     n, k = Xt.shape
+    sel = np.arange(k) if terms is None else np.asarray(terms, dtype=int)
     levels = [int(c.max()) + 1 for c in fe_codes]
     L = int(sum(levels))
     if L > CR2_MAX_FE_LEVELS:
@@ -101,8 +112,12 @@ def cr2(
                 return Aj @ v
         else:
             # G_j = I + Z Kmat Z' with Z = [U_j, W_j U_j]: invert the square root on span(Z)
-            Z = np.hstack([Uj, wj[:, None] * Uj])
-            Kmat = np.block([[Np, -Mp], [-Mp, np.zeros_like(Mp)]])
+            if wj.min() == wj.max():  # W_j = c I: Z Kmat Z' = U_j (N - 2c M) U_j'
+                Z = Uj
+                Kmat = Np - (2.0 * wj[0]) * Mp
+            else:
+                Z = np.hstack([Uj, wj[:, None] * Uj])
+                Kmat = np.block([[Np, -Mp], [-Mp, np.zeros_like(Mp)]])
             Q, T = np.linalg.qr(Z)
             B = T @ Kmat @ T.T
             lam, V = np.linalg.eigh((B + B.T) / 2)
@@ -118,20 +133,21 @@ def cr2(
                 )
 
         comps[j] = Xj.T @ (wj * apply_A(resid[idx]))
-        # v_j for every coefficient: A_j W_j X_j Minv (n_j x k)
-        Vlist.append(apply_A(wj[:, None] * (Xj @ Minv)))
+        # v_j for every coefficient asked for: A_j W_j X_j Minv (n_j x len(sel))
+        Vlist.append(apply_A(wj[:, None] * (Xj @ Minv[:, sel])))
     vcov = Minv @ (comps.T @ comps) @ Minv
 
     # Satterthwaite degrees of freedom (clubSandwich get_GH / get_P_array / Satterthwaite)
-    Amat = np.zeros((k, K, G))  # per coefficient: Ut_j' v_j
-    Bmat = np.zeros((k, K, G))  # per coefficient: Ut_j' W_j v_j
-    vnorm = np.zeros((k, G))
+    m = len(sel)
+    Amat = np.zeros((m, K, G))  # per coefficient: Ut_j' v_j
+    Bmat = np.zeros((m, K, G))  # per coefficient: Ut_j' W_j v_j
+    vnorm = np.zeros((m, G))
     for j in range(G):
         idx = idx_list[j]
         Vj = Vlist[j]
         wj = w[idx]
         Xj = Xt[idx]
-        a_x = Xj.T @ Vj  # k x k
+        a_x = Xj.T @ Vj  # k x m
         b_x = Xj.T @ (wj[:, None] * Vj)
         Amat[:, :k, j] = a_x.T
         Bmat[:, :k, j] = b_x.T
@@ -140,13 +156,13 @@ def cr2(
             Amat[:, k:, j] = np.asarray(Dj.T @ Vj).T
             Bmat[:, k:, j] = np.asarray(Dj.T @ (wj[:, None] * Vj)).T
         vnorm[:, j] = (Vj**2).sum(axis=0)
-    df = np.empty(k)
-    for i in range(k):
+    df = np.full(k, np.nan)
+    for i in range(m):
         A_i = Amat[i]
         B_i = Bmat[i]
         MA = Mfull @ A_i
         cross = B_i.T @ MA
         P = A_i.T @ N @ A_i - cross - cross.T
         P[np.diag_indices(G)] += vnorm[i]
-        df[i] = np.trace(P) ** 2 / np.sum(P**2)
+        df[sel[i]] = np.trace(P) ** 2 / np.sum(P**2)
     return vcov, df

@@ -14,6 +14,7 @@ share one design and one set of residuals, and splitting them would pass those a
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -38,7 +39,7 @@ from fvdid.estimators._sandwich import (
     small_sample_factor,
 )
 
-__all__ = ["OLSDesign", "OLSResult", "ols"]
+__all__ = ["OLSDesign", "OLSResult", "cr2_of", "ols"]
 
 VcovType = Literal["iid", "HC0", "HC1", "HC2", "HC3", "CR0", "CR1", "CR1S", "CR2", "CR3"]
 _VCOV_TYPES = ("iid", "HC0", "HC1", "HC2", "HC3", "CR0", "CR1", "CR1S", "CR2", "CR3")
@@ -72,6 +73,9 @@ class OLSDesign:
     read a cluster column by name without ``data=``; :meth:`column` does that lookup. The frame
     is not copied, so memory does not grow with the fit; a frame changed in place after the fit
     is detected by :meth:`column` only when its length changed.
+
+    ``bread`` is ``(X'WX)^{-1}`` as the fit computed it (from the R of its QR), so that a
+    variance of another type can be formed later without refitting (:func:`cr2_of`).
     """
 
     X: np.ndarray
@@ -83,6 +87,7 @@ class OLSDesign:
     fe: list[str]
     source: pd.DataFrame | None = None
     positions: np.ndarray | None = None
+    bread: np.ndarray | None = None
 
     def column(self, name: str) -> pd.Series:
         """Values of column ``name`` of the fitted frame at the rows the fit used.
@@ -480,7 +485,7 @@ def ols(
     fitted = y - resid
     w_out = w.copy() if weights is not None else None
     # fresh arrays no one else holds: the result keeps them read-only without a copy
-    seal(*(a for a in (Xt, yt, w_out, resid, fitted) if a is not None))
+    seal(*(a for a in (Xt, yt, w_out, resid, fitted, Minv) if a is not None))
     design = OLSDesign(
         X=Xt,
         y=yt,
@@ -491,6 +496,7 @@ def ols(
         fe=list(pf.fe),
         source=data,
         positions=np.flatnonzero(~drop) if n_dropped else np.arange(n),
+        bread=Minv,
     )
     return OLSResult(
         params=pd.Series(beta, index=idx, name="estimate"),
@@ -516,3 +522,52 @@ def ols(
         design=design,
     )
 
+
+
+def cr2_of(fit: OLSResult, terms: Sequence[str]) -> tuple[pd.Series, pd.Series]:
+    """CR2 standard errors and Satterthwaite df of ``terms`` of a fit, without refitting.
+
+    The same numbers as ``ols(fit.formula, data, vcov="CR2", cluster=fit.cluster, ...)`` on the
+    frame the fit was made on (clubSandwich ``vcovCR(type = "CR2")`` and ``coef_test``), formed
+    from the fit's within-transformed design, residuals and ``(X'WX)^{-1}``; the Satterthwaite
+    df is computed for ``terms`` only (each coefficient's df is its own computation).
+
+    Parameters
+    ----------
+    fit
+        A result of :func:`ols` clustered by one column (any ``vcov`` of the CR family).
+    terms
+        Coefficient labels.
+
+    Raises
+    ------
+    FvdidInputError
+        The fit is not clustered by one column, a term is not a coefficient of the fit, or the
+        design carries no frame.
+    """
+    cl = fit.cluster
+    if not isinstance(cl, str):
+        raise FvdidInputError(f"cr2_of needs a fit clustered by one column; this one has cluster={cl!r}")
+    des = fit.design
+    missing = [t for t in terms if t not in des.terms]
+    if missing:
+        raise FvdidInputError(f"term(s) {missing} are not coefficients of the fit; it has {des.terms}")
+    if des.bread is None:
+        raise FvdidInputError("this fit's design carries no (X'WX)^{-1}; refit with vcov='CR2'")
+    d = pd.DataFrame({c: des.column(c) for c in dict.fromkeys([*des.fe, cl])})
+    fe_codes, fe_levels = [], []
+    for f in des.fe:  # coded exactly as ols() codes them
+        codes, counts = coded_counts(d[f])
+        fe_codes.append(codes)
+        fe_levels.append(len(counts))
+    if cl in des.fe and fe_levels[des.fe.index(cl)] >= 2:
+        gcodes = fe_codes[des.fe.index(cl)]
+    else:
+        gcodes = cluster_codes(d, cl)
+    w = np.ones(len(des.y)) if des.weights is None else des.weights
+    resid = fit.resid.to_numpy()
+    pos = [des.terms.index(t) for t in terms]
+    V, dfs = cr2(des.X, w, resid, des.bread, gcodes, fe_codes, terms=np.asarray(pos))
+    idx = pd.Index(list(terms), name="term")
+    return (pd.Series(np.sqrt(np.diag(V)[pos]), index=idx, name="std_error"),
+            pd.Series(dfs[pos], index=idx, name="df"))

@@ -569,7 +569,7 @@ def estimate_outcome(
     seed
         Seed of the bootstraps.
     """
-    from fvdid.estimators.ols import ols
+    from fvdid.estimators.ols import cr2_of, ols
     from fvdid.stages import attempt
     from fvdid.stages.headline import (
         CELL,
@@ -605,7 +605,7 @@ def estimate_outcome(
     protocol_model = "linear" if 0.05 <= baseline <= 0.95 or prep.outcome not in BINARY else "logit"
 
     # The linear model: interaction-weighted over pair x period cells in the stacked design.
-    lin_fit, lin_data, lin_formula, term = first, d0, formula, treatment
+    lin_fit, lin_data, term = first, d0, treatment
     lin_pairs = lg_pairs = None
     linear = pooled
     if tuple(fixed_effects) == STACKED_FE:
@@ -628,7 +628,7 @@ def estimate_outcome(
             ses.append(_outcome_of(lambda fit=fit, pf=pf, cd=cd: common_effect_cr1(fit, pf, cd.data, cluster)))
             tables.append(_outcome_of(lambda fit=fit, cd=cd: pair_estimates(fit, cd)))
             if i == 0:
-                lin_formula, lin_fit, first_design = f_iw, fit, cd
+                lin_fit, first_design = fit, cd
                 iw.append(fit)
             else:
                 iw.append(_Coefficients(fit.params, fit.std_errors))
@@ -658,9 +658,9 @@ def estimate_outcome(
     kw.update({f"linear_{k}": getattr(linear, k)
                for k in ("estimate", "std_error", "df", "p_value", "conf_low", "conf_high")})
     if cr2:
-        f2 = ols(lin_formula if term == THETA else formula, lin_data, weights=weights, vcov="CR2",
-                 cluster=cluster, alpha=alpha)
-        se2, df2 = float(f2.std_errors[term]), float(f2.df[term])
+        # from the first imputation's fit itself: the numbers of a CR2 refit of its model
+        se_2, df_2 = cr2_of(lin_fit, [term])
+        se2, df2 = float(se_2[term]), float(df_2[term])
         p2, lo2, hi2 = t_inference(linear.estimate, se2, df2, alpha)
         kw.update(cr2_std_error=se2, cr2_df=df2, cr2_p_value=p2, cr2_conf_low=lo2, cr2_conf_high=hi2)
     if wild_bootstrap_B > 0:
