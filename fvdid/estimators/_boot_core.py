@@ -153,16 +153,22 @@ def check_bootcluster_nesting(
     )
 
 
-def _group_sum(codes: np.ndarray, n_groups: int, values: np.ndarray) -> np.ndarray:
-    """Sum the rows of ``values`` (1-d or 2-d) within groups; returns ``n_groups x ...``."""
+def _group_sum(codes: np.ndarray, n_groups: int, values: np.ndarray,
+               scale: np.ndarray | None = None) -> np.ndarray:
+    """Sum the rows of ``values`` (1-d or 2-d), times ``scale`` when given, within groups.
+
+    Returns ``n_groups x ...``. The 2-d sums are one sparse product ``S @ values`` with
+    ``S[g, i] = scale_i 1(codes_i = g)``: each group's rows are added in row order, the order
+    ``np.bincount`` adds them in, so the sums are the same to the last bit, without the
+    ``n x k`` temporary of ``scale[:, None] * values`` or a pass over the rows per column.
+    """
     if values.ndim == 1:
-        return np.bincount(codes, weights=values, minlength=n_groups)
-    return np.column_stack(
-        [
-            np.bincount(codes, weights=values[:, j], minlength=n_groups)
-            for j in range(values.shape[1])
-        ]
-    ).reshape(n_groups, values.shape[1])
+        v = values if scale is None else scale * values
+        return np.bincount(codes, weights=v, minlength=n_groups)
+    n = len(codes)
+    data = np.ones(n) if scale is None else np.asarray(scale, dtype=np.float64)
+    S = sparse.csr_matrix((data, (codes, np.arange(n))), shape=(n_groups, n))
+    return np.asarray(S @ values).reshape(n_groups, values.shape[1])
 
 
 def _crosstab(
@@ -354,8 +360,8 @@ def wild_core(
 
     numer_p = np.bincount(g_codes, weights=a * P, minlength=n_g)
     numer_q = np.bincount(g_codes, weights=a * Q, minlength=n_g)
-    P1 = _group_sum(g_codes, n_g, wx * P[:, None])  # G* x k
-    Q1 = _group_sum(g_codes, n_g, wx * Q[:, None])
+    P1 = _group_sum(g_codes, n_g, wx, P)  # G* x k
+    Q1 = _group_sum(g_codes, n_g, wx, Q)
     proj = (
         _FEProjector([np.asarray(f) for f in fe_codes], w)
         if fe_codes is not None and len(fe_codes) > 0
@@ -363,7 +369,7 @@ def wild_core(
     )
     pieces = []
     for c_codes, n_cc, factor in terms:
-        SXA = _group_sum(c_codes, n_cc, a[:, None] * X) @ A  # G x k
+        SXA = _group_sum(c_codes, n_cc, X, a) @ A  # G x k
         same = n_cc == n_g and np.array_equal(c_codes, g_codes)
         if same:
             p2 = np.bincount(c_codes, weights=a * P, minlength=n_cc)
