@@ -202,7 +202,7 @@ def parity(
 
 
 def _replicate(kind: str, kinds: dict[str, Any], primary_only: bool, config: Path | None,
-               robustness: bool = True) -> Any:
+               robustness: bool = True, checks: bool = True) -> Any:
     """The replication callable of ``fvdid montecarlo``: its run options checked up front."""
     if kind != "analysis":
         return kinds[kind]()
@@ -213,7 +213,7 @@ def _replicate(kind: str, kinds: dict[str, Any], primary_only: bool, config: Pat
         opts = dict(read_options(config))
         RunConfig.from_mapping(opts)  # unknown or ill-typed options fail before any replication
     return kinds[kind](run_options=tuple(sorted(opts.items())), secondary=not primary_only,
-                       sensitivity=not primary_only, robustness=robustness)
+                       sensitivity=not primary_only, robustness=robustness, checks=checks)
 
 
 @app.command()
@@ -231,6 +231,7 @@ def montecarlo(
     primary_only: Annotated[bool, typer.Option("--primary-only", help="Analyse the primary outcome alone (no secondary outcomes, no sensitivity analyses).")] = False,
     config: Annotated[Path | None, typer.Option("--config", help="TOML of run options for every replication's analysis (e.g. n_imputations, boot_B).")] = None,
     robustness: Annotated[bool, typer.Option("--robustness/--no-robustness", help="Fit the robustness models (FGLS random effects, tobit, hurdle, LMM) in every replication.")] = True,
+    checks: Annotated[bool, typer.Option("--checks/--no-checks", help="Fit the primary's specification checks (the protocol-literal pooled specification, the logit with the other period terms) in every replication; --no-checks studies the headline's inference alone.")] = True,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress display.")] = False,
 ) -> None:
     """Monte Carlo study of the analysis on its own design; resumes when run again."""
@@ -244,7 +245,8 @@ def montecarlo(
     try:
         res = run_study(out, reps=reps, design=design, effects=effects, effect_grid=effect_grid,
                         methods=meths, scheduler=scheduler, workers=workers, seed=seed,
-                        replicate=_replicate(replication, replicates, primary_only, config, robustness),
+                        replicate=_replicate(replication, replicates, primary_only, config, robustness,
+                                             checks),
                         progress=False if quiet else None)
     except FvdidInputError as exc:
         _fail(str(exc))

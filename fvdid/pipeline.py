@@ -233,6 +233,7 @@ def analyse(
     secondary: bool = True,
     sensitivity: bool = True,
     robustness: bool = True,
+    checks: bool = True,
     progress: Callable[[str], None] | None = None,
     workers: int | None = None,
     keep_imputations: bool = True,
@@ -254,6 +255,12 @@ def analyse(
     robustness
         Fit the robustness models (FGLS random effects, tobit, hurdle, the absence mixed model);
         a Monte Carlo study of the headline's inference alone may leave them out.
+    checks
+        Fit the primary's specification checks: the protocol's literal pooled specification
+        (LA and financial-year fixed effects, ``protocol_literal``) and the logit with the other
+        period terms (``logit_ame_alt_*``). They are checks of the specification, not inference
+        methods of the headline; a Monte Carlo study of the headline's inference alone (the
+        timed default study) may leave them out. The secondary outcomes are unaffected.
     progress
         Called with the label of each stage of :data:`STAGES` as it starts.
     workers
@@ -288,7 +295,8 @@ def analyse(
     def analyse_primary() -> OutcomeAnalysis:
         first = analyse_outcome(
             cfg.primary_outcome, ex.children, ex.las, pairs[cfg.primary_outcome], cfg,
-            bootstrap=True, make_figure=figures, literal=True, robustness=robustness)
+            bootstrap=True, make_figure=figures, literal=checks, robustness=robustness,
+            logit_alt_check=checks)
         if first.estimate is None:
             raise FvdidInputError(f"the primary outcome {cfg.primary_outcome} cannot be estimated "
                                   "on this extract: " + "; ".join(first.notes))

@@ -273,3 +273,34 @@ def test_the_studys_simulation_mdes_joins_the_mdes_table(lean: tuple[RunConfig, 
     # |-0.02 + (0.3 / 0.4) * -0.02| = 0.035, in percentage points (a size): rounding only
     assert len(mc) == 1 and mc["MDES (pp)"].iloc[0] == pytest.approx(3.5, abs=1e-10)
     assert len(out.mdes) == len(an.mdes) + 1
+
+
+def test_checks_off_leaves_out_the_specification_checks_only(lean: tuple[RunConfig, object]) -> None:
+    """``analyse(checks=False)`` (the timed Monte Carlo study) fits neither the protocol-literal
+    pooled specification nor the logit with the other period terms, and every other number of
+    the primary is the same, bit for bit: the checks feed nothing else."""
+    cfg, ex = lean
+    on = analyse(ex, cfg, secondary=False, sensitivity=False, robustness=False)
+    off = analyse(ex, cfg, secondary=False, sensitivity=False, robustness=False, checks=False)
+    p_on, p_off = on.primary, off.primary
+    assert p_on.protocol_model == "logit" and np.isfinite(p_on.logit_ame_alt)
+    assert np.isnan(p_off.logit_ame_alt) and p_off.logit_alt_period == ""
+    a_on, a_off = on.outcomes[cfg.primary_outcome], off.outcomes[cfg.primary_outcome]
+    assert a_on.protocol_literal is not None and a_off.protocol_literal is None
+    r_on, r_off = on.records(), off.records()
+    gone = {"pooled_la_fy", "logit_ame_pair_time"}
+    assert gone <= set(r_on["estimator"]) and not gone & set(r_off["estimator"])
+    key = ["outcome", "estimator", "method"]
+    kept = r_on[~r_on["estimator"].isin(gone)].set_index(key).sort_index()
+    pd.testing.assert_frame_equal(kept, r_off.set_index(key).sort_index())
+
+
+def test_analysis_replication_repr_keeps_old_studies_resumable() -> None:
+    # study.json identifies a study by the replication's repr: a study begun before the checks
+    # switch (validation/montecarlo-100k-imp) must resume with every check on
+    from fvdid.montecarlo.replication import AnalysisReplication
+
+    on = AnalysisReplication(run_options=(("boot_B", 399),), secondary=False)
+    assert repr(on) == ("AnalysisReplication(run_options=(('boot_B', 399),), secondary=False, "
+                        "sensitivity=True, robustness=True)")
+    assert repr(AnalysisReplication(checks=False)).endswith("robustness=True, checks=False)")

@@ -542,6 +542,7 @@ def estimate_outcome(
     cr2: bool = True,
     wild_bootstrap_B: int = 0,
     logit_check: bool | Literal["always"] = True,
+    logit_alt_check: bool = True,
     seed: int = 0,
 ) -> OutcomeEstimate:
     """Estimate the effect of FV on ``prep.outcome``: the headline and every check beside it.
@@ -566,6 +567,9 @@ def estimate_outcome(
     logit_check
         Fit the logit for binary outcomes whose baseline rate lies outside 5-95 % (the
         protocol's rule, footnote 21); ``"always"`` fits it for every binary outcome.
+    logit_alt_check
+        Also fit the logit's check with the other period terms (``logit_ame_alt_*``); a Monte
+        Carlo study of the headline's inference alone may leave it out.
     seed
         Seed of the bootstraps.
     """
@@ -730,7 +734,7 @@ def estimate_outcome(
                                for k in ("std_error", "df", "p_value", "conf_low", "conf_high")})
                     kw.update(_equal_pairs("logit_ame_pairs_", notes, lambda: pairs_test(
                         [lg.groups], dl, alpha=alpha, weighting="equal")))
-            if lg.method == "imputation":
+            if lg.method == "imputation" and logit_alt_check:
                 kw.update(_logit_alt_check(dl, lrhs, lfe, prep.outcome, treatment=treatment,
                                            weights=weights, cluster=cluster, n_clusters=G,
                                            alpha=alpha, notes=notes))

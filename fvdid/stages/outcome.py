@@ -116,6 +116,7 @@ def analyse_outcome(
     make_figure: bool = False,
     literal: bool = False,
     robustness: bool = True,
+    logit_alt_check: bool = True,
 ) -> OutcomeAnalysis:
     """LA pairs -> analytic sample -> CEM weights -> the protocol's regression (and checks).
 
@@ -149,6 +150,8 @@ def analyse_outcome(
     robustness
         Fit the robustness models (:func:`fvdid.stages.robustness.robustness_models`); False
         leaves ``checks`` empty (a Monte Carlo study of the headline's inference alone).
+    logit_alt_check
+        Fit the logit's check with the other period terms (:func:`estimate_outcome`).
     """
     from fvdid.stages.child_matching import balance_plot
 
@@ -190,7 +193,8 @@ def analyse_outcome(
                                   imputed=tuple(stacked_sets) if prep.imputed else ())
     est = attempt(notes, f"regression of {outcome}", lambda: estimate_outcome(
         stacked, categorical=cfg.categorical_covariates, weights="weight", alpha=cfg.alpha,
-        fixed_effects=STACKED_FE, wild_bootstrap_B=cfg.boot_B if bootstrap else 0, seed=cfg.seed))
+        fixed_effects=STACKED_FE, wild_bootstrap_B=cfg.boot_B if bootstrap else 0,
+        logit_alt_check=logit_alt_check, seed=cfg.seed))
     protocol_literal = None
     if pooled is not None and literal:
         protocol_literal = attempt(notes, "protocol-literal specification", lambda: estimate_outcome(
