@@ -308,7 +308,8 @@ def _fvdid_lean_analysis() -> Runner:
 
     def run(state: Any, p: dict) -> Any:
         pipeline, extract, cfg = state
-        return pipeline.analyse(extract, cfg, secondary=False, sensitivity=False, robustness=False)
+        return pipeline.analyse(extract, cfg, secondary=False, sensitivity=False, robustness=False,
+                                checks=False)
 
     def extract(an: Any, state: Any, p: dict) -> dict:
         return {"primary_estimate": _f(an.primary.estimate),
@@ -337,7 +338,7 @@ def _fvdid_montecarlo() -> Runner:
         rep = _import("fvdid.montecarlo.replication")
         replicate = (rep.TextbookReplication() if p.get("textbook") else rep.AnalysisReplication(
             run_options=tuple(sorted(dict(p.get("run_options", {})).items())), secondary=False,
-            sensitivity=False, robustness=False))
+            sensitivity=False, robustness=False, checks=False))
         return _Cluster(int(p["workers"]), replicate)
 
     def run(cl: Any, p: dict) -> Any:

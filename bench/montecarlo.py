@@ -5,8 +5,13 @@
     python -m bench montecarlo --replication textbook  # the engine's own overhead
 
 Each worker count gets its own ``LocalCluster`` (single-threaded worker processes on 127.0.0.1),
-warmed up (fvdid imported on every worker) before the clock starts, and a fresh study folder; the
-rate counts replications saved per second of wall time. The projection is the time of the
+warmed up before the clock starts (fvdid imported, and with ``--warm`` one replication of a seed
+outside the study run, on every worker: the lazily imported modules loaded, as in the steady state
+of a long study), and a fresh study folder; the rate counts replications saved per second of wall
+time. The analysis replication is the issue's timed study: the primary outcome with every
+inference method, as ``fvdid montecarlo --primary-only --no-robustness --no-checks`` builds it
+(``--checks`` adds the primary's specification checks), with the run options of the
+1000-replication study (``bench.workloads.LEAN_RUN_OPTIONS``, validation/montecarlo-100k-imp/run.toml). The projection is the time of the
 issue's default study (500 replications under the null and 500 under the effect) at the
 2-worker rate; the target is 30 minutes on 2 cores.
 
@@ -53,6 +58,15 @@ def local_client(workers: int) -> Iterator[Any]:
         yield client
 
 
+def warm(client: Any, replicate: object, design: dict) -> None:
+    """Run one replication under the null on every worker (a seed no study of the bench uses)."""
+    from fvdid.montecarlo.design import Design, scenarios
+
+    null = scenarios(("null",))[0]
+    d = Design.from_mapping(design)
+    client.run(lambda: (replicate(10**9 + 7, null, d), None)[1])
+
+
 def study(client: Any, reps: int, replicate: object, design: dict, seed: int = 20) -> dict:
     """One timed study of ``reps`` replications under the null in a fresh folder."""
     import fvdid
@@ -67,9 +81,11 @@ def study(client: Any, reps: int, replicate: object, design: dict, seed: int = 2
             "failed": res.run.n_failed, "seconds": dt, "reps_per_second": res.run.n_run / dt}
 
 
-def measure(workers: int, reps: int, replicate: object, design: dict) -> dict:
+def measure(workers: int, reps: int, replicate: object, design: dict, warm_up: bool = False) -> dict:
     """Start a local cluster of ``workers``, then time one study on it (cluster start untimed)."""
     with local_client(workers) as client:
+        if warm_up:
+            warm(client, replicate, design)
         r = study(client, reps, replicate, design)
     return {**r, "workers": workers}
 
@@ -84,11 +100,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--n-children", type=int, default=None, help="design n_children (default 100,000)")
     p.add_argument("--replication", choices=["analysis", "textbook"], default="analysis")
     p.add_argument("--all-outcomes", action="store_true",
-                   help="also the secondary outcomes and sensitivity analyses (default: the "
+                   help="also the secondary outcomes, sensitivity analyses and robustness models (default: the "
                         "issue's timed study, the primary outcome with every inference method)")
+    p.add_argument("--checks", action="store_true",
+                   help="also the primary's specification checks (protocol-literal pooled "
+                        "specification, the logit with the other period terms)")
+    p.add_argument("--warm", action="store_true",
+                   help="run one replication on every worker before the clock starts")
     p.add_argument("--out", type=Path, default=None, help="also write the numbers as JSON here")
     a = p.parse_args(argv)
-    rep = (AnalysisReplication(secondary=a.all_outcomes, sensitivity=a.all_outcomes)
+    from bench.workloads import LEAN_RUN_OPTIONS
+
+    rep = (AnalysisReplication(run_options=tuple(sorted(LEAN_RUN_OPTIONS.items())),
+                               secondary=a.all_outcomes, sensitivity=a.all_outcomes,
+                               robustness=a.all_outcomes, checks=a.all_outcomes or a.checks)
            if a.replication == "analysis" else TextbookReplication())
     reps = a.reps or (4 if a.replication == "analysis" else 400)
     design = {} if a.n_children is None else {"n_children": a.n_children}
@@ -96,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
           f"design {design or 'default'}, {os.cpu_count()} cores", flush=True)
     rows = []
     for w in (1, 2):
-        r = measure(w, reps, rep, design)
+        r = measure(w, reps, rep, design, warm_up=a.warm)
         rows.append(r)
         print(f"  {w} worker(s): {r['reps']} reps in {r['seconds']:.1f} s = "
               f"{r['reps_per_second']:.3f} reps/s ({r['failed']} failed)", flush=True)

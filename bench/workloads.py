@@ -400,8 +400,9 @@ def _montecarlo_workload(reps: int, tiny: bool = False) -> Workload:
         notes=(("fvdid.montecarlo(effects='null') with "
                 + ("TextbookReplication() (OLS with known answers: the engine's own overhead)"
                    if tiny else
-                   "AnalysisReplication(secondary=False, sensitivity=False, robustness=False), as "
-                   "`fvdid montecarlo --primary-only --no-robustness` builds it, run options "
+                   "AnalysisReplication(secondary=False, sensitivity=False, robustness=False, "
+                   "checks=False), as `fvdid montecarlo --primary-only --no-robustness "
+                   "--no-checks` builds it (the headline's inference alone), run options "
                    + ", ".join(f"{k} = {v}" for k, v in LEAN_RUN_OPTIONS.items()))
                 + "; a LocalCluster of single-threaded worker processes, started and warmed up "
                 "(fvdid imported on every worker) before the clock starts; seconds = the study "
@@ -493,7 +494,7 @@ WORKLOADS: tuple[Workload, ...] = (
         params={"seed": 0, "n_children": 100_000, "run_options": LEAN_RUN_OPTIONS},
         impls=(Impl(FVDID, "fvdid", "fvdid_lean_analysis", "fvdid",
                     note="analyse(extract, cfg, secondary=False, sensitivity=False, "
-                         "robustness=False)"),),
+                         "robustness=False, checks=False)"),),
         key="primary_estimate",
         quantities=(Quantity("primary_estimate", 0.0, "fvdid only: the primary headline"),),
         notes=("The Monte Carlo's lean path: "
