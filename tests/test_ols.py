@@ -127,15 +127,23 @@ def test_cr2_fwl_blocks_match_dense_dummy_model(weighted: bool) -> None:
     np.testing.assert_allclose(fit.df[REGS], dfs[pos], rtol=1e-7)
 
 
-def test_cr2_large_cluster_low_rank_path_matches_dense() -> None:
-    # few clusters with many rows each exercise the low-rank (1 + Z K Z') inverse square root
-    rng = np.random.default_rng(5)
+def _few_large_clusters(seed: int, constant_weights: tuple[int, ...] = ()) -> pd.DataFrame:
+    """600 rows in 4 clusters ``g`` (about 150 rows each) with a factor ``t``; the clusters in
+    ``constant_weights`` get one weight each (0.7 + g), the others uniform weights."""
+    rng = np.random.default_rng(seed)
     n = 600
     df = pd.DataFrame(
         dict(g=rng.integers(0, 4, n), t=rng.integers(0, 3, n), x=rng.normal(size=n),
              w=rng.uniform(0.5, 2, n))
     )
+    df["w"] = np.where(df["g"].isin(constant_weights), 0.7 + df["g"], df["w"])
     df["y"] = df["x"] + 0.2 * df["t"] + rng.normal(size=n) * (1 + df["g"])
+    return df
+
+
+def test_cr2_large_cluster_low_rank_path_matches_dense() -> None:
+    # few clusters with many rows each exercise the low-rank (1 + Z K Z') inverse square root
+    df = _few_large_clusters(5)
     X = _dummies(df, ["g", "t"], ["x"])
     _beta, vc, dfs = _cr2_dense(df["y"].to_numpy(), X.to_numpy(), df["w"].to_numpy(),
                                 df["g"].to_numpy())
@@ -412,14 +420,7 @@ def test_cr2_of_equals_a_cr2_refit(cluster: str, weights: str | None) -> None:
 def test_cr2_constant_weight_clusters_match_dense_reference() -> None:
     # the low-rank branch of clusters whose weights are one constant (Z = U_j) against the
     # explicit-design reference: 4 clusters of about 150 rows, two of them with constant weights
-    rng = np.random.default_rng(8)
-    n = 600
-    df = pd.DataFrame(
-        dict(g=rng.integers(0, 4, n), t=rng.integers(0, 3, n), x=rng.normal(size=n),
-             w=rng.uniform(0.5, 2, n))
-    )
-    df["w"] = np.where(df["g"] < 2, 0.7 + df["g"], df["w"])
-    df["y"] = df["x"] + 0.2 * df["t"] + rng.normal(size=n) * (1 + df["g"])
+    df = _few_large_clusters(8, constant_weights=(0, 1))
     X = _dummies(df, ["g", "t"], ["x"])
     _b, vc, dfs = _cr2_dense(df["y"].to_numpy(), X.to_numpy(), df["w"].to_numpy(),
                              df["g"].to_numpy())

@@ -523,7 +523,6 @@ def ols(
     )
 
 
-
 def cr2_of(fit: OLSResult, terms: Sequence[str]) -> tuple[pd.Series, pd.Series]:
     """CR2 standard errors and Satterthwaite df of ``terms`` of a fit, without refitting.
 
