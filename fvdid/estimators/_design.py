@@ -45,11 +45,14 @@ def independent_columns(Z: np.ndarray, ref: np.ndarray, tol: float = COLLINEAR_T
 
 # Tall-skinny QR: row blocks of this many rows are factorised as one stacked (batched) LAPACK
 # call and their R factors stacked and factorised again. Used when the matrix is at least
-# _TSQR_MIN_BLOCKS blocks tall and at most _TSQR_MAX_COLS wide (beyond, LAPACK's blocked QR on
-# the whole matrix is as fast).
+# _TSQR_MIN_BLOCKS blocks tall and at most _TSQR_MAX_COLS wide. On one OpenBLAS thread (as
+# qr_r runs) TSQR was measured faster than LAPACK's blocked QR of the whole matrix at every
+# width tried: 55,726 rows x 26 / 52 / 100 / 256 columns 14 / 38 / 132 / 726 ms against
+# 28 / 82 / 366 / 959 ms, 40,000 x 400 940 against 1,096 ms, 1M x 40 0.66 against 2.2 s
+# (2 cores, AMD EPYC). Past 512 columns a block is less than 8 times as tall as wide.
 _TSQR_ROWS = 4096
 _TSQR_MIN_BLOCKS = 8
-_TSQR_MAX_COLS = 32
+_TSQR_MAX_COLS = 512
 
 
 def qr_r(M: np.ndarray, *, block_rows: int = _TSQR_ROWS, max_cols: int = _TSQR_MAX_COLS,
