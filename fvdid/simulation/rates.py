@@ -186,6 +186,15 @@ def calibrate_intercepts(
     The national mean is a sum over (cell, support point) pairs of weight x f(x), with
     x = eta + v. The pairs are binned on x once per component, so the Newton steps are cheap.
     """
+    return _calibrate(cfg, las, sup)[0]
+
+
+def _calibrate(
+    cfg: SimConfig, las: LAs, sup: dict[str, np.ndarray]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """:func:`calibrate_intercepts`, with the looked-after and CPP probabilities per (cell,
+    support point) at the calibrated intercepts, which :func:`expected_rates` needs as well
+    (the same floats: ``expit((eta + mu) + v)``)."""
     in_panel = np.isin(las.cal.q, las.cal.panel_q)
     wcell = (las.volumes.vol_q * in_panel[None, :]).ravel()
     s = las.share_fsm.ravel()
@@ -228,7 +237,7 @@ def calibrate_intercepts(
         lambda m: float(wb @ _term_mean(c + m, shift, grid, F)) / total_s,
         lambda m: float(wb @ _term_mean(c + m, shift, grid, dF)) / total_s,
     )
-    return mu
+    return mu, P_la, P_cpp
 
 
 @dataclass(frozen=True, eq=False)
@@ -250,7 +259,7 @@ class Rates:
 
 def expected_rates(cfg: SimConfig, las: LAs, sup: dict[str, np.ndarray]) -> Rates:
     """Calibrate the intercepts, then compute expected counterfactual rates per cell."""
-    mu = calibrate_intercepts(cfg, las, sup)
+    mu, P_la, P_cpp = _calibrate(cfg, las, sup)
     nk = len(_K)
     eta3 = las.eta + mu[:, None, None]
     eta = eta3.reshape(nk, -1)
@@ -259,8 +268,6 @@ def expected_rates(cfg: SimConfig, las: LAs, sup: dict[str, np.ndarray]) -> Rate
     n_la, nq = las.n_la, len(las.cal.q)
     shape = (n_la, nq)
 
-    P_la = expit(eta[LA][:, None] + V[LA][None, :])
-    P_cpp = expit(eta[CPP][:, None] + V[CPP][None, :])
     Q = expit(eta[CIN][:, None] + V[CIN][None, :])
     R_la = _wmean(P_la, w0, w1, s)
     P_kin = expit(eta[KIN][:, None] + V[KIN][None, :])
