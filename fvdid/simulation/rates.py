@@ -209,8 +209,10 @@ def _calibrate(
     total = float(wcell.sum())
     mu[LA] = _calibrate_binary(*_binned(eta[LA], V[LA], W), cfg.base_looked_after_18m, total)
     mu[CPP] = _calibrate_binary(*_binned(eta[CPP], V[CPP], W), cfg.base_cpp_12m, total)
-    P_la = expit(eta[LA][:, None] + mu[LA] + V[LA][None, :])
-    P_cpp = expit(eta[CPP][:, None] + mu[CPP] + V[CPP][None, :])
+    P_la = eta[LA][:, None] + mu[LA] + V[LA][None, :]
+    expit(P_la, out=P_la)  # in place: the same floats, no second 2.4M-element array
+    P_cpp = eta[CPP][:, None] + mu[CPP] + V[CPP][None, :]
+    expit(P_cpp, out=P_cpp)
     if cfg.base_any_plan_18m <= cfg.base_cpp_12m:
         raise FvdidInputError(
             "config base_any_plan_18m must exceed base_cpp_12m (CPP children have a plan)"
