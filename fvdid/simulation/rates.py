@@ -316,7 +316,6 @@ def expected_rates(cfg: SimConfig, las: LAs, sup: dict[str, np.ndarray]) -> Rate
         sch = w0s.sum() + sb * w1s.sum()
         out["abs"][b] = _wmean(mean_t, w0s, w1s, sb) / sch
         out["sq"][b] = _wmean(np.interp(xs + _TERM_EFFECT.mean(), grid, F2), w0s, w1s, sb) / sch
-    del P_la, P_cpp
     R = {
         "looked_after_18m": out["la"].reshape(shape),
         "cpp_12m": out["cpp"].reshape(shape),

@@ -31,7 +31,7 @@ import pandas as pd
 from scipy import stats
 
 from fvdid.errors import FvdidInputError
-from fvdid.estimators._design import group_indicator
+from fvdid.estimators._sandwich import cluster_score_sums
 
 __all__ = ["CELL", "CELL_QUARTERS", "THETA", "CellDesign", "Pooled", "cell_design", "common_effect_cr1", "event_cells", "event_year_cells",
            "fv_estimand", "pair_estimates", "pairs_test", "pool_term", "t_inference"]
@@ -283,8 +283,7 @@ def common_effect_cr1(iw_fit: Any, pooled_fit: Any, data: pd.DataFrame, cluster:
     G = int(g.max()) + 1
     XtWX = X.T @ (X * w[:, None])
     bread = np.linalg.pinv(XtWX)
-    # each cluster's score sum, its rows added in row order (the floats of np.add.at)
-    S = np.asarray(group_indicator(g, G) @ (X * (w * e)[:, None]))
+    S = cluster_score_sums(w * e, X, g)  # rows added in row order (the floats of np.add.at)
     n, k = X.shape
     K = k + int(des.n_fe)
     c = G / max(G - 1, 1) * (n - 1) / max(n - K, 1)
