@@ -220,8 +220,14 @@ def _cell_rc(
     codes: np.ndarray,
     method: str,
     never: bool,
-) -> tuple[float, np.ndarray | None, str | None]:
-    """One 2x2 on repeated cross-sections: (att, the IF summed within units, or the problem)."""
+    unique_codes: bool = False,
+) -> tuple[float, np.ndarray | None, np.ndarray | None, str | None]:
+    """One 2x2 on repeated cross-sections: (att, units, the IF summed within them, or the problem).
+
+    With ``unique_codes`` (every row its own unit: ``panel=False``) the IF is returned for the
+    selected rows' units (``units``) as it is, which a sum within units would leave unchanged;
+    otherwise ``units`` is None and the IF is summed within units over all ``n``.
+    """
     assert arr.rows_by_t is not None
     rows = np.concatenate([arr.rows_by_t[c], arr.rows_by_t[b]])
     gr = arr.g_all[rows]
@@ -242,12 +248,15 @@ def _cell_rc(
     elif ((1 - D) * (1 - post)).sum() == 0:
         problem = f"no available control units for group {_fmt(g)} in period {_fmt(tlist[b])}"
     if problem is not None:
-        return np.nan, None, problem
+        return np.nan, None, None, problem
     estimator = {"dr": _drdid.dr_rc, "ipw": _drdid.ipw_rc, "reg": _drdid.reg_rc}[method]
     est, phi = estimator(arr.y_all[rows], post, D, arr.X_all[rows], arr.w_all[rows])
     if np.isnan(est):
-        return np.nan, None, None
-    return est, np.bincount(codes[rows], weights=phi * (n / n1), minlength=n), None
+        return np.nan, None, None, None
+    phi *= n / n1
+    if unique_codes:
+        return est, codes[rows], phi, None
+    return est, None, np.bincount(codes[rows], weights=phi, minlength=n), None
 
 
 def _estimate_cells(
@@ -273,6 +282,10 @@ def _estimate_cells(
     never = control == "never_treated"
     skipped: list[str] = []
     shared: dict[tuple[Any, ...], Any] = {}  # what the cells of a cohort share (_cell_panel)
+    codes = prep.unit_codes
+    unique_codes = (
+        not prep.panel and codes is not None and np.array_equal(codes, np.arange(codes.size))
+    )
     for j, (g, tt, c, b) in enumerate(cells):
         post_flag[j] = g <= tt
         if universal and b == c:
@@ -286,11 +299,10 @@ def _estimate_cells(
                 cache=shared,
             )
         else:
-            assert prep.unit_codes is not None
-            sel = None
-            est, phi, problem = _cell_rc(
-                arr, g, tt, c, b, thresh, tlist=tlist, n=n, codes=prep.unit_codes,
-                method=method, never=never,
+            assert codes is not None
+            est, sel, phi, problem = _cell_rc(
+                arr, g, tt, c, b, thresh, tlist=tlist, n=n, codes=codes,
+                method=method, never=never, unique_codes=unique_codes,
             )
         if problem is not None:
             skipped.append(f"{_fmt(g)}:{_fmt(tt)}: {problem}")

@@ -76,16 +76,29 @@ _MTHRESH = -30.0
 
 
 def _expit(eta: np.ndarray) -> np.ndarray:
-    """Logistic cdf with R's clamping (mu stays within [eps, 1-eps])."""
+    """Logistic cdf with R's clamping (mu stays within [eps, 1-eps]).
+
+    ``1 / (1 + exp(-clip(eta)))`` evaluated in one buffer: the same operations on the same
+    floats as with a temporary per step.
+    """
     e = np.clip(eta, _MTHRESH, _THRESH)
-    return 1.0 / (1.0 + np.exp(-e))
+    np.negative(e, out=e)
+    np.exp(e, out=e)
+    e += 1.0
+    return np.divide(1.0, e, out=e)
 
 
-def _binomial_dev(y: np.ndarray, mu: np.ndarray, w: np.ndarray) -> float:
+def _binomial_dev(
+    y: np.ndarray, mu: np.ndarray, w: np.ndarray, events: np.ndarray | None = None
+) -> float:
+    """``-2 sum w log(mu if y else 1 - mu)``; ``events`` is ``y > 0.5`` when the caller has it."""
+    ll = 1.0 - mu
+    np.copyto(ll, mu, where=(y > 0.5) if events is None else events)
     with np.errstate(divide="ignore"):
-        ll = np.log(np.where(y > 0.5, mu, 1.0 - mu))
+        np.log(ll, out=ll)
     # elementwise product and sum, not np.dot: a threaded BLAS ddot can stall on busy machines
-    return float(-2.0 * np.sum(w * ll))
+    ll *= w
+    return float(-2.0 * np.sum(ll))
 
 
 def logit_irls(
@@ -96,16 +109,23 @@ def logit_irls(
     Returns ``(coef, fitted, converged)``. The path (starting values, step halving, stopping
     rule) is glm's, so the fitted values agree with R's to floating-point rounding.
     """
+    events = y > 0.5
     mu = (w * y + 0.5) / (w + 1.0)
     eta = np.log(mu / (1.0 - mu))
-    dev = _binomial_dev(y, mu, w)
+    dev = _binomial_dev(y, mu, w, events)
     k = X.shape[1]
     beta = np.zeros(k)
     converged = False
     for it in range(maxit):
-        mu_eta = np.maximum(mu * (1.0 - mu), _EPS)
-        z = eta + (y - mu) / mu_eta
-        ww = w * mu_eta  # = w * mu_eta**2 / var(mu) for the logit link
+        # mu (1 - mu), floored; z = eta + (y - mu) / mu_eta: each in one buffer, the same floats
+        mu_eta = 1.0 - mu
+        mu_eta *= mu
+        np.maximum(mu_eta, _EPS, out=mu_eta)
+        z = y - mu
+        z /= mu_eta
+        z += eta
+        mu_eta *= w  # ww = w * mu_eta**2 / var(mu) = w * mu_eta for the logit link
+        ww = mu_eta
         XtW = X.T * ww
         A = XtW @ X
         try:
@@ -117,7 +137,7 @@ def logit_irls(
         eta = X @ beta
         mu = _expit(eta)
         devold = dev
-        dev = _binomial_dev(y, mu, w)
+        dev = _binomial_dev(y, mu, w, events)
         # step halving when the deviance is infinite or increases (glm / fastglm)
         halvings = 0
         while (not np.isfinite(dev) or (it > 0 and (dev - devold) / (0.1 + abs(dev)) >= tol)) and (
@@ -126,7 +146,7 @@ def logit_irls(
             beta = 0.5 * (beta + beta_prev)
             eta = X @ beta
             mu = _expit(eta)
-            dev = _binomial_dev(y, mu, w)
+            dev = _binomial_dev(y, mu, w, events)
             halvings += 1
         if abs(dev - devold) / (0.1 + abs(dev)) < tol:
             converged = True

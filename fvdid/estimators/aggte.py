@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from fvdid._results import ResultMixin
+from fvdid._results import ResultMixin, seal
 from fvdid.errors import FvdidInputError
 from fvdid.estimators._att_gt_inference import _SE_FLOOR, multiplier_bootstrap
 from fvdid.estimators._att_gt_prep import _fmt
@@ -365,6 +365,7 @@ def aggte(
         if np.all(np.mod(table[key], 1) == 0):
             table[key] = table[key].astype(np.int64)
         ose = floor(se_of(overall_phi))
+        seal(infm, overall_phi)  # fresh column_stack / products: kept without a copy
         return AggteResult(
             type=type,
             overall_att=float(overall),

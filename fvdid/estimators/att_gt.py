@@ -16,7 +16,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from fvdid._results import ResultMixin
+from fvdid._results import ResultMixin, seal
 from fvdid.errors import FvdidInputError
 from fvdid.estimators._att_gt_cells import _cells, _estimate_cells, _unit_arrays
 from fvdid.estimators._att_gt_inference import (
@@ -411,6 +411,7 @@ def att_gt(
         index=[int(g) if float(g).is_integer() else g for g in glist],
         name="group_prob",
     )
+    seal(inf)  # built here and held by nothing else: the result keeps it without a copy
     return AttGtResult(
         table=table,
         influence=inf,
