@@ -88,12 +88,10 @@ def _expit(eta: np.ndarray) -> np.ndarray:
     return np.divide(1.0, e, out=e)
 
 
-def _binomial_dev(
-    y: np.ndarray, mu: np.ndarray, w: np.ndarray, events: np.ndarray | None = None
-) -> float:
-    """``-2 sum w log(mu if y else 1 - mu)``; ``events`` is ``y > 0.5`` when the caller has it."""
+def _binomial_dev(events: np.ndarray, mu: np.ndarray, w: np.ndarray) -> float:
+    """``-2 sum w log(mu if event else 1 - mu)``; ``events`` is ``y > 0.5``."""
     ll = 1.0 - mu
-    np.copyto(ll, mu, where=(y > 0.5) if events is None else events)
+    np.copyto(ll, mu, where=events)
     with np.errstate(divide="ignore"):
         np.log(ll, out=ll)
     # elementwise product and sum, not np.dot: a threaded BLAS ddot can stall on busy machines
@@ -112,7 +110,7 @@ def logit_irls(
     events = y > 0.5
     mu = (w * y + 0.5) / (w + 1.0)
     eta = np.log(mu / (1.0 - mu))
-    dev = _binomial_dev(y, mu, w, events)
+    dev = _binomial_dev(events, mu, w)
     k = X.shape[1]
     beta = np.zeros(k)
     converged = False
@@ -137,7 +135,7 @@ def logit_irls(
         eta = X @ beta
         mu = _expit(eta)
         devold = dev
-        dev = _binomial_dev(y, mu, w, events)
+        dev = _binomial_dev(events, mu, w)
         # step halving when the deviance is infinite or increases (glm / fastglm)
         halvings = 0
         while (not np.isfinite(dev) or (it > 0 and (dev - devold) / (0.1 + abs(dev)) >= tol)) and (
@@ -146,7 +144,7 @@ def logit_irls(
             beta = 0.5 * (beta + beta_prev)
             eta = X @ beta
             mu = _expit(eta)
-            dev = _binomial_dev(y, mu, w, events)
+            dev = _binomial_dev(events, mu, w)
             halvings += 1
         if abs(dev - devold) / (0.1 + abs(dev)) < tol:
             converged = True

@@ -137,7 +137,7 @@ def _binned(eta_k: np.ndarray, v_k: np.ndarray, W: np.ndarray) -> tuple[np.ndarr
     """Bin the (cell, point) pairs on x = eta + v: bin centres and summed weights (non-empty)."""
     x = eta_k[:, None] + v_k[None, :]
     lo = float(x.min())
-    np.subtract(x, lo, out=x)  # in place: the floats of rint((x - lo) / width), no temporaries
+    np.subtract(x, lo, out=x)  # in place: the floats of rint((x - lo) / width), no float temporaries
     np.divide(x, _BIN_WIDTH, out=x)
     idx = np.rint(x, out=x).astype(np.int64).ravel()
     wb = np.bincount(idx, weights=W.ravel())
