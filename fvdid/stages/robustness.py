@@ -29,7 +29,7 @@ from fvdid.estimators._formula import Design, build_columns, design_matrix, pars
 from fvdid.stages import attempt
 from fvdid.stages.prepare import Prepared
 
-__all__ = ["CHECKS_CAPTION", "CHECK_COLUMNS", "robustness_models"]
+__all__ = ["CHECKS_CAPTION", "CHECK_COLUMNS", "ROBUSTNESS_OUTCOMES", "robustness_models"]
 
 CHECK_COLUMNS = ["model", "estimate", "std_error", "p_value", "df", "n_imputations", "vcov",
                  "design", "sign_vs_primary"]
@@ -40,6 +40,9 @@ CHECKS_CAPTION = ("stacked matched pairs, period-within-pair and treated-LA-with
 """Caption of the robustness tables (the design of every row is also in its ``design`` column)."""
 
 VCOV = "CR1 by LA, t(G−1)"
+ROBUSTNESS_OUTCOMES: tuple[str, ...] = ("days_cpp_cin_18m", "unauth_absence_rate")
+"""The secondary outcomes with robustness models (tobit and hurdle; the child random-intercept
+model); the primary outcome has FGLS random effects."""
 FE_DUMMIES = "period-within-pair + treated-LA-within-pair dummies"
 PAIR_TLA = "pair_tla"
 
@@ -381,7 +384,7 @@ def robustness_models(
     pandas.DataFrame
         One row per model (and hurdle part): :data:`CHECK_COLUMNS`.
     """
-    if outcome not in ("days_cpp_cin_18m", "unauth_absence_rate", cfg.primary_outcome):
+    if outcome not in (*ROBUSTNESS_OUTCOMES, cfg.primary_outcome):
         return pd.DataFrame([], columns=CHECK_COLUMNS)
     from fvdid._blas import single_threaded_blas
 
