@@ -178,6 +178,7 @@ def logit_imputation_ame(
     fixed_effects: Sequence[str] = (),
     bias_correction: bool | str = True,
     max_separation_rounds: int = 3,
+    calibrate: str | None = None,
 ) -> LogitAME:
     """The logit's AME among FV children with an effect for every FV child (imputation).
 
@@ -236,6 +237,18 @@ def logit_imputation_ame(
         first-order and the same in every case.
     max_separation_rounds
         Rounds of leaving out untreated rows that the counterfactual model predicts perfectly.
+    calibrate
+        A column of finer cells than the model's period terms (the pair × quarter within a
+        pair × financial-year model): each FV child's predicted counterfactual is multiplied by
+        its cell's ratio of observed to predicted events on the untreated rows,
+        ``r_c = Σ w y / Σ w p̂`` (the model's own fit sets these ratios to one on average over
+        each of its periods). The ratio is linear in the outcome, so a cell with few comparison
+        events adds noise but no curvature bias, as a logit dummy for the cell would. FV
+        children whose cell has no untreated rows (or no predicted events) are left out and
+        counted. The influence functions include the ratios' estimation. On 200 replications
+        of the default design (``validation/diagnostics/logit_calibrated.py``) pair × quarter
+        calibration of the year model cut the AME's SD by a tenth (0.0089 against 0.0098)
+        without moving its mean (paired -0.00017, MCSE 0.00019): an option, not the default.
 
     Raises
     ------
@@ -257,7 +270,7 @@ def logit_imputation_ame(
     # the columns without design_matrix's rank check of the full design: what must be of full
     # rank is the counterfactual model on the untreated rows (checked below)
     parsed = parse_formula(formula)
-    cols = list(dict.fromkeys([*parsed.columns, *(c for c in (treatment, weights, cluster, group) if c)]))
+    cols = list(dict.fromkeys([*parsed.columns, *(c for c in (treatment, weights, cluster, group, calibrate) if c)]))
     require_columns(data, cols, what="data")
     complete = data[cols].notna().all(axis=1).to_numpy()
     if not complete.all():
@@ -340,13 +353,38 @@ def logit_imputation_ame(
     H = (XU * (wU * pU * (1 - pU))[:, None]).T @ XU
     if bias_correction:
         p0 = p0 - _second_order_bias(XU, wU, pU, XF, p0, H, mle_bias=not firth)
+    dp0 = p0 * (1 - p0)  # d p0 / d eta, at the (corrected) prediction as before
+    if calibrate is not None:
+        cal = _calibration(frame[calibrate].to_numpy(), untreated, treated, wU, yU, pU)
+        if cal.n_left_out:
+            notes.append(f"logit: {cal.n_left_out} FV rows whose {calibrate} cell has no "
+                         "untreated row or no predicted event are left out of the AME")
+            keep = cal.ok
+            treated[np.flatnonzero(treated)[~keep]] = False
+            XF, wF, yF, p0, dp0 = XF[keep], wF[keep], yF[keep], p0[keep], dp0[keep]
+            W = wF.sum()
+            if not treated.any():
+                raise DataCondition("insufficient_data", "no FV child's counterfactual can be predicted")
+        rF = cal.ratio_f[cal.ok]
+        # the FV rows' uncalibrated sum per cell, S_c = Σ_F w p0 (before the ratio)
+        s_raw = np.bincount(cal.codes_f[cal.ok], weights=wF * p0, minlength=cal.n_cells)
+        p0, dp0 = p0 * rF, dp0 * rF
     ybar, p0bar = float(wF @ yF / W), float(wF @ p0 / W)
     ame = ybar - p0bar
-    g = (wF * p0 * (1 - p0)) @ XF / W
+    g = (wF * dp0) @ XF / W
+    inf_cal = np.zeros(len(yU))
+    if calibrate is not None:
+        # p̄0 = Σ_c r_c S_c / W with r_c = O_c / E_c: δr_c = (δO_c − r_c δE_c) / E_c, so the
+        # untreated rows of cell c move p̄0 by (S_c / E_c) w (y − r_c p̂) / W, and through β̂
+        # by −(r_c S_c / E_c) ∂E_c/∂β / W, which joins g
+        k = np.divide(s_raw, cal.expected, out=np.zeros(cal.n_cells), where=cal.expected > 0) / W
+        cu = cal.codes_u
+        inf_cal = k[cu] * wU * (yU - cal.ratio[cu] * pU)
+        g = g - (k[cu] * cal.ratio[cu] * wU * pU * (1 - pU)) @ XU
     a = np.linalg.solve(H, g)
-    # influence of each row on ȳ and on p̄0 (untreated rows move p̄0 through β̂)
+    # influence of each row on ȳ and on p̄0 (untreated rows move p̄0 through β̂ and the ratios)
     inf_y = np.concatenate([wF * (yF - ybar) / W, np.zeros(len(yU))])
-    inf_p = np.concatenate([wF * (p0 - p0bar) / W, wU * (yU - pU) * (XU @ a)])
+    inf_p = np.concatenate([wF * (p0 - p0bar) / W, wU * (yU - pU) * (XU @ a) + inf_cal])
     used = np.concatenate([np.flatnonzero(treated), np.flatnonzero(untreated)])
     codes = cluster_codes(frame.iloc[used], cluster)
     G = int(codes.max()) + 1
@@ -371,6 +409,38 @@ def logit_imputation_ame(
     return LogitAME(lor, lor_se, lor_p, ame, se, df, p, lo, hi, len(used),
                     f"{formula} (fitted on the rows not under FV)", tuple(notes), groups,
                     method="imputation", n_fv_unidentified=n_unid)
+
+
+@dataclass(frozen=True)
+class _Calibration:
+    """Cells' observed / predicted ratios on the untreated rows (:func:`logit_imputation_ame`)."""
+
+    codes_u: np.ndarray  # cell of each untreated row
+    codes_f: np.ndarray  # cell of each FV row (-1: a cell without untreated rows)
+    expected: np.ndarray  # E_c = Σ_U w p̂
+    ratio: np.ndarray  # r_c = O_c / E_c (0 where E_c is 0)
+    ratio_f: np.ndarray  # r of each FV row's cell
+    ok: np.ndarray  # FV rows whose cell has a ratio
+    n_cells: int
+
+    @property
+    def n_left_out(self) -> int:
+        return int((~self.ok).sum())
+
+
+def _calibration(cells: np.ndarray, untreated: np.ndarray, treated: np.ndarray, wU: np.ndarray,
+                 yU: np.ndarray, pU: np.ndarray) -> _Calibration:
+    codes, labels = pd.factorize(pd.Series(cells[untreated]).astype(str), sort=True)
+    n = len(labels)
+    cu = codes.astype(np.int64)
+    observed = np.bincount(cu, weights=wU * yU, minlength=n)
+    expected = np.bincount(cu, weights=wU * pU, minlength=n)
+    ratio = np.divide(observed, expected, out=np.zeros(n), where=expected > 0)
+    cf = pd.Index(labels).get_indexer(pd.Series(cells[treated]).astype(str))
+    ok = cf >= 0
+    ok[ok] = expected[cf[ok]] > 0
+    rf = np.where(ok, ratio[np.where(cf >= 0, cf, 0)], np.nan)
+    return _Calibration(cu, cf, expected, ratio, rf, ok, n)
 
 
 def _second_order_bias(XU: np.ndarray, wU: np.ndarray, pU: np.ndarray, XF: np.ndarray,

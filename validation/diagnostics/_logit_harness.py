@@ -87,33 +87,46 @@ def study_analysis(rep: int) -> tuple[Any, Any, Any, Any]:
     return ex, cfg, p, captured["prep"]
 
 
-def run(out: str, reps: Sequence[int], variants: Variants, kinds: Sequence[str] = ("y", "ync", "p")) -> None:
-    """Refit the logit's ``variants`` on each replication; one row per replication to ``out``."""
-    chm.child_effects_frame = _capture_p0
+def logit_inputs(rep: int, variants: Variants) -> tuple[Any, dict[str, Any], pd.DataFrame, list[str],
+                                                      dict[str, list[str]], np.ndarray]:
+    """Replication ``rep`` analysed as in the study, and its logit's inputs.
+
+    Returns ``(primary estimate, the row's leading fields (rep, truth, model, estimates), the
+    logit's data (first imputation, with ``variants``' columns), its covariate terms, the
+    variants' time terms, the noise-free outcome)``.
+    """
     from fvdid.estimators.ols import ols
     from fvdid.stages import estimate as est
     from fvdid.stages.estimate import STACKED_FE, _complete_sets, _logit_rhs
     from fvdid.stages.headline import fv_estimand
+
+    chm.child_effects_frame = _capture_p0
+    ex, cfg, p, prep = study_analysis(rep)
+    d0 = _complete_sets(prep)[0]
+    cats = [c for c in cfg.categorical_covariates if c in prep.covariates]
+    f0 = ols(est.regression_formula(Y, prep.covariates, cats, treatment="fv",
+                                    fixed_effects=STACKED_FE), d0, weights="weight", vcov="iid")
+    dl, rhs, fe = _logit_rhs(d0, f0, prep.covariates, cats, "fv", STACKED_FE, period="pair_fy_trend")
+    covs = rhs[1:-len(fe)]
+    dl, terms_of = variants(dl, fe)
+    ce = ex.child_effects.set_index("child_id")[Y]
+    e = fv_estimand(d0)
+    r: dict[str, Any] = {"rep": rep, "truth": float(np.average(ce.reindex(e.index), weights=e.to_numpy())),
+                         "model": p.headline_model, "head": p.estimate, "lin": p.linear_estimate,
+                         "logit_study": p.logit_ame}
+    pc = (_P0["p0"].reindex(dl["child_id"]).to_numpy()
+          + np.where(dl["fv"] == 1, ce.reindex(dl["child_id"]).to_numpy(), 0.0))
+    return p, r, dl, covs, terms_of, pc
+
+
+def run(out: str, reps: Sequence[int], variants: Variants, kinds: Sequence[str] = ("y", "ync", "p")) -> None:
+    """Refit the logit's ``variants`` on each replication; one row per replication to ``out``."""
     from fvdid.stages.logit_ame import logit_imputation_ame
 
     real_check = ferr.check_binary
     rows = []
     for rep in reps:
-        ex, cfg, p, prep = study_analysis(rep)
-        d0 = _complete_sets(prep)[0]
-        cats = [c for c in cfg.categorical_covariates if c in prep.covariates]
-        f0 = ols(est.regression_formula(Y, prep.covariates, cats, treatment="fv",
-                                        fixed_effects=STACKED_FE), d0, weights="weight", vcov="iid")
-        dl, rhs, fe = _logit_rhs(d0, f0, prep.covariates, cats, "fv", STACKED_FE, period="pair_fy_trend")
-        covs = rhs[1:-len(fe)]
-        dl, terms_of = variants(dl, fe)
-        ce = ex.child_effects.set_index("child_id")[Y]
-        e = fv_estimand(d0)
-        r: dict[str, Any] = {"rep": rep, "truth": float(np.average(ce.reindex(e.index), weights=e.to_numpy())),
-                             "model": p.headline_model, "head": p.estimate, "lin": p.linear_estimate,
-                             "logit_study": p.logit_ame}
-        pc = (_P0["p0"].reindex(dl["child_id"]).to_numpy()
-              + np.where(dl["fv"] == 1, ce.reindex(dl["child_id"]).to_numpy(), 0.0))
+        p, r, dl, covs, terms_of, pc = logit_inputs(rep, variants)
         for name, per in terms_of.items():
             terms = [*covs, *per, "C(pair_tla)"]
             for yk in kinds:
