@@ -49,11 +49,14 @@ def worker_peak_rss_mb() -> float:
 
 @contextmanager
 def local_client(workers: int) -> Iterator[Any]:
-    """A warmed-up ``Client`` of ``workers`` single-threaded local worker processes."""
-    from dask.distributed import Client, LocalCluster
+    """A warmed-up ``Client`` of ``workers`` single-threaded local worker processes: the
+    cluster ``fvdid montecarlo`` starts (:func:`fvdid.montecarlo.engine.local_cluster`, one BLAS
+    thread per worker)."""
+    from dask.distributed import Client
 
-    with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=":0") as cluster, Client(cluster) as client:
+    from fvdid.montecarlo.engine import local_cluster
+
+    with local_cluster(workers) as cluster, Client(cluster) as client:
         client.run(importlib.import_module, "fvdid.pipeline")
         yield client
 

@@ -248,12 +248,28 @@ def run_study(out_dir: str | Path, replicate: Replicate, design: Design,
                     n_workers)
 
 
+def local_cluster(n_workers: int) -> Any:
+    """The study's ``dask.distributed.LocalCluster``: ``n_workers`` single-threaded worker
+    processes on 127.0.0.1, each with one BLAS thread.
+
+    One BLAS thread per worker: the workers already use every core, and OpenBLAS's own threads
+    on top of them oversubscribe the machine (measured: 9x slower). It is also what makes a
+    replication's numbers those of a run (:func:`fvdid.stages._mice.impute_mice`'s notes).
+    ``python -m bench montecarlo`` times studies on this same cluster.
+    """
+    from dask.distributed import LocalCluster
+
+    one = {v: "1" for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
+    return LocalCluster(n_workers=int(n_workers), threads_per_worker=1, processes=True,
+                        host="127.0.0.1", dashboard_address=":0", env=one)
+
+
 def _run_dask(out: Path, replicate: Replicate, design: Design, todo: list, seed: int,
               methods: tuple[str, ...] | None, scheduler: str | None, workers: int | None,
               client: Any, bar: _Progress, stop_after: int | None,
               retries: int) -> tuple[int, int, int]:
     try:
-        from dask.distributed import Client, LocalCluster, as_completed
+        from dask.distributed import Client, as_completed
     except ImportError:  # pragma: no cover - depends on the environment
         raise FvdidInputError(
             "the Monte Carlo engine needs dask.distributed: pip install 'dask[distributed]' "
@@ -264,12 +280,7 @@ def _run_dask(out: Path, replicate: Replicate, design: Design, todo: list, seed:
         if scheduler:
             client = Client(scheduler)
         else:
-            n = int(workers) if workers else (os.cpu_count() or 1)
-            # One BLAS thread per worker: the workers already use every core, and OpenBLAS's
-            # own threads on top of them oversubscribe the machine (measured: 9x slower).
-            one = {v: "1" for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")}
-            cluster = LocalCluster(n_workers=n, threads_per_worker=1, processes=True,
-                                   host="127.0.0.1", dashboard_address=":0", env=one)
+            cluster = local_cluster(int(workers) if workers else (os.cpu_count() or 1))
             own.append(cluster)
             client = Client(cluster)
         own.insert(0, client)
