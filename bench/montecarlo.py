@@ -4,10 +4,10 @@
     python -m bench montecarlo --reps 6 --n-children 20000
     python -m bench montecarlo --replication textbook  # the engine's own overhead
 
-Each worker count gets its own ``LocalCluster`` (single-threaded worker processes on 127.0.0.1),
-warmed up before the clock starts (fvdid imported, and with ``--warm`` one replication of a seed
-outside the study run, on every worker: the lazily imported modules loaded, as in the steady state
-of a long study), and a fresh study folder; the rate counts replications saved per second of wall
+Each worker count gets its own ``LocalCluster`` (the study's: single-threaded worker processes on
+127.0.0.1, one BLAS thread each), warmed up before the clock starts (fvdid imported, and with
+``--warm`` one replication of a seed outside the study run, on every worker: the lazily imported
+modules loaded, as in the steady state of a long study), and a fresh study folder; the rate counts replications saved per second of wall
 time. The analysis replication is the issue's timed study: the primary outcome with every
 inference method, as ``fvdid montecarlo --primary-only --no-robustness --no-checks`` builds it
 (``--checks`` adds the primary's specification checks), with the run options of the
