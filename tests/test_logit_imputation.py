@@ -274,3 +274,20 @@ def test_calibrated_standard_error_is_the_stacked_m_estimator_sandwich() -> None
     V = Ai @ (s.T @ s) @ Ai.T * (8 / 7) * (len(y) - 1) / (len(y) - k)
     # central differences of an analytic function (step 1e-6): agreement to ~1e-7 relative
     assert res.ame_std_error == pytest.approx(float(np.sqrt(V[-1, -1])), rel=1e-6)
+
+
+def test_calibration_leaves_out_fv_rows_whose_cell_has_no_untreated_row() -> None:
+    """FV rows in a calibration cell of their own have no observed / predicted ratio: they are
+    left out of the AME and counted with the unidentified, and the AME is that of the others."""
+    d = _halves(_design(np.random.default_rng(13), n_la=4, n=150))
+    alone = (d["fv"] == 1) & (d["pair_id"] == "0")
+    cells = d["pair_time"].where(~alone, "alone")
+    d = d.assign(cell=cells)
+    rhs, fe = ["x", "C(pair_half)", "C(pair_tla)"], ["C(pair_half)", "C(pair_tla)"]
+    kw = {"cluster": "la_code", "n_clusters": 4, "fixed_effects": fe, "bias_correction": False}
+    res = logit_imputation_ame(d, "y", rhs, calibrate="cell", **kw)
+    assert res.n_fv_unidentified == int(alone.sum())
+    assert list(res.groups["pair"]) == ["1"]
+    assert any(f"{int(alone.sum())} FV rows whose cell cell has no untreated row" in n for n in res.notes)
+    # the AME is the pair-1 FV children's mean of y - r p0 (pair 0's FV rows count nowhere)
+    assert res.ame == pytest.approx(float(res.groups["estimate"].iloc[0]), abs=1e-12)

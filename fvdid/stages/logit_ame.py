@@ -360,6 +360,7 @@ def logit_imputation_ame(
             notes.append(f"logit: {cal.n_left_out} FV rows whose {calibrate} cell has no "
                          "untreated row or no predicted event are left out of the AME")
             keep = cal.ok
+            n_unid += cal.n_left_out
             treated[np.flatnonzero(treated)[~keep]] = False
             XF, wF, yF, p0, dp0 = XF[keep], wF[keep], yF[keep], p0[keep], dp0[keep]
             W = wF.sum()
@@ -430,6 +431,9 @@ class _Calibration:
 
 def _calibration(cells: np.ndarray, untreated: np.ndarray, treated: np.ndarray, wU: np.ndarray,
                  yU: np.ndarray, pU: np.ndarray) -> _Calibration:
+    """Per cell of ``cells`` (over the frame's rows), the weighted observed and predicted events of
+    the ``untreated`` rows (``wU``, ``yU``, ``pU`` in their order) and their ratio; the ``treated``
+    rows' cells and ratios."""
     codes, labels = pd.factorize(pd.Series(cells[untreated]).astype(str), sort=True)
     n = len(labels)
     cu = codes.astype(np.int64)
