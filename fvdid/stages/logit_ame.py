@@ -242,8 +242,8 @@ def logit_imputation_ame(
         pair × financial-year model): each FV child's predicted counterfactual is multiplied by
         its cell's ratio of observed to predicted events on the untreated rows,
         ``r_c = Σ w y / Σ w p̂`` (the model's own fit sets these ratios to one on average over
-        each of its periods). The ratio is linear in the outcome, so a cell with few comparison
-        events adds noise but no curvature bias, as a logit dummy for the cell would. FV
+        each of its periods). The ratio is linear in the outcome, whereas a logit dummy for a cell
+        with few comparison events passes their noise through the logit's curvature. FV
         children whose cell has no untreated rows (or no predicted events) are left out and
         counted. The influence functions include the ratios' estimation. On 200 replications
         of the default design (``validation/diagnostics/logit_calibrated.py``) pair × quarter

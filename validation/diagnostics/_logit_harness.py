@@ -152,21 +152,46 @@ def run(out: str, reps: Sequence[int], variants: Variants, kinds: Sequence[str] 
 
 def summary(files: Sequence[str], reference: str = "fy|y") -> None:
     """Error against the matched truth (mean, MCSE, SD) of every variant, and paired differences."""
+    d = read_rows(files)
+    print_table(error_table(d, [c for c in d.columns if c.endswith(("|y", "|ync", "|yf", "|p"))],
+                            reference))
+
+
+def read_rows(files: Sequence[str]) -> pd.DataFrame:
+    """The replication rows of ``files`` (one per replication) with a line saying how many."""
     d = pd.concat([pd.read_csv(f) for f in files]).drop_duplicates("rep")
     print(f"{len(d)} replications ({(d['model'] == 'logit').sum()} where the rule selected the logit)")
-    fits = [c for c in d.columns if c.endswith(("|y", "|ync", "|yf", "|p"))]
-    for c in [*fits, "lin"]:
-        x = (d[c] - d["truth"]).dropna()
-        print(f"{c:8s} error {x.mean():+.5f} (MCSE {x.std() / np.sqrt(len(x)):.5f}) "
-              f"SD {x.std():.4f} n={len(x)}")
-    for a in [c for c in fits if c != reference]:
-        x = (d[a] - d[reference]).dropna()
-        print(f"{a} - {reference} {x.mean():+.5f} (MCSE {x.std() / np.sqrt(len(x)):.5f})")
+    return d
+
+
+def _errors(x: pd.Series, label: str) -> dict[str, Any]:
+    x = x.dropna()
+    return {"estimate": label, "error": x.mean(), "mcse": x.std() / np.sqrt(len(x)), "sd": x.std(),
+            "n": len(x)}
+
+
+def error_table(d: pd.DataFrame, cols: Sequence[str], reference: str = "fy|y",
+                extra: Callable[[str], dict[str, Any]] | None = None) -> pd.DataFrame:
+    """Error against the matched truth (mean, MCSE, SD, n) of ``cols`` and ``lin``, then each
+    column's paired difference from ``reference``; ``extra(c)`` adds fields to ``c``'s row."""
+    res = [{**_errors(d[c] - d["truth"], c), **(extra(c) if extra else {})} for c in [*cols, "lin"]]
+    res += [_errors(d[c] - d[reference], f"{c} - {reference}") for c in cols if c != reference]
+    return pd.DataFrame(res)
+
+
+def print_table(t: pd.DataFrame) -> None:
+    print(t.to_string(index=False, float_format=lambda v: f"{v:+.5f}"))
+
+
+def cli(argv: Sequence[str], run_reps: Callable[[str, list[int]], None],
+        summarise: Callable[[Sequence[str]], None]) -> None:
+    """``OUT.csv rep rep ...`` runs the replications; ``--summary FILE.csv ...`` summarises."""
+    if argv[0] == "--summary":
+        summarise(argv[1:])
+    else:
+        run_reps(argv[0], [int(a) for a in argv[1:]])
 
 
 def main(argv: Sequence[str], variants: Variants, kinds: Sequence[str] = ("y", "ync", "p")) -> None:
     """``OUT.csv rep rep ...`` runs the replications; ``--summary FILE.csv ...`` summarises."""
-    if argv[0] == "--summary":
-        summary(argv[1:])
-    else:
-        run(argv[0], [int(a) for a in argv[1:]], variants, kinds)
+    cli(argv, lambda out, reps: run(out, reps, variants, kinds), summary)

@@ -45,7 +45,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from _logit_harness import Y, _fractional, logit_inputs
+from _logit_harness import Y, _fractional, cli, error_table, logit_inputs, print_table, read_rows
 
 import fvdid.errors as ferr
 
@@ -100,30 +100,17 @@ def run(out: str, reps: Sequence[int]) -> None:
 def summary(files: Sequence[str], reference: str = "fy|y") -> None:
     from scipy import stats
 
-    d = pd.concat([pd.read_csv(f) for f in files]).drop_duplicates("rep")
-    print(f"{len(d)} replications ({(d['model'] == 'logit').sum()} where the rule selected the logit)")
-    cols = [*FITS, "fy|p", "fyc|p", "lin"]
-    res: list[dict[str, Any]] = []
-    for c in cols:
-        x = (d[c] - d["truth"]).dropna()
-        row: dict[str, Any] = {"estimate": c, "error": x.mean(), "mcse": x.std() / np.sqrt(len(x)),
-                               "sd": x.std(), "n": len(x)}
-        if f"{c}|se" in d:
-            q = stats.t.ppf(0.975, 9)
-            cover = ((d[c] - d["truth"]).abs() <= q * d[f"{c}|se"]).dropna()
-            row.update(coverage=cover.mean(), mean_se=d[f"{c}|se"].mean())
-        res.append(row)
-    for c in cols:
-        if c != reference:
-            x = (d[c] - d[reference]).dropna()
-            res.append({"estimate": f"{c} - {reference}", "error": x.mean(),
-                        "mcse": x.std() / np.sqrt(len(x)), "sd": x.std(), "n": len(x)})
-    print(pd.DataFrame(res).to_string(index=False, float_format=lambda v: f"{v:+.5f}"))
+    d = read_rows(files)
+    q = stats.t.ppf(0.975, 9)
+
+    def coverage(c: str) -> dict[str, Any]:
+        if f"{c}|se" not in d:
+            return {}
+        cover = ((d[c] - d["truth"]).abs() <= q * d[f"{c}|se"]).dropna()
+        return {"coverage": cover.mean(), "mean_se": d[f"{c}|se"].mean()}
+
+    print_table(error_table(d, [*FITS, "fy|p", "fyc|p"], reference, coverage))
 
 
 if __name__ == "__main__":
-    argv = sys.argv[1:]
-    if argv[0] == "--summary":
-        summary(argv[1:])
-    else:
-        run(argv[0], [int(a) for a in argv[1:]])
+    cli(sys.argv[1:], run, summary)

@@ -52,11 +52,10 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 import pandas as pd
-from _logit_harness import Y, _fractional, logit_inputs
+from _logit_harness import Y, _fractional, cli, error_table, logit_inputs, print_table, read_rows
 
 import fvdid.errors as ferr
 
@@ -135,25 +134,10 @@ def jackknifed(d: pd.DataFrame) -> pd.DataFrame:
 
 
 def summary(files: Sequence[str], reference: str = "fy|y") -> None:
-    d = jackknifed(pd.concat([pd.read_csv(f) for f in files]).drop_duplicates("rep"))
-    print(f"{len(d)} replications ({(d['model'] == 'logit').sum()} where the rule selected the logit)")
+    d = jackknifed(read_rows(files))
     cols = [c for n in ("fy", "q") for c in (f"{n}|ync", f"{n}|y", f"{n}|Jync", f"{n}|Jy", f"{n}|p")]
-    res: list[dict[str, Any]] = []
-    for c in [*cols, "lin"]:
-        x = (d[c] - d["truth"]).dropna()
-        res.append({"estimate": c, "error": x.mean(), "mcse": x.std() / np.sqrt(len(x)),
-                    "sd": x.std(), "n": len(x)})
-    for c in cols:
-        if c != reference:
-            x = (d[c] - d[reference]).dropna()
-            res.append({"estimate": f"{c} - {reference}", "error": x.mean(),
-                        "mcse": x.std() / np.sqrt(len(x)), "sd": x.std(), "n": len(x)})
-    print(pd.DataFrame(res).to_string(index=False, float_format=lambda v: f"{v:+.5f}"))
+    print_table(error_table(d, cols, reference))
 
 
 if __name__ == "__main__":
-    argv = sys.argv[1:]
-    if argv[0] == "--summary":
-        summary(argv[1:])
-    else:
-        run(argv[0], [int(a) for a in argv[1:]])
+    cli(sys.argv[1:], run, summary)
