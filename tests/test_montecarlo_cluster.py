@@ -84,6 +84,38 @@ def test_default_local_cluster_runs(tmp_path: Path) -> None:
     pd.testing.assert_frame_equal(res.table, ref.table)
 
 
+@pytest.mark.skipif(not Path("/proc/self/environ").exists(), reason="needs Linux /proc")
+def test_local_cluster_workers_start_with_one_blas_thread_one_malloc_arena_quiet_monitors() -> None:
+    """The environment is the worker process's own from its start (glibc reads MALLOC_ARENA_MAX
+    when the process starts, so setting it later inside the worker would do nothing); the
+    workers run with the study's dask settings, and this process's settings are left as they
+    were."""
+    import dask
+    from dask.distributed import Client
+
+    from fvdid.montecarlo.engine import WORKER_CONFIG, WORKER_ENV, local_cluster
+
+    def start_environment() -> dict[str, str]:
+        raw = Path(f"/proc/{os.getpid()}/environ").read_bytes().split(b"\0")
+        return dict(kv.decode().split("=", 1) for kv in raw if b"=" in kv)
+
+    def settings() -> dict[str, object]:
+        import dask
+
+        return {k: dask.config.get(k) for k in WORKER_CONFIG}
+
+    before = {k: dask.config.get(k) for k in [*WORKER_CONFIG, "distributed.nanny.pre-spawn-environ"]}
+    with local_cluster(1) as lc, Client(lc) as client:
+        env = next(iter(client.run(start_environment).values()))
+        worker_settings = next(iter(client.run(settings).values()))
+    assert WORKER_ENV == {"MALLOC_ARENA_MAX": "1"}
+    assert env.get("MALLOC_ARENA_MAX") == "1", env.get("MALLOC_ARENA_MAX")
+    assert env.get("OPENBLAS_NUM_THREADS") == "1"
+    assert worker_settings == WORKER_CONFIG
+    assert worker_settings["distributed.worker.profile.enabled"] is False
+    assert {k: dask.config.get(k) for k in before} == before
+
+
 @pytest.mark.slow
 def test_recovery_on_the_cluster(cluster, tmp_path: Path) -> None:
     """500 replications per scenario on two workers: the slope is recovered and the t interval
