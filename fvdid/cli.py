@@ -231,7 +231,7 @@ def montecarlo(
     primary_only: Annotated[bool, typer.Option("--primary-only", help="Analyse the primary outcome alone (no secondary outcomes, no sensitivity analyses).")] = False,
     config: Annotated[Path | None, typer.Option("--config", help="TOML of run options for every replication's analysis (e.g. n_imputations, boot_B).")] = None,
     robustness: Annotated[bool, typer.Option("--robustness/--no-robustness", help="Fit the robustness models (FGLS random effects, tobit, hurdle, LMM) in every replication.")] = True,
-    checks: Annotated[bool, typer.Option("--checks/--no-checks", help="Fit the primary's specification checks (the protocol-literal pooled specification, the logit with the other period terms) in every replication; --no-checks studies the headline's inference alone.")] = True,
+    checks: Annotated[bool, typer.Option("--checks/--no-checks", help="Fit the primary's specification checks (the protocol-literal pooled specification, the logit with the other period terms, the LA matching's extract check) in every replication; --no-checks studies the headline's inference alone.")] = True,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress display.")] = False,
 ) -> None:
     """Monte Carlo study of the analysis on its own design; resumes when run again."""

@@ -260,9 +260,11 @@ def analyse(
     checks
         Fit the primary's specification checks: the protocol's literal pooled specification
         (LA and financial-year fixed effects, ``protocol_literal``) and the logit with the other
-        period terms (``logit_ame_alt_*``). They are checks of the specification, not inference
-        methods of the headline; a Monte Carlo study of the headline's inference alone (the
-        timed default study) may leave them out. The secondary outcomes are unaffected.
+        period terms (``logit_ame_alt_*``), and the LA matching's extract check (the nearest LA
+        of the unrestricted pool beside the nearest with child-level records). They are checks,
+        not inference methods of the headline; a Monte Carlo study of the headline's inference
+        alone (the timed default study) may leave them out. The secondary outcomes are
+        unaffected.
     progress
         Called with the label of each stage of :data:`STAGES` as it starts.
     workers
@@ -293,7 +295,8 @@ def analyse(
     ex, notes = extract, []
     outcomes = _analysed_outcomes(ex, cfg)[: None if secondary else 1]
     step(STAGES[1])
-    lam = run_la_matching(ex.la_quarter, ex.las, outcomes=outcomes, config=cfg, figures=figures)
+    lam = run_la_matching(ex.la_quarter, ex.las, outcomes=outcomes, config=cfg, figures=figures,
+                          extract_check=checks)
     pairs = {o: lam.pairs[lam.pairs["outcome"] == o] for o in outcomes}
     notes += not_matched(lam)
     step(STAGES[2])

@@ -277,8 +277,9 @@ def test_the_studys_simulation_mdes_joins_the_mdes_table(lean: tuple[RunConfig, 
 
 def test_checks_off_leaves_out_the_specification_checks_only(lean: tuple[RunConfig, object]) -> None:
     """``analyse(checks=False)`` (the timed Monte Carlo study) fits neither the protocol-literal
-    pooled specification nor the logit with the other period terms, and every other number of
-    the primary is the same, bit for bit: the checks feed nothing else."""
+    pooled specification nor the logit with the other period terms, nor ranks the unrestricted
+    LA pool for the extract check, and every other number of the primary is the same, bit for
+    bit: the checks feed nothing else."""
     cfg, ex = lean
     on = analyse(ex, cfg, secondary=False, sensitivity=False, robustness=False)
     off = analyse(ex, cfg, secondary=False, sensitivity=False, robustness=False, checks=False)
@@ -287,6 +288,9 @@ def test_checks_off_leaves_out_the_specification_checks_only(lean: tuple[RunConf
     assert np.isnan(p_off.logit_ame_alt) and p_off.logit_alt_period == ""
     a_on, a_off = on.outcomes[cfg.primary_outcome], off.outcomes[cfg.primary_outcome]
     assert a_on.protocol_literal is not None and a_off.protocol_literal is None
+    assert on.la_matching.result_all_las is not None and len(on.la_matching.extract_check)
+    assert off.la_matching.result_all_las is None and off.la_matching.extract_check.empty
+    pd.testing.assert_frame_equal(on.la_matching.pairs, off.la_matching.pairs)
     r_on, r_off = on.records(), off.records()
     gone = {"pooled_la_fy", "logit_ame_pair_time"}
     assert gone <= set(r_on["estimator"]) and not gone & set(r_off["estimator"])

@@ -656,6 +656,23 @@ def test_stage_restricts_comparators_to_the_extract_and_ranks_all_for_the_append
     assert off.result_all_las is None and off.figures == {} and off.placebo == {}
 
 
+
+def test_stage_without_the_extract_check_chooses_the_same_pairs_and_says_so() -> None:
+    z_t = _walk(22)
+    twin_out, twin_in = "E09003", "E09004"
+    panel = _z_panel({T_LA: z_t, twin_out: z_t + 0.3,
+                      twin_in: z_t + 0.4 + 0.02 * np.sin(np.arange(len(QUARTERS)))})
+    las = _las_table(_codes(40), {T_LA: "2021-07"}, not_in_extract=(twin_out,))
+    opts = {"la_figures": False, "la_placebo": False}
+    full = run_la_matching(panel, las, outcomes="y", config=opts)
+    lean = run_la_matching(panel, las, outcomes="y", config=opts, extract_check=False)
+    pd.testing.assert_frame_equal(lean.pairs, full.pairs)
+    pd.testing.assert_frame_equal(lean.result.ranking, full.result.ranking)
+    assert full.result_all_las is not None and len(full.extract_check) == 1
+    assert lean.result_all_las is None and lean.extract_check.empty
+    assert any("extract check was not computed" in n for n in lean.notes)
+    assert not any("extract check was not computed" in n for n in full.notes)
+
 def test_stage_reads_run_config_and_rejects_unknown_options() -> None:
     from fvdid.config import RunConfig
 

@@ -139,7 +139,8 @@ class LAMatchingStage:
         One row per LA and reason.
     extract_check
         Per treatment LA and outcome: the nearest comparator overall and the nearest with
-        child-level records (empty when ``require_extract`` is off).
+        child-level records (empty when ``require_extract`` is off, or the check was not asked
+        for).
     placebo
         Outcome -> :class:`fvdid.match_las.PlaceboResult` (empty when placebos are off).
     figures
@@ -186,6 +187,7 @@ def run_la_matching(
     outcomes: str | Sequence[str],
     config: Any = None,
     figures: bool | None = None,
+    extract_check: bool = True,
 ) -> LAMatchingStage:
     """Run LA matching, trend plots and placebo tests for ``outcomes``.
 
@@ -203,6 +205,10 @@ def run_la_matching(
         :class:`LAMatchingOptions`, or None (protocol defaults).
     figures
         Draw the trend and placebo plots (None: the ``la_figures`` option decides).
+    extract_check
+        Also rank the unrestricted pool for the appendix's ``extract_check`` (default). A Monte
+        Carlo replication of the headline's inference alone leaves it out (the pairs do not
+        depend on it); ``result_all_las`` is then None, ``extract_check`` empty and a note says so.
     """
     opts = LAMatchingOptions.from_config(config)
     if figures is not None:
@@ -280,9 +286,12 @@ def run_la_matching(
         columns=["treated_la", "outcome", "nearest_any", "distance_any", "nearest_any_in_extract",
                  "nearest_in_extract", "distance_in_extract", "rank_in_extract_among_all"]
     )
-    if restrict is not None:
+    if restrict is not None and extract_check:
         result_all = match_las(panel, **common)
         check = _extract_check(result, result_all, set(restrict))
+    elif restrict is not None:
+        notes.append("the unrestricted ranking of the extract check was not computed "
+                     "(extract_check=False)")
 
     figures: dict[str, Figure] = {}
     placebo: dict[str, PlaceboResult] = {}
