@@ -656,7 +656,6 @@ def test_stage_restricts_comparators_to_the_extract_and_ranks_all_for_the_append
     assert off.result_all_las is None and off.figures == {} and off.placebo == {}
 
 
-
 def test_stage_without_the_extract_check_chooses_the_same_pairs_and_says_so() -> None:
     z_t = _walk(22)
     twin_out, twin_in = "E09003", "E09004"
@@ -672,6 +671,7 @@ def test_stage_without_the_extract_check_chooses_the_same_pairs_and_says_so() ->
     assert lean.result_all_las is None and lean.extract_check.empty
     assert any("extract check was not computed" in n for n in lean.notes)
     assert not any("extract check was not computed" in n for n in full.notes)
+
 
 def test_stage_reads_run_config_and_rejects_unknown_options() -> None:
     from fvdid.config import RunConfig
