@@ -4,16 +4,18 @@
     python -m bench montecarlo --reps 6 --n-children 20000
     python -m bench montecarlo --replication textbook  # the engine's own overhead
 
-Each worker count gets its own ``LocalCluster`` (the study's: single-threaded worker processes on
-127.0.0.1, one BLAS thread each), warmed up before the clock starts (fvdid imported, and with
-``--warm`` one replication of a seed outside the study run, on every worker: the lazily imported
-modules loaded, as in the steady state of a long study), and a fresh study folder; the rate counts replications saved per second of wall
-time. The analysis replication is the issue's timed study: the primary outcome with every
-inference method, as ``fvdid montecarlo --primary-only --no-robustness --no-checks`` builds it
-(``--checks`` adds the primary's specification checks), with the run options of the
-1000-replication study (``bench.workloads.LEAN_RUN_OPTIONS``, validation/montecarlo-100k-imp/run.toml). The projection is the time of the
-issue's default study (500 replications under the null and 500 under the effect) at the
-2-worker rate; the target is 30 minutes on 2 cores.
+Each worker count gets its own ``LocalCluster`` (the study's,
+:func:`fvdid.montecarlo.engine.local_cluster`: single-threaded worker processes on 127.0.0.1, one
+BLAS thread and one malloc arena each, dask's monitors quietened), warmed up before the clock
+starts (fvdid imported, and with ``--warm`` one replication of a seed outside the study run, on
+every worker: the lazily imported modules loaded, as in the steady state of a long study), and a
+fresh study folder; the rate counts replications saved per second of wall time. The analysis
+replication is the issue's timed study: the primary outcome with every inference method, as
+``fvdid montecarlo --primary-only --no-robustness --no-checks`` builds it (``--checks`` adds the
+primary's specification checks), with the run options of the 1000-replication study
+(``bench.workloads.LEAN_RUN_OPTIONS``, validation/montecarlo-100k-imp/run.toml). The projection is
+the time of the issue's default study (500 replications under the null and 500 under the effect)
+at the 2-worker rate; the target is 30 minutes on 2 cores.
 
 ``python -m bench montecarlo_throughput`` puts the same measurement (:func:`local_client`,
 :func:`study`) in the benchmark table, with the lean path's run options.
@@ -50,8 +52,7 @@ def worker_peak_rss_mb() -> float:
 @contextmanager
 def local_client(workers: int) -> Iterator[Any]:
     """A warmed-up ``Client`` of ``workers`` single-threaded local worker processes: the
-    cluster ``fvdid montecarlo`` starts (:func:`fvdid.montecarlo.engine.local_cluster`, one BLAS
-    thread per worker)."""
+    cluster ``fvdid montecarlo`` starts (:func:`fvdid.montecarlo.engine.local_cluster`)."""
     from dask.distributed import Client
 
     from fvdid.montecarlo.engine import local_cluster

@@ -405,7 +405,8 @@ def _montecarlo_workload(reps: int, tiny: bool = False) -> Workload:
                    "--no-checks` builds it (the headline's inference alone), run options "
                    + ", ".join(f"{k} = {v}" for k, v in LEAN_RUN_OPTIONS.items()))
                 + "; the study's LocalCluster (fvdid.montecarlo.engine.local_cluster: "
-                "single-threaded worker processes, one BLAS thread each), started and warmed up "
+                "single-threaded worker processes, one BLAS thread and one malloc arena each, "
+                "dask's monitors quietened), started and warmed up "
                 "(fvdid imported on every worker) before the clock starts; seconds = the study "
                 f"call; the projection is {MC_STUDY_REPS:,} replications at the 2-worker rate. "
                 "Peak RSS is the driver's; the workers' peak (worker_peak_rss_mb) is in the JSON."),),
