@@ -177,6 +177,18 @@ class OLSResult(ResultMixin):
 # --------------------------------------------------------------------------------------------
 
 
+def _or_missing(na: np.ndarray, col: pd.Series | pd.DataFrame) -> None:
+    """``na |= col.isna()`` row-wise, in place: a numpy integer or boolean column holds no missing
+    value and is skipped, a float one is tested with ``np.isnan`` (what ``isna`` tests there);
+    anything else (object, categorical, extension dtypes, a frame of duplicate names) goes to
+    pandas."""
+    if isinstance(col, pd.Series) and isinstance(col.dtype, np.dtype) and col.dtype.kind in "fbiu":
+        if col.dtype.kind == "f":
+            na |= np.isnan(col.to_numpy())
+        return
+    na |= col.isna().to_numpy().reshape(len(na), -1).any(axis=1)
+
+
 def ols(
     formula: str,
     data: pd.DataFrame,
@@ -304,7 +316,7 @@ def ols(
     # missing values column by column (no copy of the used columns when no row is dropped)
     na = np.zeros(len(data), dtype=bool)
     for c in cols:
-        na |= data[c].isna().to_numpy().reshape(len(data), -1).any(axis=1)
+        _or_missing(na, data[c])
     if na.all():
         allna = [c for c in cols if data[c].isna().to_numpy().all()]
         raise FvdidInputError(
@@ -379,12 +391,17 @@ def ols(
     # diagonal of a Householder QR of [sqrt(w) Xt, sqrt(w) yt] gives each column's residual norm on
     # the columns before it; the same R gives the fit (beta = R^-1 Q'y without forming Q).
     if unit:
-        scale = np.array([np.sqrt(np.sum(X[:, j] ** 2)) for j in range(p_x)])
+        scale = np.sqrt(np.einsum("ij,ij->j", X, X))  # the columns' norms: thresholds only
         keep, R_aug = _independent(XYt, scale, _COLLINEAR_TOL, last_is_extra=True)
     else:
+        # [sqrt(w) Xt, sqrt(w) yt] built in one block (the products _independent would copy)
         sw = np.sqrt(w)
-        scale = np.linalg.norm(sw[:, None] * X, axis=0)
-        keep, R_aug = _independent(sw[:, None] * Xt, scale, _COLLINEAR_TOL, extra=sw * yt)
+        scale = np.sqrt(np.einsum("i,ij,ij->j", w, X, X))  # norms of sqrt(w) X: thresholds only
+        SXY = np.empty((n, p_x + 1))
+        np.multiply(sw[:, None], Xt, out=SXY[:, :p_x])
+        np.multiply(sw, yt, out=SXY[:, p_x])
+        keep, R_aug = _independent(SXY, scale, _COLLINEAR_TOL, last_is_extra=True)
+        del SXY
     for j in range(p_x):
         if j not in keep:
             notes.append(f"term {labels[j]!r} is collinear with earlier terms or the fixed effects; dropped")
