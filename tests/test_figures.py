@@ -74,3 +74,54 @@ def test_pool_writes_the_pngs_one_by_one_drawing_gives(tmp_path: Path, monkeypat
     for name, _, _ in figs:
         alone = png_bytes(legible(_plain(name)))[0]
         assert (tmp_path / "figures" / f"{name}.png").read_bytes() == alone, name
+
+
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_figures_keep_their_places_among_tables_while_the_pool_draws(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, workers: str) -> None:
+    """The tables are written while the pool draws: each figure still lands where its section
+    put it, after that section's tables and before the next section, in HTML and Markdown."""
+    import pandas as pd
+
+    from fvdid.reporting.appendix import AppendixTable
+
+    monkeypatch.setenv("FVDID_WORKERS", workers)
+    sections = [Section(f"Section {k}", (f"Text {k}.",),
+                        (AppendixTable(f"table_{k}", f"Table {k}", pd.DataFrame({"v": [1.5]})),),
+                        ((f"fig_{k}", f"Figure {k}.", _plain(k)),)) for k in ("one", "two")]
+    paths = write_appendix(sections, tmp_path)
+    md = paths["md"].read_text()
+    order = ["# Section one", "**Table one**", "figures/fig_one.png", "# Section two",
+             "**Table two**", "figures/fig_two.png"]
+    at = [md.index(s) for s in order]
+    assert at == sorted(at), dict(zip(order, at))
+    page = paths["html"].read_text()
+    at_html = [page.index(s) for s in ("id='section-one'", "id='fig-fig-one'", "id='section-two'",
+                                       "id='fig-fig-two'")]
+    assert at_html == sorted(at_html)
+    for k in ("one", "two"):
+        assert (tmp_path / "figures" / f"fig_{k}.png").read_bytes() == png_bytes(legible(_plain(k)))[0]
+
+
+def test_a_failure_while_writing_stops_the_pool(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An exception while the tables are written is raised as it is, and no drawing process is
+    left behind."""
+    import multiprocessing as mp
+
+    import fvdid.reporting.appendix as appendix
+
+    monkeypatch.setenv("FVDID_WORKERS", "2")
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("table writer failed")
+
+    monkeypatch.setattr(appendix, "latex_table", broken)
+    import pandas as pd
+
+    from fvdid.reporting.appendix import AppendixTable
+
+    sections = [Section("S", (), (AppendixTable("t", "T", pd.DataFrame({"v": [1.0]})),),
+                        (("a", "A.", _plain("a")), ("b", "B.", _plain("b"))))]
+    with pytest.raises(RuntimeError, match="table writer failed"):
+        write_appendix(sections, tmp_path)
+    assert not [p for p in mp.active_children() if p.is_alive()]

@@ -472,7 +472,7 @@ def latex_table(t: AppendixTable, shown: pd.DataFrame) -> str:
 
 
 _PENDING: list[Any] = []
-"""The figures :func:`_render_figures` hands to its worker processes (inherited by fork)."""
+"""The figures :class:`_FigureRenders` hands to its worker processes (inherited by fork)."""
 
 
 def _png_of(i: int) -> tuple[bytes, int, int]:
@@ -481,42 +481,71 @@ def _png_of(i: int) -> tuple[bytes, int, int]:
     return png_bytes(_PENDING[i])
 
 
-def _render_figures(figs: Sequence[Any]) -> list[tuple[bytes, int, int]]:
+class _FigureRenders:
     """Every figure as ``(png, width, height)`` (:func:`fvdid.reporting.figures.png_bytes`), after
-    :func:`~fvdid.reporting.figures.legible`.
+    :func:`~fvdid.reporting.figures.legible`, drawn while the caller goes on.
 
     With two or more figures, a ``fork`` start method and two usable cores (``FVDID_WORKERS``,
-    when set, caps the processes, as for the run's analyses) the PNGs are drawn by a pool of two
-    forked processes (nothing else of the run is working by then; drawing is most of the
-    appendix's time); otherwise, or if the pool cannot start, one after the other here. Either
-    way the PNGs are the same.
+    when set, caps the processes, as for the run's analyses) a pool of two forked processes starts
+    drawing the PNGs at once, and :meth:`get` waits for them: the appendix writes its tables and
+    text meanwhile (drawing is most of its time). Otherwise, or if the pool cannot start, they
+    are drawn one after the other here by :meth:`get`. Either way the PNGs are the same. Use as a
+    context manager: leaving it (an exception in the caller included) stops the pool.
     """
-    import gc
-    import multiprocessing as mp
 
-    from fvdid.reporting.figures import legible
+    def __init__(self, figs: Sequence[Any]) -> None:
+        import gc
+        import multiprocessing as mp
 
-    for fig in figs:
-        legible(fig)
-    from fvdid._parallel import default_workers, flush_streams
+        from fvdid._parallel import default_workers, flush_streams
+        from fvdid.reporting.figures import legible
 
-    workers = min(2, default_workers())
-    if workers >= 2 and len(figs) >= 2 and "fork" in mp.get_all_start_methods() \
-            and not mp.current_process().daemon:
-        _PENDING[:] = figs
-        flush_streams()
-        gc.freeze()  # the workers' garbage collector leaves the inherited objects (and pages) alone
-        try:
-            with mp.get_context("fork").Pool(workers) as pool:
-                return pool.map(_png_of, range(len(figs)), chunksize=1)
-        except OSError:  # pragma: no cover - no processes to be had: draw them here
-            pass
-        finally:
-            gc.unfreeze()
-            _PENDING.clear()
-    from fvdid.reporting.figures import png_bytes
+        self._figs = list(figs)
+        self._pool: Any = None
+        self._async: Any = None
+        for fig in self._figs:
+            legible(fig)
+        workers = min(2, default_workers())
+        if workers >= 2 and len(self._figs) >= 2 and "fork" in mp.get_all_start_methods() \
+                and not mp.current_process().daemon:
+            _PENDING[:] = self._figs
+            flush_streams()
+            gc.freeze()  # the workers' garbage collector leaves the inherited objects (and pages) alone
+            try:
+                self._pool = mp.get_context("fork").Pool(workers)
+                self._async = self._pool.map_async(_png_of, range(len(self._figs)), chunksize=1)
+            except OSError:  # pragma: no cover - no processes to be had: draw them in get()
+                self._pool = self._async = None
+                gc.unfreeze()
+            finally:
+                _PENDING.clear()  # the workers have their (forked) copy
 
-    return [png_bytes(fig) for fig in figs]
+    def get(self) -> list[tuple[bytes, int, int]]:
+        """The PNGs, in the order of the figures (waits for the pool)."""
+        if self._async is not None:
+            try:
+                return list(self._async.get())
+            finally:
+                self.close()
+        from fvdid.reporting.figures import png_bytes
+
+        return [png_bytes(fig) for fig in self._figs]
+
+    def close(self) -> None:
+        """Stop the pool (its PNGs are not needed any more, or are all in)."""
+        if self._pool is not None:
+            import gc
+
+            self._pool.terminate()
+            self._pool.join()
+            self._pool = None
+            gc.unfreeze()  # frozen while the workers shared this process's pages
+
+    def __enter__(self) -> _FigureRenders:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def _figure(name: str, caption: str, fig: Any, png: tuple[bytes, int, int], out_dir: Path) -> tuple[str, str]:
@@ -554,39 +583,12 @@ def _scrub_frame(df: pd.DataFrame, out_dir: Path) -> pd.DataFrame:
     return out
 
 
-def write_appendix(
-    sections: Sequence[Section],
-    out_dir: Path,
-    *,
-    title: str = "Family Valued matched DiD — methods appendix",
-    results: dict[str, Any] | None = None,
-) -> dict[str, Path]:
-    """Write ``appendix.html``, ``appendix.md``, ``tables/*.tex|csv``, ``figures/*.png``, ``results.json``.
 
-    Tables with a ``page`` are also written as ``<page>.html`` (returned under that key).
-    """
-    from fvdid.reporting.sdc_audit import sdc_audit_table
-
-    audit = sdc_audit_table(sections)
-    if len(audit):
-        sections = [*sections, Section(
-            "Disclosure control: what was suppressed, rounded or pooled",
-            ("Every table and figure that leaves passes the ONS SRS output rules: counts of people "
-             "below the threshold are suppressed ([c]), the others rounded; percentages of small "
-             "groups are treated as counts; secondary suppression and pooling ensure no suppressed "
-             "count can be bounded by subtraction from the totals of any table; estimates need "
-             "enough residual degrees of freedom. Outputs ACRO has no function for are checked by "
-             "the same rules by hand and listed here.",),
-            (AppendixTable("sdc_audit", "Disclosure control audit", audit),))]
-    out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / "tables").mkdir(exist_ok=True)
-    (out_dir / "figures").mkdir(exist_ok=True)
-    h: list[str] = [f"<h1>{html.escape(title)}</h1>"]
-    md: list[str] = [f"# {title}", ""]
-    toc = [f"<li><a href='#{_slug(s.title)}'>{html.escape(s.title)}</a></li>" for s in sections]
-    h.append("<nav><ol>" + "".join(toc) + "</ol></nav>")
-    pages: dict[str, Path] = {}
-    pngs = iter(_render_figures([fig for s in sections for _, _, fig in s.figures]))
+def _write_sections(sections: Sequence[Section], out_dir: Path, h: list[str], md: list[str],
+                    pages: dict[str, Path], renders: _FigureRenders) -> None:
+    """Append every section's HTML to ``h`` and Markdown to ``md`` and write its tables (and
+    pages); the figures' places are kept while ``renders`` draws them, and filled at the end."""
+    figures: list[tuple[str, str, Any, int, int]] = []
     for s in sections:
         lv = max(2, min(s.level, 4))
         h.append(f"<h{lv} id='{_slug(s.title)}'>{html.escape(s.title)}</h{lv}>")
@@ -621,10 +623,48 @@ def write_appendix(
             md += [f"**{t.caption}**", "", shown.to_markdown(index=False), ""]
             if t.note:
                 md += [f"*{prose(t.note)}*", ""]
-        for name, caption, fig in s.figures:
-            fh, fm = _figure(name, caption, fig, next(pngs), out_dir)
-            h.append(fh)
-            md += [fm, ""]
+        for name, caption, fig in s.figures:  # filled in once the PNGs are drawn
+            figures.append((name, caption, fig, len(h), len(md)))
+            h.append("")
+            md += ["", ""]
+    for (name, caption, fig, at_h, at_md), png in zip(figures, renders.get(), strict=True):
+        h[at_h], md[at_md] = _figure(name, caption, fig, png, out_dir)
+
+
+def write_appendix(
+    sections: Sequence[Section],
+    out_dir: Path,
+    *,
+    title: str = "Family Valued matched DiD — methods appendix",
+    results: dict[str, Any] | None = None,
+) -> dict[str, Path]:
+    """Write ``appendix.html``, ``appendix.md``, ``tables/*.tex|csv``, ``figures/*.png``, ``results.json``.
+
+    Tables with a ``page`` are also written as ``<page>.html`` (returned under that key).
+    """
+    from fvdid.reporting.sdc_audit import sdc_audit_table
+
+    audit = sdc_audit_table(sections)
+    if len(audit):
+        sections = [*sections, Section(
+            "Disclosure control: what was suppressed, rounded or pooled",
+            ("Every table and figure that leaves passes the ONS SRS output rules: counts of people "
+             "below the threshold are suppressed ([c]), the others rounded; percentages of small "
+             "groups are treated as counts; secondary suppression and pooling ensure no suppressed "
+             "count can be bounded by subtraction from the totals of any table; estimates need "
+             "enough residual degrees of freedom. Outputs ACRO has no function for are checked by "
+             "the same rules by hand and listed here.",),
+            (AppendixTable("sdc_audit", "Disclosure control audit", audit),))]
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / "tables").mkdir(exist_ok=True)
+    (out_dir / "figures").mkdir(exist_ok=True)
+    h: list[str] = [f"<h1>{html.escape(title)}</h1>"]
+    md: list[str] = [f"# {title}", ""]
+    toc = [f"<li><a href='#{_slug(s.title)}'>{html.escape(s.title)}</a></li>" for s in sections]
+    h.append("<nav><ol>" + "".join(toc) + "</ol></nav>")
+    pages: dict[str, Path] = {}
+    with _FigureRenders([fig for s in sections for _, _, fig in s.figures]) as renders:
+        _write_sections(sections, out_dir, h, md, pages, renders)
     paths = {
         "html": out_dir / "appendix.html",
         "md": out_dir / "appendix.md",
