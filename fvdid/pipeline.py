@@ -337,12 +337,13 @@ def analyse(
 
     # The placebo pairs, the secondary outcomes and the sensitivity analyses need nothing of the
     # primary's: forked workers compute them meanwhile, the longest first (whichever process is
-    # free takes the next). Measured on the default (2 processes, 2026-12-03): the primary 9.4 s
-    # (then ACRO 1.9 s in ``fvdid run``), the placebo pairs 8.3 s, the sensitivity analyses
-    # 4.2 s, days on plans 10.0 s and absence 4.7 s (their robustness models: tobit and hurdle,
-    # the mixed model), the CPP outcome 4.5 s, kinship and reunification 0.5 s each. The
-    # secondary outcomes with robustness models go first. Their notes are merged below in the
-    # order of the appendix.
+    # free takes the next). Measured on the default (2 processes, 2026-12-04, ``python -m
+    # bench.run_timeline``): the primary 7.4 s (then ACRO 1.8 s in ``fvdid run``), the placebo
+    # pairs 7.1 s, the sensitivity analyses 3.1 s, days on plans 6.9 s and absence 3.9 s (their
+    # robustness models: tobit and hurdle, the mixed model), the CPP outcome 3.3 s, kinship and
+    # reunification 0.3 s each; the two processes ended 0.8 s apart. The secondary outcomes
+    # with robustness models go first. Their notes are merged below in the order of the
+    # appendix.
     tasks: dict[tuple[str, ...], Callable[[], Any]] = {}
     if cfg.ri_pool_max > 0:
         tasks[("placebo",)] = placebo_task

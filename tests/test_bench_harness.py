@@ -300,3 +300,18 @@ def test_montecarlo_runner_tiny(tmp_path: Path) -> None:
     est = r["estimate"]
     assert est["reps"] == 2 and est["workers"] == 1
     assert est["reps_per_second"] > 0 and est["worker_peak_rss_mb"] > 0
+
+
+def test_run_timeline_names_the_analysis_tasks() -> None:
+    """``python -m bench.run_timeline`` labels a secondary outcome's task by the outcome its
+    closure holds, and a named task by its function's name."""
+    from bench.run_timeline import task_label
+
+    def secondary_task(o: str):  # as fvdid.pipeline.analyse builds them
+        return lambda: o.upper()
+
+    def placebo_task() -> None:
+        return None
+
+    assert task_label(secondary_task("cpp_12m")) == "outcome cpp_12m"
+    assert task_label(placebo_task) == "placebo_task"
