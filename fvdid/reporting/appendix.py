@@ -583,7 +583,6 @@ def _scrub_frame(df: pd.DataFrame, out_dir: Path) -> pd.DataFrame:
     return out
 
 
-
 def _write_sections(sections: Sequence[Section], out_dir: Path, h: list[str], md: list[str],
                     pages: dict[str, Path], renders: _FigureRenders) -> None:
     """Append every section's HTML to ``h`` and Markdown to ``md`` and write its tables (and
