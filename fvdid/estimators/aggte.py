@@ -186,6 +186,13 @@ def _weights_if(
     return num / s - den * float(np.dot(p, att_k)) / s**2
 
 
+def _stack_columns(cols: list[np.ndarray]) -> np.ndarray:
+    """The ``n × k`` matrix whose columns are ``cols``, in column-major order: one contiguous
+    write per column (``np.column_stack`` writes row-major, a strided write per element: a third
+    of an aggregation's time on a million rows)."""
+    return np.array(cols).T
+
+
 def aggte(
     result: AttGtResult,
     type: AggType = "simple",
@@ -365,7 +372,7 @@ def aggte(
         if np.all(np.mod(table[key], 1) == 0):
             table[key] = table[key].astype(np.int64)
         ose = floor(se_of(overall_phi))
-        seal(infm, overall_phi)  # fresh column_stack / products: kept without a copy
+        seal(infm, overall_phi)  # fresh stacks / products: kept without a copy
         return AggteResult(
             type=type,
             overall_att=float(overall),
@@ -431,7 +438,7 @@ def aggte(
                 f"no post-treatment ATT(g,t) with event time <= max_e={max_e} in any group: "
                 "the group aggregation is empty (did stops too)"
             )
-        infm = np.column_stack(cols)
+        infm = _stack_columns(cols)
         est = np.array(ests)
         overall = float(np.sum(est * pg_g) / pg_g.sum())
         ks = np.arange(glist.size)
@@ -466,7 +473,7 @@ def aggte(
             raise FvdidInputError(
                 f"no event times left after min_e={min_e}, max_e={max_e}, balance_e={balance_e}"
             )
-        infm = np.column_stack(cols)
+        infm = _stack_columns(cols)
         est = np.array(ests)
         epos = eseq >= 0
         if not epos.any():
@@ -490,7 +497,7 @@ def aggte(
         phi = agg_if(idx, wts, True)
         cols.append(phi)
         ses.append(se_of(phi))
-    infm = np.column_stack(cols)
+    infm = _stack_columns(cols)
     est = np.array(ests)
     overall = float(est.mean())
     overall_phi = infm @ np.full(cal.size, 1.0 / cal.size)
