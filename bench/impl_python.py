@@ -269,7 +269,7 @@ def _fvdid_cli_run() -> Runner:
     # The memory sampler is a thread of the command's own process (it lists /proc and reads the
     # tree's smaps_rollup every 0.25 s): it takes the GIL from the run and the kernel's walk of
     # the page tables holds up its page faults, which made the command 2-5 s (10-20 %) slower
-    # on the default (bench/run_timeline.py's direct runs against this wrapper, 2026-12-04).
+    # on the default (paired runs of the plain command against this wrapper, 2026-12-04).
     # With ``memory_run = "separate"`` the timed run is the plain command and the memory is
     # measured on a second, untimed run under the sampler (the same command, the same numbers);
     # otherwise (a run whose target is its memory, at 1M children) the timed run is sampled.
