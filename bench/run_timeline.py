@@ -71,7 +71,9 @@ def main(argv: list[str] | None = None) -> None:
     import fvdid.pipeline as pipeline
 
     t_import = time.perf_counter() - T0
-    rows_file = Path(tempfile.mkstemp(prefix="fvdid-timeline-", suffix=".tsv")[1])
+    fd, name = tempfile.mkstemp(prefix="fvdid-timeline-", suffix=".tsv")
+    os.close(fd)  # reopened in append mode by each record
+    rows_file = Path(name)
     main_pid = os.getpid()
 
     def record(label: str, start: float, end: float) -> None:
@@ -88,22 +90,24 @@ def main(argv: list[str] | None = None) -> None:
                 record(label, t, time.perf_counter())
         return run
 
-    share_work = pipeline.share_work
+    originals = {name: getattr(pipeline, name)
+                 for name in ("share_work", "parity_summary", "_acro", "write_appendix")}
 
     def timed_share_work(main_fn: Callable[[], Any], tasks: Any, **kw: Any) -> Any:
-        return share_work(timed(main_fn, "primary outcome (+ ACRO)"),
-                          [timed(t, task_label(t)) for t in tasks], **kw)
+        return originals["share_work"](timed(main_fn, "primary outcome (+ ACRO)"),
+                                       [timed(t, task_label(t)) for t in tasks], **kw)
 
     pipeline.share_work = timed_share_work
-    pipeline.parity_summary = timed(pipeline.parity_summary, "parity replay")
-    pipeline._acro = timed(pipeline._acro, "ACRO check")
-    pipeline.write_appendix = timed(pipeline.write_appendix, "write the appendix")
+    pipeline.parity_summary = timed(originals["parity_summary"], "parity replay")
+    pipeline._acro = timed(originals["_acro"], "ACRO check")
+    pipeline.write_appendix = timed(originals["write_appendix"], "write the appendix")
     stages: list[tuple[float, str]] = []
     out = args.out or Path(tempfile.mkdtemp(prefix="fvdid-timeline-out-"))
     try:
         pipeline.run(out_dir=out, progress=lambda s: stages.append((time.perf_counter() - T0, s)))
-    finally:
-        pipeline.share_work = share_work
+    finally:  # the pipeline as it was (a second call would otherwise time the timers)
+        for name, fn in originals.items():
+            setattr(pipeline, name, fn)
     wall = time.perf_counter() - T0
     me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
     load1, steal1 = os.getloadavg()[0], _steal_ticks()
