@@ -49,8 +49,11 @@ def _fractional(data: pd.DataFrame, column: str, what: str = "data") -> np.ndarr
     return data[column].to_numpy(float)
 
 
-def study_analysis(rep: int) -> tuple[Any, Any, Any, Any]:
+def study_analysis(rep: int, extras: dict[str, Any] | None = None) -> tuple[Any, Any, Any, Any]:
     """Replication ``rep`` of the study's design scenario analysed as in the study.
+
+    ``extras``: further stage options (``RunConfig.extras``, e.g. ``la_n_comparators``) on top
+    of the study's.
 
     Returns ``(extract, run options, primary estimate, the stacked Prepared of the primary)``.
     """
@@ -79,7 +82,7 @@ def study_analysis(rep: int) -> tuple[Any, Any, Any, Any]:
         cfg = RunConfig.from_mapping({
             "seed": seed, "n_children": 100000, "progress": False, "parity_in_appendix": False,
             "ri_pool_max": 0, "boot_B": 0, "n_imputations": 2,
-            "extras": {"la_placebo": False, "la_figures": False}})
+            "extras": {"la_placebo": False, "la_figures": False, **(extras or {})}})
         ex, _ = pipeline.simulated_extract(cfg, sim=sim)
         p = pipeline.analyse(ex, cfg, secondary=False, sensitivity=False, robustness=False).primary
     finally:
@@ -87,9 +90,12 @@ def study_analysis(rep: int) -> tuple[Any, Any, Any, Any]:
     return ex, cfg, p, captured["prep"]
 
 
-def logit_inputs(rep: int, variants: Variants) -> tuple[Any, dict[str, Any], pd.DataFrame, list[str],
-                                                      dict[str, list[str]], np.ndarray]:
-    """Replication ``rep`` analysed as in the study, and its logit's inputs.
+Inputs = tuple[Any, dict[str, Any], pd.DataFrame, list[str], dict[str, list[str]], np.ndarray]
+
+
+def logit_inputs(rep: int, variants: Variants, extras: dict[str, Any] | None = None) -> Inputs:
+    """Replication ``rep`` analysed as in the study (``extras`` as :func:`study_analysis`'s), and
+    its logit's inputs.
 
     Returns ``(primary estimate, the row's leading fields (rep, truth, model, estimates), the
     logit's data (first imputation, with ``variants``' columns), its covariate terms, the
@@ -101,7 +107,7 @@ def logit_inputs(rep: int, variants: Variants) -> tuple[Any, dict[str, Any], pd.
     from fvdid.stages.headline import fv_estimand
 
     chm.child_effects_frame = _capture_p0
-    ex, cfg, p, prep = study_analysis(rep)
+    ex, cfg, p, prep = study_analysis(rep, extras)
     d0 = _complete_sets(prep)[0]
     cats = [c for c in cfg.categorical_covariates if c in prep.covariates]
     f0 = ols(est.regression_formula(Y, prep.covariates, cats, treatment="fv",
