@@ -18,7 +18,8 @@ A variant that fails on a replication is recorded (``name|kind|err``), not fatal
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import contextlib
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -47,6 +48,24 @@ def _capture_p0(child_id, fv, po, eff_abs):  # type: ignore[no-untyped-def]
 def _fractional(data: pd.DataFrame, column: str, what: str = "data") -> np.ndarray:
     """The noise-free outcome is a probability: the logit's quasi-likelihood takes it as it is."""
     return data[column].to_numpy(float)
+
+
+@contextlib.contextmanager
+def fractional_outcome() -> Iterator[None]:
+    """Within the block the logit takes the noise-free probabilities as its outcome."""
+    real = ferr.check_binary
+    ferr.check_binary = _fractional
+    try:
+        yield
+    finally:
+        ferr.check_binary = real
+
+
+def record(rows: list[dict[str, Any]], row: dict[str, Any], out: str) -> None:
+    """Append ``row``, print it and rewrite ``out`` (a run stopped early keeps its rows)."""
+    rows.append(row)
+    print(row, flush=True)
+    pd.DataFrame(rows).to_csv(out, index=False)
 
 
 def study_analysis(rep: int, extras: dict[str, Any] | None = None) -> tuple[Any, Any, Any, Any]:

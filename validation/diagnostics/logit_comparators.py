@@ -53,9 +53,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from _logit_harness import Y, _fractional, cli, logit_inputs, print_table
-
-import fvdid.errors as ferr
+from _logit_harness import Y, cli, fractional_outcome, logit_inputs, print_table, record
 
 KS = (1, 3)
 
@@ -76,8 +74,7 @@ def run(out: str, reps: Sequence[int]) -> None:
     """Each replication analysed with each ``k`` of :data:`KS` comparators; a row each to ``out``."""
     from fvdid.stages.logit_ame import logit_imputation_ame
 
-    real_check = ferr.check_binary
-    rows = []
+    rows: list[dict[str, object]] = []
     for rep in reps:
         row: dict[str, object] = {"rep": rep}
         for k in KS:
@@ -92,13 +89,10 @@ def run(out: str, reps: Sequence[int]) -> None:
                                                         fixed_effects=fe, bias_correction=False).ame
                 row[f"k{k}|y"] = logit_imputation_ame(dl, Y, terms, n_clusters=p.n_clusters,
                                                       fixed_effects=fe, bias_correction=True).ame
-                ferr.check_binary = _fractional
-                try:
+                with fractional_outcome():
                     row[f"k{k}|p"] = logit_imputation_ame(dl.assign(**{Y: pc}), Y, terms,
                                                           n_clusters=p.n_clusters, fixed_effects=fe,
                                                           bias_correction=False).ame
-                finally:
-                    ferr.check_binary = real_check
                 if k > 1:
                     dg = grouped(dl)
                     gt, gfe = [*covs, "C(tla_fy)", "C(tla_la)"], ["C(tla_fy)", "C(tla_la)"]
@@ -106,18 +100,13 @@ def run(out: str, reps: Sequence[int]) -> None:
                         row[f"k{k}|{kind}"] = logit_imputation_ame(
                             dg, Y, gt, n_clusters=p.n_clusters, fixed_effects=gfe,
                             bias_correction=corr).ame
-                    ferr.check_binary = _fractional
-                    try:
+                    with fractional_outcome():
                         row[f"k{k}|gp"] = logit_imputation_ame(
                             dg.assign(**{Y: pc}), Y, gt, n_clusters=p.n_clusters,
                             fixed_effects=gfe, bias_correction=False).ame
-                    finally:
-                        ferr.check_binary = real_check
             except Exception as exc:  # a failed design is recorded, not fatal
                 row[f"k{k}|err"] = str(exc)[:80]
-        rows.append(row)
-        print(row, flush=True)
-        pd.DataFrame(rows).to_csv(out, index=False)
+        record(rows, row, out)
 
 
 def summary(files: Sequence[str]) -> None:

@@ -67,7 +67,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from _logit_harness import Y, cli, error_table, logit_inputs, print_table, read_rows
+from _logit_harness import Y, cli, error_table, logit_inputs, print_table, read_rows, record
 from scipy.special import expit
 
 PERIODS = {"fy": ["C(pair_fy)"], "q": ["C(pair_time)"]}
@@ -155,7 +155,7 @@ def run(out: str, reps: Sequence[int]) -> None:
     """Each replication's AMEs with each block fixed at its noise-free value; a row each to ``out``."""
     from fvdid.stages.logit_ame import logit_imputation_ame
 
-    rows = []
+    rows: list[dict[str, object]] = []
     for rep in reps:
         p, r, dl, covs, _, pc = logit_inputs(rep, lambda dd, fe: (dd, PERIODS))
         y = dl[Y].to_numpy(float)
@@ -175,9 +175,7 @@ def run(out: str, reps: Sequence[int]) -> None:
                 r[f"{name}|nF"] = int(d.F.sum())
             except Exception as exc:  # a failed variant is recorded, not fatal
                 r[f"{name}|err"] = str(exc)[:80]
-        rows.append(r)
-        print(r, flush=True)
-        pd.DataFrame(rows).to_csv(out, index=False)
+        record(rows, r, out)
 
 
 def summary(files: Sequence[str]) -> None:

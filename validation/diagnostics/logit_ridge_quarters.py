@@ -49,8 +49,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-import pandas as pd
-from _logit_harness import Y, cli, error_table, logit_inputs, print_table, read_rows
+from _logit_harness import Y, cli, error_table, logit_inputs, print_table, read_rows, record
 from logit_fixed_blocks import ame, fit, screened_design
 
 LAMBDAS = (1.0, 3.0, 10.0, 30.0, 100.0)
@@ -58,7 +57,7 @@ LAMBDAS = (1.0, 3.0, 10.0, 30.0, 100.0)
 
 def run(out: str, reps: Sequence[int]) -> None:
     """Each replication's AMEs over the ridge path (observed and noise-free); a row each to ``out``."""
-    rows = []
+    rows: list[dict[str, object]] = []
     for rep in reps:
         _, r, dl, covs, _, pc = logit_inputs(rep, lambda dd, fe: (dd, {}))
         y = dl[Y].to_numpy(float)
@@ -73,9 +72,7 @@ def run(out: str, reps: Sequence[int]) -> None:
             r["nF"] = int(d.F.sum())
         except Exception as exc:  # a failed replication is recorded, not fatal
             r["err"] = str(exc)[:80]
-        rows.append(r)
-        print(r, flush=True)
-        pd.DataFrame(rows).to_csv(out, index=False)
+        record(rows, r, out)
 
 
 def summary(files: Sequence[str]) -> None:

@@ -61,9 +61,16 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from _logit_harness import Y, _fractional, cli, error_table, logit_inputs, print_table, read_rows
-
-import fvdid.errors as ferr
+from _logit_harness import (
+    Y,
+    cli,
+    error_table,
+    fractional_outcome,
+    logit_inputs,
+    print_table,
+    read_rows,
+    record,
+)
 
 PERIODS = {"fy": ["C(pair_fy)"], "q": ["C(pair_time)"]}
 
@@ -127,8 +134,7 @@ def run(out: str, reps: Sequence[int]) -> None:
     """Each replication's logit and log-link AMEs (observed and noise-free); a row each to ``out``."""
     from fvdid.stages.logit_ame import logit_imputation_ame
 
-    real_check = ferr.check_binary
-    rows = []
+    rows: list[dict[str, object]] = []
     for rep in reps:
         p, r, dl, covs, _, pc = logit_inputs(rep, lambda d, fe: (d, PERIODS))
         for name, per in PERIODS.items():
@@ -142,22 +148,18 @@ def run(out: str, reps: Sequence[int]) -> None:
                 except Exception as exc:  # a failed variant is recorded, not fatal
                     r[f"{name}|{kind}"], r[f"{name}|{kind}|err"] = np.nan, str(exc)[:80]
             d_p = dl.assign(**{Y: pc})
-            ferr.check_binary = _fractional
             try:
-                r[f"{name}|p"] = logit_imputation_ame(d_p, Y, terms, n_clusters=p.n_clusters,
-                                                      fixed_effects=fe, bias_correction=False).ame
+                with fractional_outcome():
+                    r[f"{name}|p"] = logit_imputation_ame(d_p, Y, terms, n_clusters=p.n_clusters,
+                                                          fixed_effects=fe, bias_correction=False).ame
             except Exception as exc:
                 r[f"{name}|p"], r[f"{name}|p|err"] = np.nan, str(exc)[:80]
-            finally:
-                ferr.check_binary = real_check
             for kind, d in (("pois", dl), ("poisp", d_p)):
                 try:
                     r[f"{name}|{kind}"], r[f"{name}|{kind}|unid"] = poisson_imputation_ame(d, Y, terms, fe)
                 except Exception as exc:
                     r[f"{name}|{kind}"], r[f"{name}|{kind}|err"] = np.nan, str(exc)[:80]
-        rows.append(r)
-        print(r, flush=True)
-        pd.DataFrame(rows).to_csv(out, index=False)
+        record(rows, r, out)
 
 
 def summary(files: Sequence[str]) -> None:
