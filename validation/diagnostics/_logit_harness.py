@@ -189,10 +189,14 @@ def read_rows(files: Sequence[str]) -> pd.DataFrame:
     return d
 
 
-def _errors(x: pd.Series, label: str) -> dict[str, Any]:
+def _errors(x: pd.Series, label: str, rmse: bool = False) -> dict[str, Any]:
+    """Mean, MCSE, SD and count of the errors ``x`` (and their RMSE with ``rmse``)."""
     x = x.dropna()
-    return {"estimate": label, "error": x.mean(), "mcse": x.std() / np.sqrt(len(x)), "sd": x.std(),
-            "n": len(x)}
+    out = {"estimate": label, "error": x.mean(), "mcse": x.std() / np.sqrt(len(x)), "sd": x.std(),
+           "n": len(x)}
+    if rmse:
+        out["rmse"] = float(np.sqrt((x**2).mean()))
+    return out
 
 
 def error_table(d: pd.DataFrame, cols: Sequence[str], reference: str = "fy|y",

@@ -53,20 +53,22 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from _logit_harness import Y, cli, fractional_outcome, logit_inputs, print_table, record
+from _logit_harness import Y, _errors, cli, fractional_outcome, logit_inputs, print_table, record
 
 KS = (1, 3)
 
 
 def grouped(dl: pd.DataFrame) -> pd.DataFrame:
-    """Columns of the grouped design: ``tla_fy`` (treatment LA × financial year, shared by the
-    stacks of that treatment LA's comparators) and ``tla_la`` (LA within treatment LA; one
-    comparator per treatment LA, its first by code, is the reference level ``"-"``)."""
+    """Columns of the grouped design: ``tla_fy`` and ``tla_q`` (treatment LA × financial year and
+    × referral quarter, shared by the stacks of that treatment LA's comparators) and ``tla_la``
+    (LA within treatment LA; one comparator per treatment LA, its first by code, is the
+    reference level ``"-"``)."""
     tla = dl.loc[dl["treated_la"].astype(bool)].groupby("pair_id")["la_code"].first()
     g = dl["pair_id"].map(tla).astype(str)
     la = dl["la_code"].astype(str)
     ref = la[~dl["treated_la"].astype(bool)].groupby(g).min()
     return dl.assign(tla_fy=g + "|" + dl["financial_year"].astype(str),
+                     tla_q=g + "|" + dl["referral_quarter"].astype(str),
                      tla_la=np.where(la.to_numpy() == g.map(ref).to_numpy(), "-", g + "|" + la))
 
 
@@ -118,17 +120,14 @@ def summary(files: Sequence[str]) -> None:
         for c in ("head", "lin", "logit_study", "y", "ync", "p", "gy", "gync", "gp"):
             if f"k{k}|{c}" not in d:
                 continue
-            x = (d[f"k{k}|{c}"] - d[f"k{k}|truth"]).dropna()
-            res.append({"k": k, "estimate": c, "error": x.mean(), "mcse": x.std() / np.sqrt(len(x)),
-                        "sd": x.std(), "rmse": float(np.sqrt((x**2).mean())), "n": len(x)})
+            res.append({"k": k, **_errors(d[f"k{k}|{c}"] - d[f"k{k}|truth"], c, rmse=True)})
     print_table(pd.DataFrame(res))
     res = []
     for k in KS[1:]:
         for c, c1 in (("head", "head"), ("lin", "lin"), ("y", "y"), ("ync", "ync"), ("p", "p"),
                       ("gy", "y"), ("gync", "ync"), ("gp", "p")):
-            x = ((d[f"k{k}|{c}"] - d[f"k{k}|truth"]) - (d[f"k1|{c1}"] - d["k1|truth"])).dropna()
-            res.append({"paired": f"k{k}|{c} - k1|{c1}", "error": x.mean(),
-                        "mcse": x.std() / np.sqrt(len(x)), "n": len(x)})
+            x = (d[f"k{k}|{c}"] - d[f"k{k}|truth"]) - (d[f"k1|{c1}"] - d["k1|truth"])
+            res.append(_errors(x, f"k{k}|{c} - k1|{c1}"))
     print_table(pd.DataFrame(res))
 
 

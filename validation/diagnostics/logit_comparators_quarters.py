@@ -46,9 +46,17 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-import numpy as np
 import pandas as pd
-from _logit_harness import Y, cli, fractional_outcome, logit_inputs, print_table, record
+from _logit_harness import (
+    Y,
+    _errors,
+    cli,
+    fractional_outcome,
+    logit_inputs,
+    print_table,
+    read_rows,
+    record,
+)
 from logit_comparators import grouped
 
 K = 3
@@ -65,8 +73,6 @@ def run(out: str, reps: Sequence[int]) -> None:
             p, r, dl, covs, _, pc = logit_inputs(rep, lambda dd, fe: (dd, {}), {"la_n_comparators": K})
             row.update({c: r[c] for c in ("truth", "model", "head", "lin")})
             dg = grouped(dl)
-            dg = dg.assign(tla_q=dg["tla_fy"].str.split("|").str[0] + "|"
-                           + dg["referral_quarter"].astype(str))
             for name, per in (("g", "C(tla_fy)"), ("gq", "C(tla_q)")):
                 terms, fe = [*covs, per, "C(tla_la)"], [per, "C(tla_la)"]
                 for kind, corr in (("y", True), ("ync", False)):
@@ -83,18 +89,12 @@ def run(out: str, reps: Sequence[int]) -> None:
 
 
 def summary(files: Sequence[str]) -> None:
-    """Error against the matched truth (mean, MCSE, SD, RMSE) of each fit."""
-    d = pd.concat([pd.read_csv(f) for f in files]).drop_duplicates("rep")
-    print(f"{len(d)} replications")
-    res = []
-    for c in ("lin", "g|y", "g|ync", "g|p", "gq|y", "gq|ync", "gq|p"):
-        x = (d[c] - d["truth"]).dropna()
-        res.append({"estimate": c, "error": x.mean(), "mcse": x.std() / np.sqrt(len(x)),
-                    "sd": x.std(), "rmse": float(np.sqrt((x**2).mean())), "n": len(x)})
-    for a, b in (("gq|ync", "gq|p"), ("gq|y", "gq|p"), ("gq|y", "g|y")):
-        x = (d[a] - d[b]).dropna()
-        res.append({"estimate": f"{a} - {b}", "error": x.mean(), "mcse": x.std() / np.sqrt(len(x)),
-                    "sd": x.std(), "rmse": np.nan, "n": len(x)})
+    """Error against the matched truth (mean, MCSE, SD, RMSE) of each fit, and paired differences."""
+    d = read_rows(files)
+    res = [_errors(d[c] - d["truth"], c, rmse=True)
+           for c in ("lin", "g|y", "g|ync", "g|p", "gq|y", "gq|ync", "gq|p")]
+    res += [_errors(d[a] - d[b], f"{a} - {b}")
+            for a, b in (("gq|ync", "gq|p"), ("gq|y", "gq|p"), ("gq|y", "g|y"))]
     print_table(pd.DataFrame(res))
 
 
