@@ -68,6 +68,22 @@ def record(rows: list[dict[str, Any]], row: dict[str, Any], out: str) -> None:
     pd.DataFrame(rows).to_csv(out, index=False)
 
 
+def three_fits(d: pd.DataFrame, terms: Sequence[str], fixed_effects: Sequence[str],
+               noise_free: np.ndarray, n_clusters: int, prefix: str = "") -> dict[str, float]:
+    """The headline logit's AME on ``d`` with (``y``) and without (``ync``) the second-order
+    correction, and without it on the noise-free probabilities (``p``); keys ``prefix + kind``."""
+    from fvdid.stages.logit_ame import logit_imputation_ame
+
+    def ame(data: pd.DataFrame, corr: bool) -> float:
+        return logit_imputation_ame(data, Y, list(terms), n_clusters=n_clusters,
+                                    fixed_effects=list(fixed_effects), bias_correction=corr).ame
+
+    out = {f"{prefix}y": ame(d, True), f"{prefix}ync": ame(d, False)}
+    with fractional_outcome():
+        out[f"{prefix}p"] = ame(d.assign(**{Y: noise_free}), False)
+    return out
+
+
 def study_analysis(rep: int, extras: dict[str, Any] | None = None) -> tuple[Any, Any, Any, Any]:
     """Replication ``rep`` of the study's design scenario analysed as in the study.
 

@@ -53,7 +53,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
-from _logit_harness import Y, _errors, cli, fractional_outcome, logit_inputs, print_table, record
+from _logit_harness import _errors, cli, logit_inputs, print_table, record, three_fits
 
 KS = (1, 3)
 
@@ -74,8 +74,6 @@ def grouped(dl: pd.DataFrame) -> pd.DataFrame:
 
 def run(out: str, reps: Sequence[int]) -> None:
     """Each replication analysed with each ``k`` of :data:`KS` comparators; a row each to ``out``."""
-    from fvdid.stages.logit_ame import logit_imputation_ame
-
     rows: list[dict[str, object]] = []
     for rep in reps:
         row: dict[str, object] = {"rep": rep}
@@ -85,27 +83,13 @@ def run(out: str, reps: Sequence[int]) -> None:
                     rep, lambda dd, fe: (dd, {"fy": ["C(pair_fy)"]}), {"la_n_comparators": k})
                 row.update({f"k{k}|{c}": r[c] for c in ("truth", "model", "head", "lin", "logit_study")})
                 row[f"k{k}|n_clusters"] = p.n_clusters
-                terms = [*covs, "C(pair_fy)", "C(pair_tla)"]
-                fe = ["C(pair_fy)", "C(pair_tla)"]
-                row[f"k{k}|ync"] = logit_imputation_ame(dl, Y, terms, n_clusters=p.n_clusters,
-                                                        fixed_effects=fe, bias_correction=False).ame
-                row[f"k{k}|y"] = logit_imputation_ame(dl, Y, terms, n_clusters=p.n_clusters,
-                                                      fixed_effects=fe, bias_correction=True).ame
-                with fractional_outcome():
-                    row[f"k{k}|p"] = logit_imputation_ame(dl.assign(**{Y: pc}), Y, terms,
-                                                          n_clusters=p.n_clusters, fixed_effects=fe,
-                                                          bias_correction=False).ame
+                fits = three_fits(dl, [*covs, "C(pair_fy)", "C(pair_tla)"],
+                                  ["C(pair_fy)", "C(pair_tla)"], pc, p.n_clusters)
+                row.update({f"k{k}|{kind}": v for kind, v in fits.items()})
                 if k > 1:
-                    dg = grouped(dl)
-                    gt, gfe = [*covs, "C(tla_fy)", "C(tla_la)"], ["C(tla_fy)", "C(tla_la)"]
-                    for kind, corr in (("gy", True), ("gync", False)):
-                        row[f"k{k}|{kind}"] = logit_imputation_ame(
-                            dg, Y, gt, n_clusters=p.n_clusters, fixed_effects=gfe,
-                            bias_correction=corr).ame
-                    with fractional_outcome():
-                        row[f"k{k}|gp"] = logit_imputation_ame(
-                            dg.assign(**{Y: pc}), Y, gt, n_clusters=p.n_clusters,
-                            fixed_effects=gfe, bias_correction=False).ame
+                    fits = three_fits(grouped(dl), [*covs, "C(tla_fy)", "C(tla_la)"],
+                                      ["C(tla_fy)", "C(tla_la)"], pc, p.n_clusters, prefix="g")
+                    row.update({f"k{k}|{kind}": v for kind, v in fits.items()})
             except Exception as exc:  # a failed design is recorded, not fatal
                 row[f"k{k}|err"] = str(exc)[:80]
         record(rows, row, out)

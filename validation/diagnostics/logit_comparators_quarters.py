@@ -48,14 +48,13 @@ from collections.abc import Sequence
 
 import pandas as pd
 from _logit_harness import (
-    Y,
     _errors,
     cli,
-    fractional_outcome,
     logit_inputs,
     print_table,
     read_rows,
     record,
+    three_fits,
 )
 from logit_comparators import grouped
 
@@ -64,8 +63,6 @@ K = 3
 
 def run(out: str, reps: Sequence[int]) -> None:
     """Each replication with three comparators, grouped year and quarter terms; a row each."""
-    from fvdid.stages.logit_ame import logit_imputation_ame
-
     rows: list[dict[str, object]] = []
     for rep in reps:
         row: dict[str, object] = {"rep": rep}
@@ -74,15 +71,8 @@ def run(out: str, reps: Sequence[int]) -> None:
             row.update({c: r[c] for c in ("truth", "model", "head", "lin")})
             dg = grouped(dl)
             for name, per in (("g", "C(tla_fy)"), ("gq", "C(tla_q)")):
-                terms, fe = [*covs, per, "C(tla_la)"], [per, "C(tla_la)"]
-                for kind, corr in (("y", True), ("ync", False)):
-                    row[f"{name}|{kind}"] = logit_imputation_ame(
-                        dg, Y, terms, n_clusters=p.n_clusters, fixed_effects=fe,
-                        bias_correction=corr).ame
-                with fractional_outcome():
-                    row[f"{name}|p"] = logit_imputation_ame(
-                        dg.assign(**{Y: pc}), Y, terms, n_clusters=p.n_clusters,
-                        fixed_effects=fe, bias_correction=False).ame
+                fits = three_fits(dg, [*covs, per, "C(tla_la)"], [per, "C(tla_la)"], pc, p.n_clusters)
+                row.update({f"{name}|{kind}": v for kind, v in fits.items()})
         except Exception as exc:  # a failed replication is recorded, not fatal
             row["err"] = str(exc)[:80]
         record(rows, row, out)
