@@ -43,6 +43,10 @@ LA_COVARIATES: tuple[str, ...] = ("la_share_fsm", "la_share_white_british", "la_
 """LA covariates the extract schema knows."""
 
 TIME_FE: tuple[str, ...] = ("referral_quarter", "referral_month", "financial_year")
+LOGIT_PERIODS: tuple[str, ...] = ("pair_time", "pair_fy", "pair_fy_trend", "pair_fy_season",
+                                  "tla_time", "tla_fy")
+"""Time terms of the headline logit's counterfactual model (``logit_period``; described in
+:mod:`fvdid.stages.estimate`)."""
 """Period columns of the children table that can carry the time fixed effects."""
 
 _KINDS = {
@@ -180,6 +184,9 @@ OPTIONS: dict[str, Option] = {
     "la_entry_lag": Option("int", "quarters left out before go-live in LA matching", low=0),
     "cem_by": Option("str", "CEM strata within pair by", choices=("financial_year", "period")),
     "time_fe": Option("str", "period of the time fixed effects within pair", choices=TIME_FE),
+    "logit_period": Option("str", "time terms of the headline logit's counterfactual model "
+                           "(pair_*: crossed with the pair; tla_*: with the treatment LA, shared "
+                           "by its comparators' stacks)", choices=LOGIT_PERIODS),
     "cem_fallback_loss": Option("float", "share of treated children lost before CEM falls back "
                                 "to periods", low=0, high=1),
     "cem_allow_unweighted": Option("bool", "estimate an outcome without CEM weights when CEM "
@@ -249,6 +256,12 @@ class RunConfig:
         Period of the time fixed effects within each matched pair (default the referral
         quarter; see :func:`fvdid.stages.estimate.stack_pairs` and the README's note on the
         protocol's year dummies).
+    logit_period
+        Time terms of the headline logit's counterfactual model in the stacked design
+        (:data:`fvdid.stages.estimate.LOGIT_PERIOD`, default pair × financial year;
+        ``"tla_time"``: treatment LA × quarter terms shared by the stacks of the treatment LA's
+        comparators, with LA-within-treatment-LA dummies, for LA matching with several
+        comparators per treatment LA, ``extras.la_n_comparators``).
     boot_B
         Wild cluster bootstrap draws.
     ri_pool_max, ri_B
@@ -301,6 +314,7 @@ class RunConfig:
     la_entry_lag: int = 6
     cem_by: Literal["financial_year", "period"] = "financial_year"
     time_fe: str = "referral_quarter"
+    logit_period: str = "pair_fy"
     cem_fallback_loss: float = 0.2
     cem_allow_unweighted: bool = False
     boot_B: int = 9999

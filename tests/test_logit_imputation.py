@@ -294,3 +294,81 @@ def test_calibration_leaves_out_fv_rows_whose_cell_has_no_untreated_row() -> Non
     ref = logit_imputation_ame(d[~alone], "y", rhs, calibrate="cell", **kw)
     assert res.ame == pytest.approx(ref.ame, abs=1e-12)
     assert res.ame_std_error == pytest.approx(ref.ame_std_error, rel=1e-10)
+
+
+def _grouped_stacks(rng: np.random.Generator, n: int = 400) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """One treatment LA ``T`` with three comparators, stacked as three pairs (``T``'s rows once
+    per pair, as :func:`fvdid.stages.estimate.stack_pairs` stacks them), and the same children
+    once each with ``T``'s rows weighted by its three stacks."""
+    rows = []
+    quarters = pd.period_range("2019Q1", "2020Q2", freq="Q")
+    for la, shift in (("T", 0.3), ("C1", 0.0), ("C2", -0.2), ("C3", 0.1)):
+        for q, quarter in enumerate(quarters):
+            x = rng.standard_normal(n)
+            fv = int(la == "T" and q >= 3)
+            p = expit(-2.0 + shift + 0.15 * q + 0.5 * x - 0.4 * fv)
+            rows.append(pd.DataFrame({
+                "la_code": la, "treated_la": int(la == "T"), "fv": fv, "x": x,
+                "referral_quarter": str(quarter), "financial_year": f"FY{q // 4}",
+                "y": (rng.random(n) < p).astype(float)}))
+    once = pd.concat(rows, ignore_index=True)
+    stacks = [once[once["la_code"].isin(["T", c])].assign(pair_id=i + 1, weight=1.0)
+              for i, c in enumerate(["C1", "C2", "C3"])]
+    return pd.concat(stacks, ignore_index=True), once.assign(
+        weight=np.where(once["la_code"] == "T", 3.0, 1.0))
+
+
+def test_grouped_time_terms_share_the_treatment_las_periods_across_its_stacks() -> None:
+    """``logit_period = "tla_time"``: treatment LA × quarter terms shared by the treatment LA's
+    three stacks and LA-within-treatment-LA dummies. The stacked logit is then the DiD logit of
+    one treatment LA against its three comparators, each comparison event counted once and the
+    treatment LA's rows by their three stacks: its AME equals that model's fitted on the children
+    once, with the treatment LA's rows weighted 3 (the same likelihood; 1e-8 covers the Newton
+    steps' convergence). With pair × quarter terms each period rests on one comparator and the
+    AME differs."""
+    from types import SimpleNamespace
+
+    from fvdid.stages.estimate import STACKED_FE, _logit_rhs, grouped_terms
+
+    stacked, once = _grouped_stacks(np.random.default_rng(7))
+    g = grouped_terms(stacked)
+    assert set(g["tla_time"].str.split("|").str[0]) == {"T"}
+    assert g.groupby("la_code")["tla_la"].unique().map(list).to_dict() == {
+        "C1": ["-"], "C2": ["T|C2"], "C3": ["T|C3"], "T": ["T|T"]}
+    first = SimpleNamespace(params=pd.Series([0.0], index=["x"]))
+    dl, rhs, fe = _logit_rhs(stacked, first, ["x"], [], "fv", STACKED_FE, period="tla_time")
+    assert fe == ["C(tla_time)", "C(tla_la)"] and rhs == ["fv", "x", *fe]
+    grouped = logit_imputation_ame(dl, "y", rhs[1:], weights="weight", cluster="la_code",
+                                   n_clusters=4, fixed_effects=fe, bias_correction=False)
+    ref = logit_imputation_ame(once.assign(tla_time=once["referral_quarter"], tla_la=once["la_code"]),
+                               "y", ["x", "C(tla_time)", "C(tla_la)"], weights="weight",
+                               cluster="la_code", n_clusters=4, group=None,
+                               fixed_effects=["C(tla_time)", "C(tla_la)"], bias_correction=False)
+    assert grouped.ame == pytest.approx(ref.ame, rel=1e-8, abs=1e-12)
+    assert grouped.log_odds == pytest.approx(ref.log_odds, rel=1e-8, abs=1e-12)
+    stacked = stacked.assign(pair_time=stacked["pair_id"].astype(str) + ":" + stacked["referral_quarter"])
+    dp, rp, fp = _logit_rhs(stacked, first, ["x"], [], "fv", STACKED_FE, period="pair_time")
+    per_pair = logit_imputation_ame(dp, "y", rp[1:], weights="weight", cluster="la_code",
+                                    n_clusters=4, fixed_effects=fp, bias_correction=False)
+    assert abs(per_pair.ame - ref.ame) > 1e-4  # a different model, not a relabelling
+
+
+def test_grouped_time_terms_name_a_pair_without_its_treatment_la() -> None:
+    """A pair with no row of its treatment LA cannot be grouped: the error names the pair."""
+    from fvdid.stages.estimate import grouped_terms
+
+    stacked, _ = _grouped_stacks(np.random.default_rng(1), n=20)
+    broken = stacked[~((stacked["pair_id"] == 2) & (stacked["treated_la"] == 1))]
+    with pytest.raises(FvdidInputError, match=r"pair\(s\) \[2\]"):
+        grouped_terms(broken)
+
+
+def test_logit_period_is_a_validated_run_option() -> None:
+    """``logit_period`` is a run option with the logit's time terms as its choices."""
+    from fvdid.config import LOGIT_PERIODS, RunConfig
+
+    assert RunConfig().logit_period == "pair_fy"
+    assert RunConfig.from_mapping({"logit_period": "tla_time"}).logit_period == "tla_time"
+    assert {"tla_time", "tla_fy", "pair_fy", "pair_time"} <= set(LOGIT_PERIODS)
+    with pytest.raises(FvdidInputError, match="logit_period"):
+        RunConfig.from_mapping({"logit_period": "pair_quarter"})

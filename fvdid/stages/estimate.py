@@ -28,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from fvdid._results import ResultMixin
+from fvdid.config import LOGIT_PERIODS
 from fvdid.errors import FvdidInputError
 from fvdid.reporting.appendix import AppendixTable, Section
 from fvdid.reporting.sdc import dof_ok, release_count
@@ -162,11 +163,56 @@ METHODS = {
 
 
 _PERIOD_LABEL = {"pair_time": "quarter", "pair_fy": "financial-year",
-                 "pair_fy_trend": "financial-year", "pair_fy_season": "financial-year"}
+                 "pair_fy_trend": "financial-year", "pair_fy_season": "financial-year",
+                 "tla_time": "quarter", "tla_fy": "financial-year"}
 _PERIOD_TERMS_LABEL = {"pair_time": "pair × quarter dummies", "pair_fy": "pair × financial-year dummies",
                        "pair_fy_trend": "pair × financial-year dummies and a linear trend in "
                                         "quarters within each pair",
-                       "pair_fy_season": "pair × financial-year and pair × quarter-of-year dummies"}
+                       "pair_fy_season": "pair × financial-year and pair × quarter-of-year dummies",
+                       "tla_time": "treatment LA × quarter dummies, shared by the stacks of the "
+                                   "treatment LA's comparators",
+                       "tla_fy": "treatment LA × financial-year dummies, shared by the stacks of "
+                                 "the treatment LA's comparators"}
+# fvdid.config.LOGIT_PERIODS: the logit's time terms estimate_outcome accepts (logit_period;
+# see LOGIT_PERIOD). "tla_*" are the grouped design: the time terms are shared by every stack of
+# one treatment LA, and LA-within-treatment-LA dummies replace the treatment LA's dummy within
+# each pair, so with several comparators per treatment LA (LA matching's la_n_comparators) each
+# period term rests on all of their comparison events.
+if set(_PERIOD_LABEL) != set(LOGIT_PERIODS):  # pragma: no cover - the option's schema is wrong
+    raise RuntimeError("fvdid.config.LOGIT_PERIODS and the logit's period labels disagree")
+
+_ALT_PERIOD = {"pair_time": "pair_fy", "tla_time": "tla_fy", "tla_fy": "tla_time"}
+"""The period terms of the logit's check (``logit_ame_alt_*``) for each headline choice (pair ×
+quarter for any other)."""
+
+
+def _period_unit(period: str) -> str:
+    """``"pair"`` or ``"treatment LA"``: what the logit's time terms are crossed with."""
+    return "treatment LA" if period.startswith("tla_") else "pair"
+
+
+def grouped_terms(d0: pd.DataFrame) -> pd.DataFrame:
+    """The grouped design's columns on a stacked frame (``pair_id``, ``la_code``, ``treated_la``,
+    ``financial_year``, ``referral_quarter``).
+
+    ``tla_fy`` and ``tla_time``: treatment LA × financial year and × referral quarter, shared by
+    the stacks of that treatment LA's comparators; ``tla_la``: LA within treatment LA, with the
+    treatment LA's first comparator by code as the reference level ``"-"`` (the time terms span
+    each treatment LA's intercept). Raises when a pair has no treatment-LA row.
+    """
+    treated = d0["treated_la"].astype(bool)
+    tla = d0.loc[treated].groupby("pair_id")["la_code"].first()
+    g = d0["pair_id"].map(tla)
+    if g.isna().any():
+        bad = sorted(d0.loc[g.isna(), "pair_id"].unique().tolist())
+        raise FvdidInputError(f"grouped logit time terms: pair(s) {bad[:10]} have no row of their "
+                              "treatment LA (treated_la = 1), so their treatment LA is unknown")
+    g = g.astype(str)
+    la = d0["la_code"].astype(str)
+    ref = la[~treated].groupby(g[~treated]).min()
+    return d0.assign(tla_fy=g + "|" + d0["financial_year"].astype(str),
+                     tla_time=g + "|" + d0["referral_quarter"].astype(str),
+                     tla_la=np.where(la.to_numpy() == g.map(ref).to_numpy(), "-", g + "|" + la))
 
 
 @dataclass(frozen=True)
@@ -280,6 +326,7 @@ class OutcomeEstimate(ResultMixin):
     logit_ame_pairs_std_error: float = NAN
     logit_ame_pairs_df: float = NAN
     logit_method: str = ""
+    logit_period: str = ""
     logit_alt_period: str = ""
     logit_ame_alt: float = NAN
     logit_ame_alt_std_error: float = NAN
@@ -352,8 +399,8 @@ class OutcomeEstimate(ResultMixin):
             ("logit, AME among FV children", METHODS["IM_pairs_tq-1"], self.logit_ame,
              self.logit_ame_pairs_std_error, self.logit_ame_pairs_df, self.logit_ame_pairs_p_value,
              self.logit_ame_pairs_conf_low, self.logit_ame_pairs_conf_high),
-            (f"logit, AME among FV children, pair × {_PERIOD_LABEL.get(self.logit_alt_period, '')} "
-             "periods (check)", METHODS["IM_pairs_tq-1"], self.logit_ame_alt,
+            (f"logit, AME among FV children, {_period_unit(self.logit_alt_period)} × "
+             f"{_PERIOD_LABEL.get(self.logit_alt_period, '')} periods (check)", METHODS["IM_pairs_tq-1"], self.logit_ame_alt,
              self.logit_ame_alt_pairs_std_error, self.logit_ame_alt_pairs_df,
              self.logit_ame_alt_pairs_p_value, self.logit_ame_alt_pairs_conf_low,
              self.logit_ame_alt_pairs_conf_high),
@@ -461,9 +508,12 @@ def _logit_rhs(d0: pd.DataFrame, first: Any, covariates: Sequence[str], categori
     A covariate constant within LA is collinear with the LA effects; in the stacked design
     LA-within-pair enters as a treatment-LA-within-pair indicator (pair_la and the time dummies
     both span the pair intercepts) and time as ``period`` (pair × financial year by default, as
-    the single-coefficient check uses it; the headline's logit passes :data:`LOGIT_PERIOD`).
-    Returns the data, the right-hand side (treatment, covariates, then the fixed-effect terms)
-    and the fixed-effect terms (the rhs's last ones: time terms, then the treatment LA's).
+    the single-coefficient check uses it; the headline's logit passes its ``logit_period``).
+    With a grouped ``period`` (``"tla_*"``, :func:`grouped_terms`) the time terms are the
+    treatment LA's, shared by its stacks, and LA-within-treatment-LA dummies take the treatment
+    LA's place. Returns the data, the right-hand side (treatment, covariates, then the
+    fixed-effect terms) and the fixed-effect terms (the rhs's last ones: time terms, then the
+    treatment LA's or the LAs' within treatment LA).
     """
     cat = set(categorical)
     kept = [c for c in covariates if any(t == c or t.startswith(f"C({c})[") for t in first.params.index)]
@@ -471,6 +521,9 @@ def _logit_rhs(d0: pd.DataFrame, first: Any, covariates: Sequence[str], categori
     if tuple(fixed_effects) == STACKED_FE:
         if period not in _PERIOD_LABEL:
             raise FvdidInputError(f"logit period must be one of {sorted(_PERIOD_LABEL)}, got {period!r}")
+        if period.startswith("tla_"):
+            fe = [f"C({period})", "C(tla_la)"]
+            return grouped_terms(d0), [*rhs, *fe], fe
         pid = d0["pair_id"].astype(str)
         d0 = d0.assign(pair_tla=np.where(d0["treated_la"].astype(bool), pid, "-"),
                        pair_fy=_joined(d0["pair_id"], d0["financial_year"]))
@@ -500,18 +553,19 @@ def _equal_pairs(prefix: str, notes: list[str], test: Any) -> dict[str, float]:
 
 def _logit_alt_check(dl: pd.DataFrame, lrhs: list[str], lfe: list[str], outcome: str, *,
                      treatment: str, weights: str | None, cluster: str, n_clusters: int,
-                     alpha: float, notes: list[str]) -> dict[str, Any]:
-    """The logit's AME with pair × quarter dummies as its time terms (or, when
-    :data:`LOGIT_PERIOD` is that, pair × financial year), as a check."""
+                     alpha: float, notes: list[str], period: str = LOGIT_PERIOD) -> dict[str, Any]:
+    """The logit's AME with the other period dummies as its time terms (:data:`_ALT_PERIOD`:
+    pair × quarter, or pair × financial year when the headline's ``period`` is pair × quarter;
+    the other grouped terms for a grouped ``period``), as a check."""
     from fvdid.stages import attempt
     from fvdid.stages.headline import pairs_test
     from fvdid.stages.logit_ame import logit_imputation_ame
 
-    alt = "pair_fy" if LOGIT_PERIOD == "pair_time" else "pair_time"
+    alt = _ALT_PERIOD.get(period, "pair_time")
     fe = [f"C({alt})", lfe[-1]]
     rhs = [*lrhs[1:-len(lfe)], *fe]
     label = _PERIOD_LABEL[alt]
-    fit = attempt(notes, f"logit check with pair × {label} periods", lambda: logit_imputation_ame(
+    fit = attempt(notes, f"logit check with {_period_unit(alt)} × {label} periods", lambda: logit_imputation_ame(
         dl, outcome, rhs, treatment=treatment, weights=weights, cluster=cluster,
         n_clusters=n_clusters, alpha=alpha, group="pair_id", fixed_effects=fe,
         bias_correction=LOGIT_BIAS_CORRECTION))
@@ -543,6 +597,7 @@ def estimate_outcome(
     wild_bootstrap_B: int = 0,
     logit_check: bool | Literal["always"] = True,
     logit_alt_check: bool = True,
+    logit_period: str = LOGIT_PERIOD,
     seed: int = 0,
 ) -> OutcomeEstimate:
     """Estimate the effect of FV on ``prep.outcome``: the headline and every check beside it.
@@ -570,6 +625,11 @@ def estimate_outcome(
     logit_alt_check
         Also fit the logit's check with the other period terms (``logit_ame_alt_*``); a Monte
         Carlo study of the headline's inference alone may leave it out.
+    logit_period
+        Time terms of the logit's counterfactual model in the stacked design, one of
+        :data:`fvdid.config.LOGIT_PERIODS` (default :data:`LOGIT_PERIOD`; ``"tla_time"``: treatment LA ×
+        quarter terms shared by the treatment LA's stacks, for several comparators per
+        treatment LA).
     seed
         Seed of the bootstraps.
     """
@@ -699,7 +759,7 @@ def estimate_outcome(
             # FV child's counterfactual predicted (covariates: those estimable beside the linear
             # cell model, whose fixed effects span the logit's).
             dl, lrhs, lfe = _logit_rhs(d0, lin_fit, prep.covariates, categorical, treatment,
-                                       fixed_effects, period=LOGIT_PERIOD)
+                                       fixed_effects, period=logit_period)
             lg = attempt(notes, "logit with an effect for every FV child", lambda: logit_imputation_ame(
                 dl, prep.outcome, lrhs[1:], treatment=treatment, weights=weights, cluster=cluster,
                 n_clusters=G, alpha=alpha, group="pair_id", fixed_effects=lfe,
@@ -722,7 +782,11 @@ def estimate_outcome(
                 n_clusters=G, alpha=alpha))
         if lg is not None:
             notes.extend(lg.notes)
-            kw.update(logit_method=lg.method, logit_estimate=lg.log_odds, logit_std_error=lg.log_odds_std_error,
+            stacked_design = tuple(fixed_effects) == STACKED_FE
+            kw.update(logit_method=lg.method,
+                      logit_period=(logit_period if lg.method == "imputation" else "pair_fy")
+                      if stacked_design else "",
+                      logit_estimate=lg.log_odds, logit_std_error=lg.log_odds_std_error,
                       logit_p_value=lg.log_odds_p_value, logit_ame=lg.ame,
                       logit_ame_std_error=lg.ame_std_error, logit_ame_p_value=lg.p_value,
                       logit_ame_conf_low=lg.conf_low, logit_ame_conf_high=lg.conf_high)
@@ -737,7 +801,7 @@ def estimate_outcome(
             if lg.method == "imputation" and logit_alt_check:
                 kw.update(_logit_alt_check(dl, lrhs, lfe, prep.outcome, treatment=treatment,
                                            weights=weights, cluster=cluster, n_clusters=G,
-                                           alpha=alpha, notes=notes))
+                                           alpha=alpha, notes=notes, period=logit_period))
     head = linear
     headline_model, headline_note = "linear", ""
     head_pairs = "linear_pairs_"
@@ -816,10 +880,12 @@ def headline_sentence(e: OutcomeEstimate) -> str:
     return f"Headline ({e.outcome}): {model}, {scale}{how}."
 
 
-def _logit_paragraph() -> str:
+def _logit_paragraph(period: str = LOGIT_PERIOD) -> str:
     """How the logit's AME is formed (the logit with an effect for every FV child)."""
+    la_terms = ("LA-within-treatment-LA dummies" if period.startswith("tla_")
+                else "treatment-LA-within-pair dummies")
     return (f"The logit's AME: the logit is fitted to the rows not under FV "
-            f"({_PERIOD_TERMS_LABEL[LOGIT_PERIOD]}, treatment-LA-within-pair dummies and the "
+            f"({_PERIOD_TERMS_LABEL[period]}, {la_terms} and the "
             "covariates) and predicts each FV child's "
             "probability without FV; the AME is the mean, over the FV children, of the outcome "
             "minus that prediction" + (", with the predictions' second-order (Cox–Snell) bias removed. "
@@ -847,7 +913,8 @@ def primary_section(primary: OutcomeEstimate, protocol_literal: OutcomeEstimate 
         "since-go-live cells with the cells' shares of FV children (an interaction-weighted "
         "estimator), so it is the effect on the matched FV children; the pooled single FV "
         "coefficient, reported as a check, weights pairs and periods by the variance of FV instead.",
-        *([_logit_paragraph()] if primary.logit_method == "imputation" else []),
+        *([_logit_paragraph(primary.logit_period or LOGIT_PERIOD)]
+          if primary.logit_method == "imputation" else []),
         "Inference for the headline: each matched pair holds one treatment LA, so a cluster-robust "
         "variance of the cell model cannot see the treatment LAs' own shocks (every cell effect is "
         "fitted from one treated cluster). The headline's p-value and interval therefore come from "

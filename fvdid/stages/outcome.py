@@ -194,7 +194,7 @@ def analyse_outcome(
     est = attempt(notes, f"regression of {outcome}", lambda: estimate_outcome(
         stacked, categorical=cfg.categorical_covariates, weights="weight", alpha=cfg.alpha,
         fixed_effects=STACKED_FE, wild_bootstrap_B=cfg.boot_B if bootstrap else 0,
-        logit_alt_check=logit_alt_check, seed=cfg.seed))
+        logit_alt_check=logit_alt_check, logit_period=cfg.logit_period, seed=cfg.seed))
     protocol_literal = None
     if pooled is not None and literal:
         protocol_literal = attempt(notes, "protocol-literal specification", lambda: estimate_outcome(
